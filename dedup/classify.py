@@ -1,0 +1,293 @@
+"""Suggest the responsible unit for each topic: TF-IDF over jieba tokens and a calibrated linear model.
+
+A topic is scored by averaging its members' class probabilities, weighted by
+how many items carry each distinct text. Copies of one complaint differ in
+greetings, names and typos; averaging lets the copies outvote a noisy
+representative (see README "Routing" for the figures that decided it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .segment import Segmenter, places
+
+MODEL_FORMAT = 1
+
+
+class ModelUnavailable(Exception):
+    """No usable model: routing is skipped and the run goes on."""
+
+
+class ModelError(Exception):
+    """A model file exists but cannot be read: the run stops with this message."""
+
+
+class SegmentAnalyzer:
+    """Text -> jieba words, word bigrams and implied counties; a named class so the fitted model pickles."""
+
+    def __init__(self, segmenter: Segmenter | None = None) -> None:
+        self.segmenter = segmenter or Segmenter()
+
+    def __call__(self, text: str) -> list[str]:
+        words = self.segmenter(text)
+        # a street or village implies its county: units answering for a county need that word
+        counties = [f"@{c}" for c in sorted(places(words).get(1, ()))]
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:])] + counties
+
+
+def build_pipeline(features: str = "word+char", C: float = 0.5, random_state: int = 0, folds: int = 3):
+    """TF-IDF features ("word", "char" or "word+char") and a sigmoid-calibrated linear SVM.
+
+    Calibration needs ``folds`` examples of every unit; with rarer units the
+    classifier is a multinomial logistic regression, probabilistic by itself.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.svm import LinearSVC
+
+    parts = []
+    if "word" in features:
+        parts.append(("word", TfidfVectorizer(analyzer=SegmentAnalyzer(), sublinear_tf=True, min_df=1)))
+    if "char" in features:
+        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2)))
+    if not parts:
+        raise ValueError(f"features must name word and/or char, got {features!r}")
+    if folds >= 2:
+        clf = CalibratedClassifierCV(LinearSVC(C=C, random_state=random_state), method="sigmoid", cv=folds)
+    else:
+        clf = LogisticRegression(C=20 * C, max_iter=2000, random_state=random_state)
+    return Pipeline([("features", FeatureUnion(parts)), ("clf", clf)])
+
+
+def calibration_folds(labels: Sequence[str], most: int = 3) -> int:
+    """Folds for calibration: at most ``most``, at least the rarest unit's count (1 means none)."""
+    rarest = min(np.unique(np.asarray(labels, dtype=object).astype(str), return_counts=True)[1])
+    return int(min(most, rarest))
+
+
+def grouped_split(groups: Sequence[str], test_size: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test indices with every group (topic or near-duplicate cluster) on one side only."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    train, test = next(splitter.split(np.zeros(len(groups)), groups=np.asarray(groups)))
+    return train, test
+
+
+def topic_scores(proba: np.ndarray, topic: np.ndarray, weight: np.ndarray, n_topics: int) -> np.ndarray:
+    """Weighted mean of member probabilities per topic, shape (n_topics, n_classes)."""
+    sums = np.zeros((n_topics, proba.shape[1]))
+    np.add.at(sums, topic, proba * weight[:, None])
+    totals = np.bincount(topic, weights=weight, minlength=n_topics)
+    return sums / np.maximum(totals, 1e-12)[:, None]
+
+
+def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for text, label in zip(texts, labels):
+        h.update(text.encode("utf-8") + b"\x1f" + label.encode("utf-8") + b"\x1e")
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    import datasketch
+    import jieba
+    import sklearn
+
+    return {"dedup": __version__, "python": platform.python_version(), "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "jieba": jieba.__version__, "datasketch": datasketch.__version__}
+
+
+@dataclass
+class Router:
+    """A loaded department model."""
+
+    pipeline: object
+    path: Path
+    sidecar: dict
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.pipeline.predict_proba(list(texts))
+
+    def route(self, topics, node_texts: Sequence[str], node_weight: np.ndarray, review_below: float) -> None:
+        """Fill each topic's department, score, top-3 and review flag from its members."""
+        node_topic = np.empty(len(node_texts), dtype=np.int64)
+        for t, topic in enumerate(topics):
+            node_topic[topic.member_nodes] = t
+        scores = topic_scores(self.predict_proba(node_texts), node_topic, node_weight, len(topics))
+        labels = np.asarray(self.labels, dtype=object)
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :3]
+        for t, topic in enumerate(topics):
+            topic.department = str(labels[top[t, 0]])
+            topic.department_score = float(scores[t, top[t, 0]])
+            topic.department_top3 = [(str(labels[k]), round(float(scores[t, k]), 4)) for k in top[t]]
+            topic.needs_review = topic.department_score < review_below
+
+
+def sidecar_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def save_model(pipeline, path: Path, sidecar: dict) -> None:
+    import joblib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump({"format": MODEL_FORMAT, "pipeline": pipeline}, path, compress=3)
+    sidecar_path(path).write_text(json.dumps(sidecar, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def load_router(path: str | Path) -> Router:
+    """Load a model; ModelUnavailable when absent or incompatible, ModelError when unreadable."""
+    import joblib
+    import sklearn
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelUnavailable(f"no department model at {path} (train one with `dedup train`)")
+    sidecar: dict = {}
+    if sidecar_path(path).exists():
+        try:
+            sidecar = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{sidecar_path(path)}: sidecar is not valid JSON ({exc})") from exc
+        made_with = sidecar.get("versions", {}).get("scikit-learn")
+        if made_with and made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+            raise ModelUnavailable(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
+                                   "retrain it with `dedup train`")
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:  # a damaged pickle can raise almost anything
+        raise ModelError(f"{path}: model file is corrupt or not a dedup model ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(payload, dict) or "pipeline" not in payload:
+        raise ModelError(f"{path}: not a dedup department model")
+    if payload.get("format") != MODEL_FORMAT:
+        raise ModelUnavailable(f"{path} has model format {payload.get('format')}, this dedup reads {MODEL_FORMAT}")
+    return Router(payload["pipeline"], path, sidecar)
+
+
+def evaluate(pipeline, texts: Sequence[str], labels: Sequence[str], groups: Sequence[str]) -> dict:
+    """Item- and topic-level accuracy of a fitted pipeline on held-out data."""
+    from sklearn.metrics import f1_score
+
+    proba = pipeline.predict_proba(list(texts))
+    classes = np.asarray(pipeline.classes_, dtype=object)
+    y = np.asarray(labels, dtype=object)
+    top = np.argsort(-proba, axis=1)[:, :3]
+    item_top1 = float((classes[top[:, 0]] == y).mean())
+    group_codes, group_index = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    group_index = group_index.ravel()
+    n_topics = len(group_codes)
+    topic_label = np.empty(n_topics, dtype=object)
+    topic_label[group_index] = y
+    first_member = np.full(n_topics, -1)
+    for k in range(len(y) - 1, -1, -1):
+        first_member[group_index[k]] = k
+    averaged = topic_scores(proba, group_index, np.ones(len(y)), n_topics)
+    representative = proba[first_member]
+    out = {"items": len(y), "topics": n_topics, "item_top1": item_top1,
+           "item_top3": float((classes[top] == y[:, None]).any(axis=1).mean())}
+    for name, scores in (("topic", averaged), ("topic_representative", representative)):
+        ttop = np.argsort(-scores, axis=1)[:, :3]
+        pred = classes[ttop[:, 0]]
+        conf = scores[np.arange(n_topics), ttop[:, 0]]
+        sure = conf >= 0.9
+        out[f"{name}_top1"] = float((pred == topic_label).mean())
+        out[f"{name}_top3"] = float((classes[ttop] == topic_label[:, None]).any(axis=1).mean())
+        out[f"{name}_macro_f1"] = float(f1_score(topic_label.astype(str), pred.astype(str), average="macro",
+                                                 zero_division=0))
+        out[f"{name}_share_score_ge_0.9"] = float(sure.mean())
+        out[f"{name}_top1_when_score_ge_0.9"] = float((pred[sure] == topic_label[sure]).mean()) if sure.any() else None
+    per_unit = {}
+    pred_topic = classes[np.argsort(-averaged, axis=1)[:, 0]]
+    for unit in sorted(set(topic_label.tolist())):
+        mask = topic_label == unit
+        predicted = pred_topic == unit
+        tp = int((mask & predicted).sum())
+        per_unit[unit] = {"topics": int(mask.sum()), "precision": tp / predicted.sum() if predicted.sum() else 0.0,
+                          "recall": tp / mask.sum()}
+    out["per_unit"] = per_unit
+    out["_confusion"] = (topic_label.astype(str), pred_topic.astype(str))
+    return out
+
+
+def train(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], out: Path,
+          features: str = "word+char", test_size: float = 0.25, seed: int = 0) -> dict:
+    """Evaluate on a grouped split, then fit on everything and save the model with its sidecar."""
+    if len(set(labels)) < 2:
+        raise ValueError("training needs at least two departments")
+    train_idx, test_idx = grouped_split(groups, test_size, seed)
+    train_labels = [labels[k] for k in train_idx]
+    pipe = build_pipeline(features, random_state=seed, folds=calibration_folds(train_labels))
+    pipe.fit([texts[k] for k in train_idx], train_labels)
+    metrics = evaluate(pipe, [texts[k] for k in test_idx], [labels[k] for k in test_idx],
+                       [groups[k] for k in test_idx])
+    confusion = metrics.pop("_confusion")
+    final = build_pipeline(features, random_state=seed, folds=calibration_folds(labels))
+    final.fit(list(texts), list(labels))
+    counts = {str(u): int(n) for u, n in zip(*np.unique(np.asarray(labels, dtype=object).astype(str),
+                                                          return_counts=True))}
+    sidecar = {
+        "kind": "dedup department model", "format": MODEL_FORMAT,
+        "trained_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "labels": counts, "config": {"features": features, "test_size": test_size, "seed": seed,
+                                     "classifier": type(final.named_steps["clf"]).__name__},
+        "training_items": len(texts), "training_data_sha256": data_hash(texts, labels),
+        "metrics": metrics, "versions": library_versions(),
+    }
+    save_model(final, out, sidecar)
+    sidecar["_confusion"] = confusion
+    return sidecar
+
+
+def confusion_plot(truth: Sequence[str], pred: Sequence[str], path: Path, top: int = 15, title: str = "") -> Path:
+    """PNG of the confusion matrix restricted to the most confused units."""
+    from collections import Counter
+
+    from .plots import plt_module
+
+    plt = plt_module()
+    errors = Counter((t, p) for t, p in zip(truth, pred) if t != p)
+    units: list[str] = []
+    for (t, p), _ in errors.most_common():
+        for u in (t, p):
+            if u not in units:
+                units.append(u)
+        if len(units) >= top:
+            break
+    units = units[:top] or sorted(set(truth))[:top]
+    index = {u: k for k, u in enumerate(units)}
+    matrix = np.zeros((len(units), len(units)), dtype=int)
+    for t, p in zip(truth, pred):
+        if t in index and p in index:
+            matrix[index[t], index[p]] += 1
+    fig, ax = plt.subplots(figsize=(1 + 0.55 * len(units), 1 + 0.5 * len(units)))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(units)), units, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(units)), units, fontsize=8)
+    for (a, b), v in np.ndenumerate(matrix):
+        if v:
+            ax.text(b, a, str(v), ha="center", va="center", fontsize=7)
+    ax.set_xlabel("predicted unit")
+    ax.set_ylabel("true unit")
+    ax.set_title(title or "Most confused units (held-out topics)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

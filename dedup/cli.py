@@ -1,0 +1,265 @@
+"""The ``dedup`` command: a thin layer over the library.
+
+Exit status: 0 success; 2 bad usage or configuration; 3 an input file cannot
+be read (nothing was stored); 4 the database is locked or unusable; 5 the
+department model file is corrupt.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import ConfigError, load_config
+
+EXIT_USAGE, EXIT_INPUT, EXIT_DATABASE, EXIT_MODEL = 2, 3, 4, 5
+
+
+class DedupError(click.ClickException):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise DedupError(f"--set expects key=value, got {value!r}", EXIT_USAGE)
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _config(config_file, sets):
+    try:
+        return load_config(config_file, _parse_sets(sets))
+    except ConfigError as exc:
+        raise DedupError(str(exc), EXIT_USAGE) from exc
+
+
+config_options = [
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML or JSON config file."),
+    click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                 help="Override one setting, e.g. --set cluster.threshold=0.5 (repeatable)."),
+]
+
+
+def with_config(func):
+    for option in reversed(config_options):
+        func = option(func)
+    return func
+
+
+@click.group()
+@click.version_option(__version__, prog_name="dedup")
+def main() -> None:
+    """Deduplicate citizen suggestions into topics and route each topic to a unit."""
+
+
+@main.command()
+@click.argument("exports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(dir_okay=False),
+              help="SQLite database holding items and topics across nights.")
+@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for assignments.csv, topics.csv/.xlsx, rejected.csv and run.json.")
+@click.option("--model", type=click.Path(dir_okay=False), help="Department model (default: classify.model).")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when on a terminal).")
+@with_config
+def run(exports, db, out, model, progress, config_file, sets):
+    """Ingest EXPORTS, cluster them into topics with what the database holds, route and export.
+
+    \b
+    Example:
+      dedup run sample_data/export.csv --db dedup.sqlite --out out
+    """
+    from .classify import ModelError
+    from .ingest import IngestError
+    from .pipeline import run as run_pipeline
+    from .store import StoreError
+
+    config = _config(config_file, sets)
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        report = run_pipeline(exports, db, out, config, model_path=model, progress=show)
+    except IngestError as exc:
+        raise DedupError(f"{exc} (nothing was stored)", EXIT_INPUT) from exc
+    except StoreError as exc:
+        raise DedupError(str(exc), EXIT_DATABASE) from exc
+    except ModelError as exc:
+        raise DedupError(f"{exc} (nothing was stored)", EXIT_MODEL) from exc
+    click.echo(format_report(report))
+
+
+def format_report(report) -> str:
+    c = report.counts
+    lines = [f"run {report.run_id}: read {c['rows_read']} rows, {c['new_items']} new items, "
+             f"{c['repeats']} repeats, {c['rejected']} rejected",
+             f"topics: {c['topics']} over {c['items_total']} items ({c['new_topics']} new, "
+             f"{c['merged_topics']} merged)",
+             report.routing]
+    if report.rejected:
+        lines.append("rejected rows (first 5): " + "; ".join(
+            f"{Path(r.file).name}:{r.line} {r.reason}" for r in report.rejected[:5]))
+    lines.append("largest topics:")
+    for t in report.largest(5):
+        dept = f" -> {t.department} ({t.department_score:.2f})" if t.department else ""
+        lines.append(f"  {t.topic_id} {t.size:>6}  {t.representative_text[:40]}{dept}")
+    lines.append("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in report.timings.items()))
+    if report.outputs:
+        lines.append(f"wrote {', '.join(str(p) for p in report.outputs.values())}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--n", "n", default=3000, show_default=True, help="Items in the export.")
+@click.option("--seed", default=0, show_default=True, help="Random seed (logged in the README of the output).")
+@click.option("--history", type=int, help="Items in the labelled history (default: same as --n).")
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+def sample(n, seed, history, out):
+    """Generate an export with gold topics (gold.csv) and a labelled history for training.
+
+    \b
+    Example:
+      dedup sample --n 100000 --seed 1 --out data/100k
+    """
+    from .sample import generate, write
+
+    paths = write(generate(n, seed, history), Path(out))
+    click.echo(f"wrote {n} items (seed {seed}): " + ", ".join(str(p) for p in paths.values()))
+
+
+def _read_labels(path: str, key: str, value: str) -> dict[str, str]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or key not in reader.fieldnames or value not in reader.fieldnames:
+            raise DedupError(f"{path}: needs columns {key},{value}; has {reader.fieldnames}", EXIT_INPUT)
+        return {row[key]: row[value] for row in reader}
+
+
+@main.command()
+@click.option("--gold", required=True, type=click.Path(exists=True, dir_okay=False), help="gold.csv: id,topic[,department]")
+@click.option("--pred", required=True, type=click.Path(exists=True, dir_okay=False), help="assignments.csv: id,topic_id")
+@click.option("--topics", type=click.Path(exists=True, dir_okay=False), help="topics.csv, for department accuracy.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def evaluate(gold, pred, topics, as_json):
+    """Pairwise and B-cubed precision/recall/F1 of predicted topics against gold labels.
+
+    \b
+    Example:
+      dedup evaluate --gold sample_data/gold.csv --pred out/assignments.csv --topics out/topics.csv
+    """
+    from .metrics import cluster_metrics
+
+    gold_topic = _read_labels(gold, "id", "topic")
+    pred_topic = _read_labels(pred, "id", "topic_id")
+    ids = sorted(set(gold_topic) & set(pred_topic))
+    if not ids:
+        raise DedupError("no ids in common between gold and predictions", EXIT_INPUT)
+    result = cluster_metrics([pred_topic[i] for i in ids], [gold_topic[i] for i in ids])
+    result["gold_only"] = len(set(gold_topic) - set(pred_topic))
+    if topics:
+        gold_dept = _read_labels(gold, "id", "department")
+        topic_dept = _read_labels(topics, "topic_id", "department")
+        scored = [i for i in ids if topic_dept.get(pred_topic[i])]
+        if scored:
+            result["department_accuracy_items"] = sum(
+                topic_dept[pred_topic[i]] == gold_dept[i] for i in scored) / len(scored)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:28s} {value:.4f}" if isinstance(value, float) else f"{key:28s} {value}")
+
+
+@main.command()
+@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", default="models/department.joblib", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--features", default="word+char", show_default=True,
+              type=click.Choice(["word", "char", "word+char"]), help="TF-IDF features.")
+@click.option("--group-by", default="topic", show_default=True,
+              help="Column that groups near-duplicates for the split; 'cluster' clusters the texts first.")
+@click.option("--seed", default=0, show_default=True)
+def train(history, out, features, group_by, seed):
+    """Train the department model on labelled HISTORY files (content, department columns).
+
+    \b
+    Example:
+      dedup train sample_data/history.csv --out models/department.joblib
+    """
+    from .training import TrainingError, train_from_files
+
+    try:
+        summary = train_from_files([Path(p) for p in history], Path(out), features, group_by, seed)
+    except TrainingError as exc:
+        raise DedupError(str(exc), EXIT_INPUT) from exc
+    click.echo(summary)
+
+
+@main.group()
+def topic():
+    """Look at one topic."""
+
+
+@topic.command("show")
+@click.argument("topic_id")
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--limit", default=20, show_default=True, help="Members to list.")
+def topic_show(topic_id, db, limit):
+    """Show a topic and its members, following merge redirects."""
+    from .store import Store, StoreError
+
+    store = Store(db)
+    try:
+        live, path = store.resolve(topic_id)
+    except StoreError as exc:
+        raise DedupError(str(exc), EXIT_USAGE) from exc
+    if len(path) > 1:
+        click.echo(f"{topic_id} was merged into {live} (" + " -> ".join(path) + ")")
+    t = store.topic(live)
+    members = store.members(live)
+    click.echo(f"{live}: {t['size']} items, {t['first_received']} .. {t['last_received']}")
+    click.echo(f"keywords: {' '.join(json.loads(t['keywords']))}")
+    if t["department"]:
+        click.echo(f"department: {t['department']} ({t['department_score']:.2f}); top-3 "
+                   + ", ".join(f"{d}:{p:.2f}" for d, p in json.loads(t["department_top3"]))
+                   + ("  [needs review]" if t["needs_review"] else ""))
+    click.echo(f"representative {t['representative_id']}: {t['representative_text']}")
+    for item_id, received, channel, text in members[:limit]:
+        click.echo(f"  {item_id} {received} {channel:8s} {text[:60]}")
+    if len(members) > limit:
+        click.echo(f"  ... {len(members) - limit} more")
+
+
+@main.command()
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+def runs(db):
+    """List past runs: when, inputs, counts and timings."""
+    from .store import Store
+
+    for r in Store(db).runs():
+        c = r["counts"]
+        files = ", ".join(f"{Path(i['file']).name} ({i['sha256'][:10]})" for i in r["inputs"])
+        click.echo(f"run {r['run_id']} {r['kind']} {r['started_at']}..{r['finished_at']}  {files}")
+        click.echo(f"    {c.get('new_items', 0)} new items, {c.get('rejected', 0)} rejected, "
+                   f"{c.get('topics', 0)} topics ({c.get('new_topics', 0)} new, {c.get('merged_topics', 0)} merged), "
+                   f"{sum(r['timings'].values()):.1f} s")
+
+
+@main.command()
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+def status(db):
+    """Summarise the database."""
+    from .store import Store
+
+    for key, value in Store(db).counts().items():
+        click.echo(f"{key:14s} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Run configuration: frozen dataclasses with defaults, loadable from TOML or JSON.
+
+Every run stores ``Config.to_dict()`` so a result can be traced to the settings
+that made it. Overrides use dotted keys (``cluster.threshold=0.6``), the same
+form in config files, ``--set`` flags and tuning grids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SHINGLE_KINDS = ("word", "char")
+
+
+class ConfigError(ValueError):
+    """A configuration value or file a user can fix."""
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    # Our column -> accepted header names, matched after case/space folding.
+    columns: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "id": ("id", "编号", "留言编号", "工单编号"),
+        "received_at": ("received_at", "时间", "留言时间", "受理时间", "time"),
+        "channel": ("channel", "渠道", "来源"),
+        "content": ("content", "内容", "留言详情", "诉求内容", "text", "detail"),
+        "title": ("title", "标题", "留言主题", "subject"),
+        "department": ("department", "部门", "承办单位", "责任单位", "label"),
+    })
+    max_content_chars: int = 20000
+    # Times later than now + this many days are rejected as clock errors.
+    future_tolerance_days: int = 1
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    # Prefixes that channels add and that carry no meaning of the complaint.
+    boilerplate: tuple[str, ...] = (
+        "市民来电反映", "市民来电", "来电人反映", "来电反映", "网友留言", "网友反映", "微信留言", "微信用户反映",
+        "邮件内容", "客户端留言", "群众反映", "您好", "你好", "尊敬的领导", "尊敬的市长", "领导您好", "市长您好",
+    )
+    mask_contacts: bool = True
+
+
+@dataclass(frozen=True)
+class SignConfig:
+    num_perm: int = 128
+    seed: int = 1
+    # Character 3-grams scored best on the generated data (B-cubed F1 0.996 at
+    # threshold 0.4, against 0.974 for word bigrams); see README "Quality".
+    shingle: str = "char"   # "char" or "word" (jieba tokens)
+    ngram: int = 3
+
+    def __post_init__(self) -> None:
+        if self.shingle not in SHINGLE_KINDS:
+            raise ConfigError(f"sign.shingle must be one of {SHINGLE_KINDS}, got {self.shingle!r}")
+        if not 1 <= self.ngram <= 8:
+            raise ConfigError(f"sign.ngram must be in 1..8, got {self.ngram}")
+        if not 16 <= self.num_perm <= 1024:
+            raise ConfigError(f"sign.num_perm must be in 16..1024, got {self.num_perm}")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    threshold: float = 0.4
+    # LSH bands x rows; 0 means "optimal for threshold and num_perm" as datasketch computes it.
+    bands: int = 0
+    rows: int = 0
+    # Different places at the same level (two streets, two estates) veto a merge.
+    place_veto: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"cluster.threshold must be in (0, 1], got {self.threshold}")
+        if (self.bands == 0) != (self.rows == 0):
+            raise ConfigError("cluster.bands and cluster.rows must be set together")
+
+
+@dataclass(frozen=True)
+class ClassifyConfig:
+    model: str = "models/department.joblib"
+    review_below: float = 0.6
+
+
+@dataclass(frozen=True)
+class Config:
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    sign: SignConfig = field(default_factory=SignConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    classify: ClassifyConfig = field(default_factory=ClassifyConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self), ensure_ascii=False))
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "Config":
+        """Return a copy with dotted-key overrides applied (``{"cluster.threshold": 0.6}``)."""
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in overrides.items():
+            section, _, name = key.partition(".")
+            if not name or section not in {f.name for f in dataclasses.fields(self)}:
+                raise ConfigError(f"unknown setting {key!r}")
+            sub = getattr(self, section)
+            known = {f.name: f for f in dataclasses.fields(sub)}
+            if name not in known:
+                raise ConfigError(f"unknown setting {key!r}; {section} has {', '.join(known)}")
+            sections.setdefault(section, {})[name] = _coerce(getattr(sub, name), value, key)
+        changed = {s: dataclasses.replace(getattr(self, s), **kv) for s, kv in sections.items()}
+        return dataclasses.replace(self, **changed)
+
+
+def _coerce(current: Any, value: Any, key: str) -> Any:
+    """Convert a string or JSON value to the type of the default it replaces."""
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, tuple):
+            return tuple(value.split(",")) if isinstance(value, str) else tuple(value)
+        if isinstance(current, dict):
+            return {k: tuple(v) for k, v in dict(value).items()}
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad value for {key}: {value!r}") from exc
+
+
+def flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """``{"cluster": {"threshold": 0.6}}`` -> ``{"cluster.threshold": 0.6}``."""
+    flat: dict[str, Any] = {}
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"config section {section!r} must be a table")
+        for name, value in values.items():
+            flat[f"{section}.{name}"] = value
+    return flat
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the file (TOML or JSON), then the overrides."""
+    config = Config()
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: config file not found") from exc
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not a valid config file: {exc}") from exc
+        config = config.with_overrides(flatten(data))
+    if overrides:
+        config = config.with_overrides(overrides)
+    return config
+
+
+def dump_toml(flat: dict[str, Any]) -> str:
+    """Write dotted settings as a TOML file that ``load_config`` reads back."""
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        section, _, name = key.partition(".")
+        sections.setdefault(section, {})[name] = value
+    out = []
+    for section, values in sections.items():
+        out.append(f"[{section}]")
+        for name, value in values.items():
+            out.append(f"{name} = {json.dumps(value, ensure_ascii=False)}")
+        out.append("")
+    return "\n".join(out)

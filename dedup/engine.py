@@ -1,0 +1,148 @@
+"""From normalised, segmented items to topics: sign, find candidates, verify, cluster.
+
+Items whose normalised text is identical share one node, so a complaint sent
+500 times is signed and compared once; the node's weight remembers the 500.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .candidates import candidate_pairs, lsh_params
+from .cluster import star_cluster, verify
+from .config import Config
+from .segment import places, places_conflict
+from .signatures import hash_shingles, signatures, text_shingles
+
+
+class StageTimer:
+    """Seconds spent per named stage, in the order stages ran."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
+@dataclass
+class Nodes:
+    """Distinct normalised texts and the items that carry them."""
+
+    texts: list[str]
+    tokens: list[list[str]]
+    keys: list[str]                # smallest item id per text: an order-free tie-breaker
+    weight: np.ndarray             # items per text
+    item_node: np.ndarray          # node of each item
+
+
+def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[list[str]]) -> Nodes:
+    index: dict[str, int] = {}
+    node_texts, node_tokens, keys = [], [], []
+    item_node = np.empty(len(texts), dtype=np.int64)
+    for k, (item_id, text) in enumerate(zip(item_ids, texts)):
+        node = index.get(text)
+        if node is None:
+            node = index[text] = len(node_texts)
+            node_texts.append(text)
+            node_tokens.append(tokens[k])
+            keys.append(item_id)
+        elif item_id < keys[node]:
+            keys[node] = item_id
+        item_node[k] = node
+    weight = np.bincount(item_node, minlength=len(node_texts)).astype(np.float64)
+    return Nodes(node_texts, node_tokens, keys, weight, item_node)
+
+
+@dataclass
+class Clustering:
+    nodes: Nodes
+    node_topic: np.ndarray         # topic index 0..T-1 per node
+    centre_node: np.ndarray        # centre node per topic
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def item_topic(self) -> np.ndarray:
+        return self.node_topic[self.nodes.item_node]
+
+
+@dataclass
+class Signed:
+    """What thresholds do not change: shingle hash sets and signatures, reusable across a sweep."""
+
+    hash_sets: list[np.ndarray]
+    sig: np.ndarray
+    places: list[dict]
+
+
+def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None) -> Signed:
+    timer = timer or StageTimer()
+    with timer("sign"):
+        shingle_lists = [text_shingles(tok, txt, config.sign) for tok, txt in zip(nodes.tokens, nodes.texts)]
+        hash_sets = hash_shingles(shingle_lists)
+        sig = signatures(hash_sets, config.sign.num_perm, config.sign.seed)
+        node_places = [places(tok) for tok in nodes.tokens]
+    return Signed(hash_sets, sig, node_places)
+
+
+def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTimer | None = None,
+                   pairs: tuple[np.ndarray, np.ndarray] | None = None) -> Clustering:
+    """Candidates (unless given), verification and star clustering at config.cluster.threshold."""
+    timer = timer or StageTimer()
+    cc = config.cluster
+    if pairs is None:
+        with timer("candidates"):
+            bands, rows = lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows)
+            pairs = candidate_pairs(signed.sig, bands, rows)
+    i, j = pairs
+    sets: dict[int, frozenset] = {}
+
+    def jaccard(a: int, b: int) -> float:
+        sa = sets.get(a)
+        if sa is None:
+            sa = sets[a] = frozenset(signed.hash_sets[a].tolist())
+        sb = sets.get(b)
+        if sb is None:
+            sb = sets[b] = frozenset(signed.hash_sets[b].tolist())
+        if not sa or not sb:
+            return 0.0
+        inter = len(sa & sb)
+        return inter / (len(sa) + len(sb) - inter)
+
+    def veto(a: int, b: int) -> bool:
+        return places_conflict(signed.places[a], signed.places[b])
+
+    with timer("verify"):
+        vi, vj, vs = verify(i, j, jaccard, cc.threshold, veto if cc.place_veto else None)
+    with timer("cluster"):
+        labels = star_cluster(len(nodes.texts), vi, vj, vs, nodes.keys, nodes.weight)
+        centres = np.unique(labels)
+        # number topics by their centre's key so numbering ignores input order
+        centres = centres[np.argsort(np.asarray([nodes.keys[c] for c in centres], dtype=object), kind="stable")]
+        topic_of_centre = np.empty(len(nodes.texts), dtype=np.int64)
+        topic_of_centre[centres] = np.arange(len(centres))
+        node_topic = topic_of_centre[labels]
+    stats = {"nodes": len(nodes.texts), "candidate_pairs": int(len(i)), "verified_pairs": int(len(vi)),
+             "topics": int(len(centres))}
+    return Clustering(nodes, node_topic, centres, stats)
+
+
+def find_topics(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[list[str]], config: Config,
+                timer: StageTimer | None = None) -> Clustering:
+    """The whole clustering: items in, a topic index per item out (``Clustering.item_topic``)."""
+    nodes = group_texts(item_ids, texts, tokens)
+    signed = sign(nodes, config, timer)
+    return cluster_signed(nodes, signed, config, timer)

@@ -1,0 +1,81 @@
+"""Files a person opens: assignments.csv, topics.csv/.xlsx, rejected.csv, run.json.
+
+Files are written under temporary names and renamed into place, so a reader
+never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .records import Rejection
+from .topics import TopicSummary
+
+TOPIC_COLUMNS = ["topic_id", "size", "representative_id", "representative_text", "keywords", "channels",
+                 "first_received", "last_received", "department", "department_score", "department_top3",
+                 "needs_review"]
+
+
+def topic_row(t: TopicSummary) -> list:
+    return [t.topic_id, t.size, t.representative_id, t.representative_text, " ".join(t.keywords), t.channels_text,
+            t.first_received, t.last_received, t.department,
+            f"{t.department_score:.3f}" if t.department else "",
+            ", ".join(f"{d}:{p:.3f}" for d, p in t.department_top3), int(t.needs_review)]
+
+
+def _replace(tmp: Path, final: Path) -> None:
+    os.replace(tmp, final)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel opens Chinese text correctly
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    _replace(tmp, path)
+    return path
+
+
+def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence], sheet: str = "topics") -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    ws = book.create_sheet(sheet)
+    ws.append(list(header))
+    for row in rows:
+        ws.append(list(row))
+    tmp = path.with_name(path.name + ".tmp")
+    book.save(tmp)
+    _replace(tmp, path)
+    return path
+
+
+def write_rejected(path: Path, rejected: Sequence[Rejection]) -> Path:
+    return write_csv(path, ["file", "line", "id", "reason"], ((r.file, r.line, r.id, r.reason) for r in rejected))
+
+
+def write_json(path: Path, data: dict) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    _replace(tmp, path)
+    return path
+
+
+def write_outputs(out: Path, assignments: Iterable[tuple[str, str]], topics: Sequence[TopicSummary],
+                  rejected: Sequence[Rejection], run: dict, xlsx: bool = True) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(topics, key=lambda t: (-t.size, t.topic_id))
+    paths = {
+        "assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], assignments),
+        "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, (topic_row(t) for t in ordered)),
+        "rejected": write_rejected(out / "rejected.csv", rejected),
+    }
+    if xlsx:
+        paths["topics_xlsx"] = write_xlsx(out / "topics.xlsx", TOPIC_COLUMNS, (topic_row(t) for t in ordered))
+    paths["run"] = write_json(out / "run.json", run)
+    return paths

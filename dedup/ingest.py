@@ -1,0 +1,270 @@
+"""Read nightly exports (CSV, TSV, JSONL, XLSX) into Items, rejecting bad rows with reasons.
+
+A file that cannot be read at all raises ``IngestError`` before anything is
+stored; a bad row becomes a ``Rejection`` and the rest of the file still runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import IngestConfig
+from .records import CHANNELS, Item, Rejection
+
+REQUIRED = ("id", "received_at", "channel", "content")
+
+CHANNEL_ALIASES = {
+    "phone": "phone", "电话": "phone", "热线": "phone", "12345": "phone", "市长热线": "phone", "tel": "phone",
+    "email": "email", "e-mail": "email", "mail": "email", "邮箱": "email", "邮件": "email", "电子邮件": "email",
+    "website": "website", "web": "website", "网站": "website", "网页": "website", "门户网站": "website",
+    "wechat": "wechat", "微信": "wechat", "微信公众号": "wechat", "公众号": "wechat",
+    "app": "app", "客户端": "app", "手机客户端": "app", "应用": "app",
+}
+
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
+                 "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
+                 "%Y年%m月%d日")
+
+
+class IngestError(Exception):
+    """A whole file is unreadable; the run must stop before storing anything."""
+
+
+@dataclass
+class IngestResult:
+    items: list[Item] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    rows_read: int = 0
+    repeats: int = 0          # same id, same content: stored once
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    """Decode a file as UTF-8 (BOM or not) or GB18030; refuse binary data."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
+    if not raw.strip():
+        raise IngestError(f"{path}: file is empty")
+    if b"\x00" in raw[:65536]:
+        raise IngestError(f"{path}: looks like a binary file, not a text export (NUL bytes)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding), encoding.replace("-sig", "")
+        except UnicodeDecodeError:
+            continue
+    raise IngestError(f"{path}: encoding is neither UTF-8 nor GB18030")
+
+
+def parse_time(value: object) -> str | None:
+    """Normalise a time cell to 'YYYY-MM-DD HH:MM:SS', or None when it cannot be read."""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day).strftime("%Y-%m-%d %H:%M:%S")
+    text = str(value or "").strip()
+    if not text:
+        return None
+    text = re.sub(r"\.\d+$", "", text.replace("T", " ") if re.match(r"\d{4}-\d\d-\d\dT", text) else text)
+    for fmt in _TIME_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt.replace("T", " ")).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            continue
+    return None
+
+
+def normalize_channel(value: object) -> str | None:
+    key = str(value or "").strip().lower()
+    return CHANNEL_ALIASES.get(key)
+
+
+def _fold(name: object) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name or "")).lower()
+
+
+def map_header(header: list[object], config: IngestConfig, path: Path,
+               required: tuple[str, ...] = REQUIRED) -> dict[str, int]:
+    """Our column name -> position in the file; missing required columns raise IngestError."""
+    folded = [_fold(h) for h in header]
+    mapping: dict[str, int] = {}
+    for ours, accepted in config.columns.items():
+        for name in accepted:
+            if _fold(name) in folded:
+                mapping[ours] = folded.index(_fold(name))
+                break
+    missing = [c for c in required if c not in mapping]
+    if missing:
+        raise IngestError(f"{path}: missing required column(s) {', '.join(missing)}; "
+                          f"header is {', '.join(str(h) for h in header)}")
+    return mapping
+
+
+def _csv_rows(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    try:
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise IngestError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from exc
+
+
+def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict | str]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, f"not valid JSON ({exc.msg})"
+            continue
+        yield number, record if isinstance(record, dict) else "not a JSON object"
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[str, int, list[object]]]:
+    import openpyxl  # deferred: only Excel inputs pay for the import
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a bad zip/xml
+        raise IngestError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    try:
+        for sheet in book.worksheets:
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield sheet.title, number, list(row)
+    finally:
+        book.close()
+
+
+def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = REQUIRED
+                 ) -> Iterator[tuple[int, dict[str, object] | str]]:
+    """Yield (line, record) pairs; a str record is a row-level problem to reject."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        mapping: dict[str, int] | None = None
+        current_sheet = None
+        found_header = False
+        for sheet, number, row in _xlsx_rows(path):
+            if sheet != current_sheet:
+                current_sheet, mapping = sheet, None
+            if all(cell in (None, "") for cell in row):
+                continue
+            if mapping is None:
+                try:
+                    mapping = map_header(row, config, path, required)
+                    found_header = True
+                except IngestError:
+                    mapping = {}  # a sheet without our header (notes, charts) is skipped whole
+                continue
+            if mapping:
+                yield number, {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
+        if not found_header:
+            map_header([], config, path, required)  # raises the missing-columns error
+        return
+    text, _encoding = read_text(path)
+    if suffix == ".jsonl" or suffix == ".ndjson":
+        saw_any = False
+        for number, record in _jsonl_rows(path, text):
+            saw_any = True
+            if isinstance(record, str):
+                yield number, record
+                continue
+            folded = {_fold(k): v for k, v in record.items()}
+            out: dict[str, object] = {}
+            for ours, accepted in config.columns.items():
+                for name in accepted:
+                    if _fold(name) in folded:
+                        out[ours] = folded[_fold(name)]
+                        break
+            yield number, out
+        if not saw_any:
+            raise IngestError(f"{path}: no records")
+        return
+    delimiter = "\t" if suffix == ".tsv" else ","
+    rows = _csv_rows(path, text, delimiter)
+    header = next(rows, None)
+    if header is None:
+        raise IngestError(f"{path}: file is empty")
+    mapping = map_header(header[1], config, path, required)
+    width = len(header[1])
+    for number, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < width and number == _last_line(text):
+            yield number, f"truncated row ({len(row)} of {width} fields): file may be cut off"
+            continue
+        yield number, {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
+
+
+def _last_line(text: str) -> int:
+    return text.rstrip("\r\n").count("\n") + 1
+
+
+def validate(record: dict[str, object], path: Path, line: int, config: IngestConfig,
+             now: dt.datetime) -> Item | Rejection:
+    """Turn one mapped record into an Item, or say why not."""
+    def reject(reason: str) -> Rejection:
+        return Rejection(str(path), line, item_id, reason)
+
+    item_id = str(record.get("id") or "").strip()
+    if isinstance(record.get("id"), float) and float(record["id"]).is_integer():  # Excel numbers
+        item_id = str(int(record["id"]))
+    if not item_id:
+        return reject("missing id")
+    content = str(record.get("content") or "").strip()
+    if not content:
+        return reject("empty content")
+    if len(content) > config.max_content_chars:
+        return reject(f"content too long ({len(content)} characters, limit {config.max_content_chars})")
+    received = parse_time(record.get("received_at"))
+    if received is None:
+        return reject(f"unparseable time {str(record.get('received_at') or '')!r}")
+    if dt.datetime.strptime(received, "%Y-%m-%d %H:%M:%S") > now + dt.timedelta(days=config.future_tolerance_days):
+        return reject(f"time {received} is in the future")
+    channel = normalize_channel(record.get("channel"))
+    if channel is None:
+        return reject(f"unknown channel {str(record.get('channel') or '')!r} (expected one of {', '.join(CHANNELS)})")
+    title = str(record.get("title") or "").strip()
+    return Item(item_id, received, channel, content, title, str(path), line)
+
+
+def ingest(paths: list[Path], config: IngestConfig, known: dict[str, str] | None = None,
+           now: dt.datetime | None = None) -> IngestResult:
+    """Read and validate every file; ``known`` maps ids already stored to their content."""
+    now = now or dt.datetime.now()
+    seen: dict[str, str] = dict(known or {})
+    result = IngestResult()
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise IngestError(f"{path}: no such file")
+        records = list(iter_records(path, config))  # read whole file first: an unreadable one stores nothing
+        for line, record in records:
+            result.rows_read += 1
+            if isinstance(record, str):
+                result.rejected.append(Rejection(str(path), line, "", record))
+                continue
+            outcome = validate(record, path, line, config, now)
+            if isinstance(outcome, Rejection):
+                result.rejected.append(outcome)
+                continue
+            previous = seen.get(outcome.id)
+            if previous is not None:
+                if previous == outcome.content:
+                    result.repeats += 1
+                else:
+                    result.rejected.append(Rejection(str(path), line, outcome.id,
+                                                     "id seen before with different content"))
+                continue
+            seen[outcome.id] = outcome.content
+            result.items.append(outcome)
+    return result

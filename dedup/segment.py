@@ -1,0 +1,92 @@
+"""Chinese word segmentation with jieba, through our own Tokenizer instance.
+
+The module-level jieba dictionary is global state; a ``Segmenter`` owns a
+``jieba.Tokenizer`` loaded with the city's user dictionary, and re-creates it
+after unpickling so models that hold one reload in a fresh process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from importlib import resources
+from pathlib import Path
+
+import jieba
+
+from .gazetteer import place_levels, town_county
+
+jieba.setLogLevel(logging.WARNING)
+
+_DATA = resources.files("dedup") / "data"
+_KEEP = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+def default_userdict() -> Path:
+    return Path(str(_DATA / "userdict.txt"))
+
+
+def default_stopwords() -> frozenset[str]:
+    text = (_DATA / "stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip())
+
+
+def _is_word(token: str) -> bool:
+    """A token worth keeping: has a letter, digit or Han character."""
+    return bool(_KEEP.search(token)) and not all(unicodedata.category(c).startswith("P") for c in token)
+
+
+class Segmenter:
+    """Callable text -> tokens, with the user dictionary and stopwords applied."""
+
+    def __init__(self, userdict: str | Path | None = None, stopwords: frozenset[str] | None = None,
+                 hmm: bool = True) -> None:
+        self.userdict = str(userdict or default_userdict())
+        self.stopwords = default_stopwords() if stopwords is None else frozenset(stopwords)
+        self.hmm = hmm
+        self._tokenizer: jieba.Tokenizer | None = None
+
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        if self._tokenizer is None:
+            tokenizer = jieba.Tokenizer()
+            tokenizer.load_userdict(self.userdict)
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def __call__(self, text: str) -> list[str]:
+        return [t for t in self.tokenizer.lcut(text, HMM=self.hmm)
+                if t.strip() and t not in self.stopwords and _is_word(t)]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_tokenizer"] = None
+        return state
+
+    def __repr__(self) -> str:
+        return f"Segmenter(userdict={self.userdict!r}, hmm={self.hmm})"
+
+
+_LEVELS = place_levels()
+_COUNTY_OF = town_county()
+
+
+def places(tokens: list[str]) -> dict[int, frozenset[str]]:
+    """Place words by level (1 county, 2 street/town, 3 estate/village/road).
+
+    A street or town also names its county, so "清水镇" and "临清市" conflict.
+    """
+    found: dict[int, set[str]] = {}
+    for token in tokens:
+        level = _LEVELS.get(token)
+        if level:
+            found.setdefault(level, set()).add(token)
+            if token in _COUNTY_OF:
+                found.setdefault(1, set()).add(_COUNTY_OF[token])
+    return {level: frozenset(words) for level, words in found.items()}
+
+
+def places_conflict(a: dict[int, frozenset[str]], b: dict[int, frozenset[str]]) -> bool:
+    """True when both texts name places at one level and share none: two different issues."""
+    return any(level in b and not (words & b[level]) for level, words in a.items())

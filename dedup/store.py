@@ -1,0 +1,200 @@
+"""The embedded SQLite state: items, topics, memberships, runs and rejected rows.
+
+A run writes everything in one transaction, so a crash leaves the database
+as it was before the run or as it is after it. A lock file beside the
+database keeps a second run from starting while one is in progress.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .records import Item, Rejection
+from .topics import TopicSummary
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY, received_at TEXT NOT NULL, channel TEXT NOT NULL, content TEXT NOT NULL,
+    title TEXT NOT NULL, text TEXT NOT NULL, tokens TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), topic_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS items_topic ON items(topic_id);
+CREATE TABLE IF NOT EXISTS topics (
+    topic_id TEXT PRIMARY KEY, size INTEGER NOT NULL, representative_id TEXT, representative_text TEXT,
+    keywords TEXT, channels TEXT, first_received TEXT, last_received TEXT,
+    department TEXT, department_score REAL, department_top3 TEXT, needs_review INTEGER NOT NULL DEFAULT 0,
+    created_run INTEGER NOT NULL, updated_run INTEGER NOT NULL, merged_into TEXT);
+CREATE TABLE IF NOT EXISTS rejected (
+    run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be used as asked (locked, newer schema, not a dedup database)."""
+
+
+@contextmanager
+def run_lock(db_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for one run; a second run fails at once instead of waiting."""
+    lock_path = Path(str(db_path) + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StoreError(f"{db_path}: another dedup run is using this database; try again when it ends") from exc
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a dedup database ({exc})") from exc
+        version = self.meta("schema_version")
+        if version is None:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(version) > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: made by a newer dedup (schema {version}); upgrade dedup")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # reads
+    def known_contents(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, content FROM items"))
+
+    def stored_items(self) -> tuple[list[Item], list[list[str]], dict[str, str]]:
+        """Every stored item with its tokens, and its current topic id."""
+        items, tokens, topic_of = [], [], {}
+        for row in self.db.execute("SELECT id, received_at, channel, content, title, source, line, text, tokens, "
+                                   "topic_id FROM items ORDER BY id"):
+            items.append(Item(*row[:8]))
+            tokens.append(row[8].split(" ") if row[8] else [])
+            topic_of[row[0]] = row[9]
+        return items, tokens, topic_of
+
+    def next_topic_number(self) -> int:
+        row = self.db.execute("SELECT MAX(CAST(SUBSTR(topic_id, 2) AS INTEGER)) FROM topics").fetchone()
+        return (row[0] or 0) + 1
+
+    def resolve(self, topic_id: str) -> tuple[str, list[str]]:
+        """Follow merge redirects: the live topic id and the path taken."""
+        path = [topic_id]
+        while True:
+            row = self.db.execute("SELECT merged_into FROM topics WHERE topic_id = ?", (path[-1],)).fetchone()
+            if row is None:
+                raise StoreError(f"no topic {topic_id!r} in {self.path}")
+            if not row[0] or row[0] in path:
+                return path[-1], path
+            path.append(row[0])
+
+    def topic(self, topic_id: str) -> dict:
+        cur = self.db.execute("SELECT * FROM topics WHERE topic_id = ?", (topic_id,))
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, cur.fetchone()))
+
+    def members(self, topic_id: str) -> list[tuple[str, str, str, str]]:
+        return self.db.execute("SELECT id, received_at, channel, text FROM items WHERE topic_id = ? ORDER BY id",
+                               (topic_id,)).fetchall()
+
+    def runs(self) -> list[dict]:
+        cur = self.db.execute("SELECT * FROM runs ORDER BY run_id")
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur:
+            record = dict(zip(names, row))
+            for key in ("inputs", "config", "counts", "timings"):
+                record[key] = json.loads(record[key])
+            out.append(record)
+        return out
+
+    def live_topics(self) -> list[TopicSummary]:
+        out = []
+        for row in self.db.execute(
+                "SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
+                " last_received, department, department_score, department_top3, needs_review FROM topics"
+                " WHERE merged_into IS NULL ORDER BY topic_id"):
+            out.append(TopicSummary(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6],
+                                    row[7], department=row[8] or "", department_score=row[9] or 0.0,
+                                    department_top3=[tuple(x) for x in json.loads(row[10] or "[]")],
+                                    needs_review=bool(row[11])))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        q = self.db.execute
+        return {"items": q("SELECT COUNT(*) FROM items").fetchone()[0],
+                "topics": q("SELECT COUNT(*) FROM topics WHERE merged_into IS NULL").fetchone()[0],
+                "merged_topics": q("SELECT COUNT(*) FROM topics WHERE merged_into IS NOT NULL").fetchone()[0],
+                "runs": q("SELECT COUNT(*) FROM runs").fetchone()[0],
+                "rejected": q("SELECT COUNT(*) FROM rejected").fetchone()[0]}
+
+    # writes, inside one transaction
+    def write_run(self, con: sqlite3.Connection, *, kind: str, started_at: str, finished_at: str, inputs: list,
+                  config: dict, counts: dict, timings: dict, new_items: Iterable[tuple[Item, list[str], str]],
+                  reassigned: dict[str, str], topics: list[TopicSummary], merged: dict[str, str],
+                  rejected: list[Rejection]) -> int:
+        cur = con.execute("INSERT INTO runs (kind, started_at, finished_at, inputs, config, counts, timings)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (kind, started_at, finished_at, json.dumps(inputs, ensure_ascii=False),
+                           json.dumps(config, ensure_ascii=False), json.dumps(counts), json.dumps(timings)))
+        run_id = int(cur.lastrowid)
+        con.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        ((it.id, it.received_at, it.channel, it.content, it.title, it.text, " ".join(tokens),
+                          it.source, it.line, run_id, topic) for it, tokens, topic in new_items))
+        con.executemany("UPDATE items SET topic_id = ? WHERE id = ?", ((t, i) for i, t in reassigned.items()))
+        con.executemany(
+            "INSERT INTO topics (topic_id, size, representative_id, representative_text, keywords, channels,"
+            " first_received, last_received, department, department_score, department_top3, needs_review,"
+            " created_run, updated_run, merged_into) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+            " ON CONFLICT(topic_id) DO UPDATE SET size=excluded.size, representative_id=excluded.representative_id,"
+            " representative_text=excluded.representative_text, keywords=excluded.keywords,"
+            " channels=excluded.channels, first_received=excluded.first_received,"
+            " last_received=excluded.last_received, department=excluded.department,"
+            " department_score=excluded.department_score, department_top3=excluded.department_top3,"
+            " needs_review=excluded.needs_review, updated_run=excluded.updated_run, merged_into=NULL",
+            ((t.topic_id, t.size, t.representative_id, t.representative_text,
+              json.dumps(t.keywords, ensure_ascii=False), json.dumps(t.channels), t.first_received,
+              t.last_received, t.department, t.department_score,
+              json.dumps(t.department_top3, ensure_ascii=False), int(t.needs_review),
+              run_id, run_id) for t in topics))
+        con.executemany("UPDATE topics SET merged_into = ?, size = 0, updated_run = ? WHERE topic_id = ?",
+                        ((into, run_id, old) for old, into in merged.items()))
+        con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
+                        ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
+        return run_id

@@ -1,0 +1,127 @@
+"""Topic summaries and stable topic ids."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from .records import CHANNELS, Item
+
+
+@dataclass
+class TopicSummary:
+    topic_id: str
+    size: int
+    representative_id: str
+    representative_text: str
+    keywords: list[str]
+    channels: dict[str, int]
+    first_received: str
+    last_received: str
+    member_nodes: list[int] = field(default_factory=list, repr=False)
+    department: str = ""
+    department_score: float = 0.0
+    department_top3: list[tuple[str, float]] = field(default_factory=list)
+    needs_review: bool = False
+
+    @property
+    def channels_text(self) -> str:
+        return ",".join(f"{c}:{n}" for c, n in self.channels.items() if n)
+
+
+def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, node_topic: np.ndarray,
+                      n_topics: int, k: int = 5) -> list[list[str]]:
+    """Top-k TF-IDF words of each topic, idf over distinct texts so repeats don't dominate."""
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for node, tokens in enumerate(node_tokens):
+        for token in set(tokens):
+            if len(token) > 1:
+                rows.append(node)
+                cols.append(vocab.setdefault(token, len(vocab)))
+    if not vocab:
+        return [[] for _ in range(n_topics)]
+    presence = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(node_tokens), len(vocab)))
+    idf = np.log((1 + len(node_tokens)) / (1 + np.asarray(presence.sum(axis=0)).ravel())) + 1
+    membership = csr_matrix((node_weight, (node_topic, np.arange(len(node_tokens)))),
+                            shape=(n_topics, len(node_tokens)))
+    scores = (membership @ presence).tocsr()
+    words = np.array(list(vocab), dtype=object)
+    out = []
+    for t in range(n_topics):
+        start, end = scores.indptr[t], scores.indptr[t + 1]
+        cols_t = scores.indices[start:end]
+        vals = scores.data[start:end] * idf[cols_t]
+        top = np.lexsort((words[cols_t], -vals))[:k]  # ties by word, for reproducible output
+        out.append([str(w) for w in words[cols_t[top]]])
+    return out
+
+
+def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, centre_node: np.ndarray,
+              node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, topic_ids: Sequence[str]
+              ) -> list[TopicSummary]:
+    """One summary per topic; topic t has id topic_ids[t] and centre node centre_node[t]."""
+    n_topics = len(topic_ids)
+    keywords = keywords_by_topic(node_tokens, node_weight, node_topic, n_topics)
+    item_topic = node_topic[item_node]
+    order = np.argsort(item_topic, kind="stable")
+    bounds = np.searchsorted(item_topic[order], np.arange(n_topics + 1))
+    node_first_item: dict[int, int] = {}
+    for idx, node in enumerate(item_node.tolist()):
+        current = node_first_item.get(node)
+        if current is None or items[idx].id < items[current].id:
+            node_first_item[node] = idx
+    members_by_topic = [[] for _ in range(n_topics)]
+    for node, t in enumerate(node_topic.tolist()):
+        members_by_topic[t].append(node)
+    summaries = []
+    for t in range(n_topics):
+        member_items = [items[k] for k in order[bounds[t]:bounds[t + 1]].tolist()]
+        rep = items[node_first_item[int(centre_node[t])]]
+        counts = Counter(it.channel for it in member_items)
+        times = [it.received_at for it in member_items]
+        summaries.append(TopicSummary(
+            topic_id=topic_ids[t], size=len(member_items), representative_id=rep.id,
+            representative_text=rep.text, keywords=keywords[t],
+            channels={c: counts.get(c, 0) for c in CHANNELS},
+            first_received=min(times), last_received=max(times), member_nodes=members_by_topic[t]))
+    return summaries
+
+
+def assign_ids(clusters: Sequence[Sequence[str]], previous: dict[str, str], next_number: int,
+               order_keys: Sequence[tuple]) -> tuple[list[str], dict[str, str], int]:
+    """Give each cluster (a list of item ids) a topic id, keeping yesterday's ids where possible.
+
+    A cluster takes the old id that most of its previously-assigned items had
+    (ties to the older id); an old id is used once. Old ids left without a
+    cluster are returned as merged into the id their items went to. New
+    clusters are numbered in ``order_keys`` order (first received, then id),
+    so numbering does not depend on input order.
+    """
+    votes = []
+    for c, members in enumerate(clusters):
+        counts = Counter(previous[m] for m in members if m in previous)
+        for old, count in counts.items():
+            votes.append((-count, old, c))
+    votes.sort()
+    ids: list[str | None] = [None] * len(clusters)
+    used: set[str] = set()
+    for _neg, old, c in votes:
+        if ids[c] is None and old not in used:
+            ids[c] = old
+            used.add(old)
+    for c in sorted(range(len(clusters)), key=lambda c: order_keys[c]):
+        if ids[c] is None:
+            ids[c] = f"T{next_number:07d}"
+            next_number += 1
+    merged: dict[str, str] = {}
+    for c, members in enumerate(clusters):
+        for m in members:
+            old = previous.get(m)
+            if old is not None and old not in used and old not in merged:
+                merged[old] = ids[c]
+    return [str(i) for i in ids], merged, next_number
