@@ -75,3 +75,42 @@ def star_cluster(n: int, i: np.ndarray, j: np.ndarray, sim: np.ndarray, keys: Se
         best = np.lexsort((priority[cand], -cand_sim))[0]
         labels[node] = cand[best]
     return labels
+
+
+def split_conflicts(labels: np.ndarray, node_places: Sequence[dict[int, frozenset[str]]], weights: np.ndarray,
+                    keys: Sequence[str]) -> np.ndarray:
+    """Split topics whose members name incompatible places.
+
+    A centre that names no place ("the street lights are broken") can be
+    similar to complaints from two different streets, and the star would put
+    both streets in one topic. Members that name places are taken heaviest
+    first (ties by key); each joins the first group whose places it does not
+    contradict, or starts a group. Members naming no place stay with the first
+    group. A group keeps the old centre if it holds it, else its heaviest member.
+    """
+    labels = labels.copy()
+    topics: dict[int, list[int]] = {}
+    for node, centre in enumerate(labels.tolist()):
+        topics.setdefault(centre, []).append(node)
+    for centre, members in topics.items():
+        placed = sorted((m for m in members if node_places[m]), key=lambda m: (-weights[m], keys[m]))
+        if len(placed) < 2:
+            continue
+        groups: list[tuple[list[int], dict[int, set[str]]]] = []
+        for m in placed:
+            mine = node_places[m]
+            for group, seen in groups:
+                if not any(level in seen and not (words & seen[level]) for level, words in mine.items()):
+                    group.append(m)
+                    for level, words in mine.items():
+                        seen.setdefault(level, set()).update(words)
+                    break
+            else:
+                groups.append(([m], {level: set(words) for level, words in mine.items()}))
+        if len(groups) == 1:
+            continue
+        first = groups[0][0]
+        labels[members] = centre if (not node_places[centre] or centre in first) else first[0]
+        for group, _ in groups[1:]:
+            labels[group] = centre if centre in group else group[0]
+    return labels

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .candidates import candidate_pairs, lsh_params
-from .cluster import star_cluster, verify
+from .cluster import split_conflicts, star_cluster, verify
 from .config import Config
 from .segment import places, places_conflict
 from .signatures import hash_shingles, signatures, text_shingles
@@ -129,6 +129,8 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         vi, vj, vs = verify(i, j, jaccard, cc.threshold, veto if cc.place_veto else None)
     with timer("cluster"):
         labels = star_cluster(len(nodes.texts), vi, vj, vs, nodes.keys, nodes.weight)
+        if cc.place_veto:
+            labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys)
         centres = np.unique(labels)
         # number topics by their centre's key so numbering ignores input order
         centres = centres[np.argsort(np.asarray([nodes.keys[c] for c in centres], dtype=object), kind="stable")]

@@ -124,7 +124,7 @@ def _run_locked(store: Store, paths, out_dir, config, model_path, progress, now,
     counts = {
         "rows_read": result.rows_read, "new_items": len(new_items), "repeats": result.repeats,
         "rejected": len(rejected), "items_total": len(items), "topics": n_topics,
-        "new_topics": sum(1 for t in ids if t not in set(previous.values())),
+        "new_topics": len(set(ids) - set(previous.values())),
         "merged_topics": len(merged), **{f"cluster_{k}": v for k, v in clustering.stats.items()},
     }
     topic_of_item = {it.id: ids[t] for it, t in zip(items, item_topic.tolist())}

@@ -1,0 +1,47 @@
+"""Banding on arrays must find exactly the pairs datasketch.MinHashLSH finds."""
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from dedup.candidates import candidate_pairs, candidate_probability, lsh_params
+from dedup.signatures import char_shingles, hash_shingles, signatures
+
+TEXTS = ["东昌府区古楼街道星光花园门口的路灯坏了三盏", "东昌府区古楼街道星光花园门口的路灯坏了两盏",
+         "古楼街道星光花园门口的路灯坏了三盏请维修", "临清市松林镇王庄村自来水停水三天了",
+         "临清市松林镇王庄村自来水停水五天了", "住房公积金提取太慢", "住房公积金提取太慢了", "完全无关的一句话"]
+
+
+def datasketch_pairs(texts, num_perm, bands, rows):
+    lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
+    hashes = []
+    for k, t in enumerate(texts):
+        m = MinHash(num_perm=num_perm, seed=1)
+        m.update_batch([s.encode("utf-8") for s in char_shingles(t, 3)])
+        lsh.insert(k, m)
+        hashes.append(m)
+    return {(min(k, o), max(k, o)) for k, m in enumerate(hashes) for o in lsh.query(m) if o != k}
+
+
+def test_same_pairs_as_datasketch_for_several_band_shapes():
+    sig = signatures(hash_shingles([char_shingles(t, 3) for t in TEXTS]), 128, 1)
+    for bands, rows in ((32, 4), (16, 8), (8, 16), (42, 3), (2, 64)):
+        i, j = candidate_pairs(sig, bands, rows)
+        assert set(zip(i.tolist(), j.tolist())) == datasketch_pairs(TEXTS, 128, bands, rows), (bands, rows)
+
+
+def test_pairs_unique_and_ordered():
+    sig = signatures(hash_shingles([char_shingles(t, 3) for t in TEXTS * 3]), 64, 1)
+    i, j = candidate_pairs(sig, 16, 4)
+    assert (i < j).all()
+    assert len(set(zip(i.tolist(), j.tolist()))) == len(i)
+
+
+def test_params_default_to_datasketch_optimum():
+    lsh = MinHashLSH(threshold=0.4, num_perm=128)
+    assert lsh_params(0.4, 128) == (lsh.b, lsh.r)
+    assert lsh_params(0.4, 128, 20, 5) == (20, 5)
+
+
+def test_s_curve_is_monotone():
+    p = candidate_probability(np.linspace(0, 1, 11), 20, 5)
+    assert p[0] == 0.0 and abs(p[-1] - 1.0) < 1e-12 and (np.diff(p) >= 0).all()

@@ -1,0 +1,104 @@
+"""The department model: routes obvious cases, survives a fresh process, fails clearly."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dedup.classify import (ModelError, ModelUnavailable, grouped_split, load_router, topic_scores, train)
+from dedup.config import Config
+from dedup.pipeline import run
+from dedup.topics import TopicSummary
+
+# tiny labelled history: (text, department, topic)
+HISTORY = []
+for k, place in enumerate(["古楼街道星光花园", "柳园街道龙湾小区", "新区街道百花小区", "湖西街道光明小区"]):
+    HISTORY += [(f"{place}的路灯坏了，晚上出行不方便", "市城管局", f"light{k}"),
+                (f"{place}的路灯不亮了，请维修", "市城管局", f"light{k}"),
+                (f"{place}暖气不热，室内温度太低", "市热力公司", f"heat{k}"),
+                (f"{place}今年供暖温度不达标，暖气不热", "市热力公司", f"heat{k}"),
+                (f"{place}提取住房公积金审批太慢", "市住房公积金管理中心", f"fund{k}"),
+                (f"{place}公积金贷款办理困难，公积金提取不了", "市住房公积金管理中心", f"fund{k}")]
+TEXTS, LABELS, GROUPS = (list(x) for x in zip(*HISTORY))
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("m") / "department.joblib"
+    train(TEXTS, LABELS, GROUPS, path, test_size=0.25, seed=0)
+    return path
+
+
+def test_routes_an_unseen_obvious_case(model):
+    router = load_router(model)
+    proba = router.predict_proba(["阳谷县七级镇的暖气一点都不热"])
+    assert router.labels[int(np.argmax(proba[0]))] == "市热力公司"
+
+
+def test_sidecar_is_readable_without_unpickling(model):
+    sidecar = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
+    assert set(sidecar["labels"]) == {"市城管局", "市热力公司", "市住房公积金管理中心"}
+    assert {"metrics", "versions", "training_data_sha256", "trained_at", "config"} <= set(sidecar)
+    assert "topic_top1" in sidecar["metrics"]
+
+
+def test_model_loads_in_a_fresh_interpreter(model):
+    code = ("from dedup.classify import load_router; r = load_router(%r); "
+            "print(r.labels[int(r.predict_proba(['古楼街道路灯坏了'])[0].argmax())])" % str(model))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "市城管局"
+
+
+def test_missing_and_incompatible_models_are_unavailable(tmp_path, model):
+    with pytest.raises(ModelUnavailable, match="no department model"):
+        load_router(tmp_path / "none.joblib")
+    copy = tmp_path / "old.joblib"
+    copy.write_bytes(model.read_bytes())
+    sidecar = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
+    sidecar["versions"]["scikit-learn"] = "0.20.0"
+    copy.with_suffix(".json").write_text(json.dumps(sidecar), encoding="utf-8")
+    with pytest.raises(ModelUnavailable, match="retrain"):
+        load_router(copy)
+
+
+def test_corrupt_model_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.joblib"
+    bad.write_bytes(b"this is not a model")
+    with pytest.raises(ModelError, match="corrupt"):
+        load_router(bad)
+
+
+def test_run_without_model_still_clusters_and_says_so(tmp_path, suggestions_csv):
+    report = run([suggestions_csv], tmp_path / "d.sqlite", tmp_path / "o", Config(), model_path=tmp_path / "none")
+    assert report.counts["topics"] == 5 and report.routing.startswith("routing skipped")
+
+
+def test_run_with_model_fills_department_columns(tmp_path, suggestions_csv, model):
+    report = run([suggestions_csv], tmp_path / "d.sqlite", tmp_path / "o", Config(), model_path=model)
+    by_rep = {t.representative_id: t for t in report.topics}
+    assert by_rep["A1"].department == "市城管局"
+    assert len(by_rep["A1"].department_top3) == 3
+    assert all(0 <= t.department_score <= 1 for t in report.topics)
+
+
+def test_grouped_split_never_leaks_a_group():
+    groups = [f"g{k % 37}" for k in range(500)]
+    for seed in range(5):
+        tr, te = grouped_split(groups, 0.3, seed)
+        assert not {groups[k] for k in tr} & {groups[k] for k in te}
+        assert len(tr) + len(te) == 500
+
+
+def test_topic_scores_weighted_mean():
+    proba = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    scores = topic_scores(proba, np.array([0, 0, 1]), np.array([3.0, 1.0, 1.0]), 2)
+    assert np.allclose(scores, [[0.75, 0.25], [0.5, 0.5]])
+
+
+def test_needs_review_flag_below_threshold(model):
+    router = load_router(model)
+    topic = TopicSummary("T1", 1, "x", "x", [], {}, "", "", member_nodes=[0])
+    router.route([topic], ["一句和任何部门都无关的话"], np.ones(1), review_below=0.99)
+    assert topic.needs_review

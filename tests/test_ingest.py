@@ -1,0 +1,127 @@
+"""Reading exports: formats, encodings, headers, and every kind of bad row."""
+
+import datetime as dt
+import json
+
+import pytest
+from conftest import HEADER, SUGGESTIONS, write_csv
+
+from dedup.config import IngestConfig
+from dedup.ingest import IngestError, ingest, parse_time
+
+CFG = IngestConfig()
+NOW = dt.datetime(2019, 6, 1)
+ROWS = [s[:4] for s in SUGGESTIONS]
+
+
+def run(paths, known=None):
+    return ingest(paths, CFG, known=known, now=NOW)
+
+
+def test_csv_utf8_reads_every_row(tmp_path):
+    result = run([write_csv(tmp_path / "a.csv", ROWS)])
+    assert len(result.items) == 12 and not result.rejected
+    assert {it.channel for it in result.items} == {"phone", "email", "website", "wechat", "app"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
+def test_bom_and_gb18030_decoded(tmp_path, encoding):
+    result = run([write_csv(tmp_path / "a.csv", ROWS, encoding=encoding)])
+    assert result.items[0].content == SUGGESTIONS[0][3]
+
+
+def test_chinese_headers_and_tsv(tmp_path):
+    path = tmp_path / "a.tsv"
+    path.write_text("编号\t时间\t渠道\t内容\t标题\n1\t2019/3/1 8:00\t电话\t路灯坏了\t路灯\n", encoding="utf-8")
+    result = run([path])
+    assert result.items[0].received_at == "2019-03-01 08:00:00" and result.items[0].title == "路灯"
+
+
+def test_jsonl(tmp_path):
+    path = tmp_path / "a.jsonl"
+    lines = [json.dumps(dict(zip(HEADER, r)), ensure_ascii=False) for r in ROWS[:3]] + ["{not json", "[1]"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run([path])
+    assert len(result.items) == 3
+    assert [(r.line, r.reason.split(" (")[0]) for r in result.rejected] == [(4, "not valid JSON"),
+                                                                           (5, "not a JSON object")]
+
+
+def test_xlsx_with_several_sheets(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "说明"
+    notes.append(["本表为夜间导出"])
+    data = book.create_sheet("数据")
+    data.append(HEADER)
+    for r in ROWS[:4]:
+        data.append(list(r))
+    data.append(["X1", dt.datetime(2019, 3, 1, 8), "电话", "路灯坏了"])
+    path = tmp_path / "a.xlsx"
+    book.save(path)
+    result = run([path])
+    assert len(result.items) == 5 and result.items[-1].received_at == "2019-03-01 08:00:00"
+
+
+@pytest.mark.parametrize("row,reason", [
+    (["", "2019-03-01 08:00:00", "电话", "路灯坏了"], "missing id"),
+    (["X", "2019-03-01 08:00:00", "电话", "   "], "empty content"),
+    (["X", "昨天下午", "电话", "路灯坏了"], "unparseable time"),
+    (["X", "2030-01-01 08:00:00", "电话", "路灯坏了"], "in the future"),
+    (["X", "2019-03-01 08:00:00", "传真", "路灯坏了"], "unknown channel"),
+    (["X", "2019-03-01 08:00:00", "电话", "长" * 20001], "content too long"),
+])
+def test_bad_rows_rejected_with_reason_and_line(tmp_path, row, reason):
+    path = write_csv(tmp_path / "a.csv", ROWS[:2] + [row] + ROWS[2:3])
+    result = run([path])
+    assert len(result.items) == 3
+    [rejected] = result.rejected
+    assert reason in rejected.reason and rejected.line == 4 and rejected.file == str(path)
+
+
+def test_same_id_same_content_stored_once_and_changed_content_rejected(tmp_path):
+    changed = (ROWS[0][0], ROWS[0][1], ROWS[0][2], "完全不同的内容")
+    result = run([write_csv(tmp_path / "a.csv", ROWS + [ROWS[0], changed])])
+    assert len(result.items) == 12 and result.repeats == 1
+    assert [r.reason for r in result.rejected] == ["id seen before with different content"]
+
+
+def test_known_ids_from_the_database_are_checked(tmp_path):
+    result = run([write_csv(tmp_path / "a.csv", ROWS[:1])], known={ROWS[0][0]: "别的内容"})
+    assert not result.items and result.rejected[0].reason == "id seen before with different content"
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "file is empty"),
+    (b"\x00\x01\x02binary", "binary"),
+    (b"\xff\xfe\xfd\xfc" * 10, "neither UTF-8 nor GB18030"),
+    ("编号,时间\n1,2019-03-01\n".encode(), "missing required column(s) channel, content"),
+])
+def test_unreadable_files_raise(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=message.replace("(", r"\(").replace(")", r"\)")) as exc:
+        run([path])
+    assert str(path) in str(exc.value)
+
+
+def test_header_only_gives_no_items(tmp_path):
+    result = run([write_csv(tmp_path / "a.csv", [])])
+    assert result.items == [] and result.rows_read == 0
+
+
+def test_truncated_last_line_rejected(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("id,received_at,channel,content\n1,2019-03-01 08:00:00,电话,路灯坏了\n2,2019-03-01", encoding="utf-8")
+    result = run([path])
+    assert len(result.items) == 1 and "truncated" in result.rejected[0].reason
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2019-03-01 08:00:00", "2019-03-01 08:00:00"), ("2019/2/28 11:25:05", "2019-02-28 11:25:05"),
+    ("2019-03-01T08:00:00", "2019-03-01 08:00:00"), ("2019年3月1日", "2019-03-01 00:00:00"),
+    ("2019-03-01", "2019-03-01 00:00:00"), ("nonsense", None), ("", None)])
+def test_parse_time(value, expected):
+    assert parse_time(value) == expected

@@ -1,0 +1,44 @@
+import pickle
+
+from dedup.gazetteer import userdict_lines
+from dedup.segment import Segmenter, default_userdict, places, places_conflict
+
+SEG = Segmenter()
+
+
+def test_user_dictionary_keeps_local_names_whole():
+    tokens = SEG("东昌府区古楼街道星光花园的路灯坏了，市住房公积金管理中心不办事")
+    assert "古楼街道" in tokens and "星光花园" in tokens and "市住房公积金管理中心" in tokens
+
+
+def test_stopwords_and_punctuation_dropped():
+    tokens = SEG("我们的路灯坏了，谢谢！")
+    assert "的" not in tokens and "，" not in tokens and "谢谢" not in tokens
+
+
+def test_places_by_level_with_implied_county():
+    found = places(SEG("松林镇王庄村自来水停水"))
+    assert found == {1: frozenset({"临清市"}), 2: frozenset({"松林镇"}), 3: frozenset({"王庄村"})}
+
+
+def test_places_conflict_only_when_both_name_a_level():
+    a = places(SEG("古楼街道星光花园路灯坏了"))
+    b = places(SEG("古楼街道龙湾小区路灯坏了"))
+    c = places(SEG("路灯坏了"))
+    assert places_conflict(a, b)
+    assert not places_conflict(a, c) and not places_conflict(c, a)
+    assert not places_conflict(a, a)
+
+
+def test_town_implies_its_county():
+    assert places_conflict(places(SEG("清水镇利民路停电")), places(SEG("临清市利民路停电")))
+
+
+def test_segmenter_pickles_and_reloads():
+    again = pickle.loads(pickle.dumps(SEG))
+    assert again("古楼街道路灯坏了") == SEG("古楼街道路灯坏了")
+
+
+def test_shipped_userdict_matches_gazetteer():
+    shipped = default_userdict().read_text(encoding="utf-8").splitlines()
+    assert shipped == userdict_lines(), "regenerate with: python -m dedup.gazetteer > dedup/data/userdict.txt"
