@@ -164,12 +164,12 @@ def evaluate(gold, pred, topics, as_json):
     result = cluster_metrics([pred_topic[i] for i in ids], [gold_topic[i] for i in ids])
     result["gold_only"] = len(set(gold_topic) - set(pred_topic))
     if topics:
-        gold_dept = _read_labels(gold, "id", "department")
-        topic_dept = _read_labels(topics, "topic_id", "department")
-        scored = [i for i in ids if topic_dept.get(pred_topic[i])]
-        if scored:
-            result["department_accuracy_items"] = sum(
-                topic_dept[pred_topic[i]] == gold_dept[i] for i in scored) / len(scored)
+        from .metrics import routing_metrics
+
+        with open(topics, encoding="utf-8-sig", newline="") as fh:
+            topic_rows = {r["topic_id"]: r for r in csv.DictReader(fh)}
+        result.update(routing_metrics(ids, gold_topic, _read_labels(gold, "id", "department"), pred_topic,
+                                      topic_rows))
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -180,7 +180,7 @@ def evaluate(gold, pred, topics, as_json):
 @main.command()
 @click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", default="models/department.joblib", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--features", default="word+char", show_default=True,
+@click.option("--features", default="word", show_default=True,
               type=click.Choice(["word", "char", "word+char"]), help="TF-IDF features.")
 @click.option("--group-by", default="topic", show_default=True,
               help="Column that groups near-duplicates for the split; 'cluster' clusters the texts first.")

@@ -58,3 +58,38 @@ def pair_metrics(same_pred: Sequence[bool], same_gold: Sequence[bool]) -> dict[s
     p = tp / sp.sum() if sp.sum() else 1.0
     r = tp / sg.sum() if sg.sum() else 1.0
     return {"pairs": int(len(sp)), "pairwise_precision": p, "pairwise_recall": r, "pairwise_f1": _f1(p, r)}
+
+
+def routing_metrics(ids: Sequence[str], gold_topic: dict[str, str], gold_dept: dict[str, str],
+                    pred_topic: dict[str, str], topic_rows: dict[str, dict]) -> dict[str, float]:
+    """Department accuracy per item and per gold topic.
+
+    A gold topic is routed as the predicted topic that holds most of its items
+    (ties to the smaller topic id); top-3 and confidence come from that topic's row.
+    """
+    from collections import Counter
+
+    routed = [i for i in ids if topic_rows.get(pred_topic[i], {}).get("department")]
+    if not routed:
+        return {}
+    out: dict[str, float] = {"department_accuracy_items": sum(
+        topic_rows[pred_topic[i]]["department"] == gold_dept[i] for i in routed) / len(routed)}
+    by_gold: dict[str, Counter] = {}
+    truth: dict[str, str] = {}
+    for i in routed:
+        by_gold.setdefault(gold_topic[i], Counter())[pred_topic[i]] += 1
+        truth.setdefault(gold_topic[i], gold_dept[i])
+    top1 = top3 = sure = sure_right = 0
+    for g, counts in by_gold.items():
+        row = topic_rows[min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]]
+        right = row["department"] == truth[g]
+        top1 += right
+        top3 += truth[g] in [p.rsplit(":", 1)[0].strip() for p in row.get("department_top3", "").split(",")]
+        if float(row.get("department_score") or 0) >= 0.9:
+            sure += 1
+            sure_right += right
+    n = len(by_gold)
+    out.update({"department_topics": n, "department_top1_topics": top1 / n, "department_top3_topics": top3 / n,
+                "department_share_score_ge_0.9": sure / n,
+                "department_top1_when_score_ge_0.9": sure_right / sure if sure else float("nan")})
+    return out

@@ -266,8 +266,9 @@ def generate(n: int, seed: int = 0, history: int | None = None, hard_negative_ra
     """An export of n items with gold topics, and a separately drawn labelled history."""
     rng = np.random.default_rng(seed)
     export, gold = _items(n, rng, "LC", start, days, hard_negative_rate)
+    # the office's labelled past: many topics with a few copies each, which is what a router learns from
     hist_rows, hist_gold = _items(n if history is None else history, rng, "H", start - dt.timedelta(days=365),
-                                  365, hard_negative_rate)
+                                  365, hard_negative_rate, max_size=3)
     by_id = {g["id"]: g for g in hist_gold}
     history_rows = [{"id": r["id"], "content": r["content"], "department": by_id[r["id"]]["department"],
                      "topic": by_id[r["id"]]["topic"]} for r in hist_rows]
@@ -275,8 +276,14 @@ def generate(n: int, seed: int = 0, history: int | None = None, hard_negative_ra
 
 
 def _items(n: int, rng: np.random.Generator, prefix: str, start: dt.datetime, days: int,
-           hard_negative_rate: float) -> tuple[list[dict], list[dict]]:
-    sizes = topic_sizes(n, rng) if n else np.zeros(0, dtype=int)
+           hard_negative_rate: float, max_size: int = 0) -> tuple[list[dict], list[dict]]:
+    if max_size:
+        sizes = rng.integers(1, max_size + 1, size=int(n / ((1 + max_size) / 2)) + 1)
+        sizes = sizes[:int(np.searchsorted(np.cumsum(sizes), n)) + 1]
+        sizes[-1] -= sizes.sum() - n
+        sizes = sizes[sizes > 0]
+    else:
+        sizes = topic_sizes(n, rng) if n else np.zeros(0, dtype=int)
     topics: list[Topic] = []
     used: set[tuple[str, str, str]] = set()
     for k in range(len(sizes)):
