@@ -9,19 +9,27 @@ answers: ``cluster.verify`` checks each pair.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from datasketch.lsh import _optimal_param
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def lsh_params(threshold: float, num_perm: int, bands: int = 0, rows: int = 0) -> tuple[int, int]:
-    """(bands, rows): the ones given, or datasketch's optimum for equal FP/FN weights."""
+def lsh_params(threshold: float, num_perm: int, bands: int = 0, rows: int = 0,
+               fn_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows): the ones given, or datasketch's optimum with false negatives weighted fn_weight."""
     if bands and rows:
         if bands * rows > num_perm:
             raise ValueError(f"bands*rows = {bands * rows} exceeds num_perm = {num_perm}")
         return bands, rows
-    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+    return _cached_optimum(round(threshold, 6), num_perm, round(fn_weight, 6))
+
+
+@functools.cache
+def _cached_optimum(threshold: float, num_perm: int, fn_weight: float) -> tuple[int, int]:
+    return _optimal_param(threshold, num_perm, 1.0 - fn_weight, fn_weight)
 
 
 def candidate_probability(similarity: np.ndarray | float, bands: int, rows: int):
@@ -40,38 +48,54 @@ def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
     return key
 
 
-def _buckets(sig: np.ndarray, band: int, rows: int) -> list[np.ndarray]:
-    """Groups (size >= 2) of rows whose band is byte-for-byte equal."""
-    keys = band_keys(sig, band, rows)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    edges = np.flatnonzero(np.diff(sorted_keys)) + 1
-    starts = np.concatenate(([0], edges))
-    ends = np.concatenate((edges, [len(keys)]))
-    big = np.flatnonzero(ends - starts >= 2)
-    groups = []
-    part = sig[:, band * rows:(band + 1) * rows]
-    for g in big:
-        members = order[starts[g]:ends[g]]
-        block = part[members]
-        if (block == block[0]).all():
-            groups.append(members)
-        else:  # a 64-bit key collision: split by the real band values
-            _, inverse = np.unique(block, axis=0, return_inverse=True)
-            for value in np.unique(inverse):
-                sub = members[inverse.ravel() == value]
-                if len(sub) >= 2:
-                    groups.append(sub)
-    return groups
+def bucket_ids(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Dense bucket number of every row in every band, shape (bands, n).
+
+    Rows share a bucket in a band exactly when that band's values are equal;
+    a 64-bit key collision between different values is detected and split.
+    """
+    n = len(sig)
+    out = np.empty((bands, n), dtype=np.int64)
+    for band in range(bands):
+        keys = band_keys(sig, band, rows)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        new_bucket = np.empty(n, dtype=bool)
+        if n:
+            new_bucket[0] = True
+            new_bucket[1:] = sorted_keys[1:] != sorted_keys[:-1]
+            part = sig[order, band * rows:(band + 1) * rows]
+            # equal keys must hold equal values; a collision starts a new bucket
+            same_key = ~new_bucket[1:]
+            differs = (part[1:] != part[:-1]).any(axis=1) & same_key
+            if differs.any():
+                return _bucket_ids_exact(sig, bands, rows)
+        out[band, order] = np.cumsum(new_bucket) - 1
+    return out
+
+
+def _bucket_ids_exact(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Bucket numbers from the band values themselves: slower, used only after a key collision."""
+    out = np.empty((bands, len(sig)), dtype=np.int64)
+    for band in range(bands):
+        _, inverse = np.unique(sig[:, band * rows:(band + 1) * rows], axis=0, return_inverse=True)
+        out[band] = inverse.ravel()
+    return out
 
 
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int, with_band: bool = False):
     """Unique candidate pairs (i < j) as two int64 arrays; optionally the first band that found each."""
     n = len(sig)
+    ids = bucket_ids(sig, bands, rows)
     codes, found_in = [], []
     for band in range(bands):
-        for members in _buckets(sig, band, rows):
-            members = np.sort(members)
+        order = np.argsort(ids[band], kind="stable")
+        b = ids[band][order]
+        edges = np.flatnonzero(np.diff(b)) + 1
+        starts = np.concatenate(([0], edges))
+        ends = np.concatenate((edges, [n]))
+        for g in np.flatnonzero(ends - starts >= 2):
+            members = np.sort(order[starts[g]:ends[g]])
             i, j = np.triu_indices(len(members), k=1)
             codes.append(members[i].astype(np.int64) * n + members[j])
             found_in.append(np.full(len(i), band, dtype=np.int32))

@@ -38,8 +38,8 @@ class SegmentAnalyzer:
     def __init__(self, segmenter: Segmenter | None = None) -> None:
         self.segmenter = segmenter or Segmenter()
 
-    def __call__(self, text: str) -> list[str]:
-        words = self.segmenter(text)
+    def __call__(self, doc: str | list[str]) -> list[str]:
+        words = doc if isinstance(doc, list) else self.segmenter(doc)  # a run passes tokens it already has
         # a street or village implies its county: units answering for a county need that word
         counties = [f"@{c}" for c in sorted(places(words).get(1, ()))]
         return words + [f"{a} {b}" for a, b in zip(words, words[1:])] + counties
@@ -125,12 +125,15 @@ class Router:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.pipeline.predict_proba(list(texts))
 
-    def route(self, topics, node_texts: Sequence[str], node_weight: np.ndarray, review_below: float) -> None:
-        """Fill each topic's department, score, top-3 and review flag from its members."""
-        node_topic = np.empty(len(node_texts), dtype=np.int64)
-        for t, topic in enumerate(topics):
-            node_topic[topic.member_nodes] = t
-        scores = topic_scores(self.predict_proba(node_texts), node_topic, node_weight, len(topics))
+    def route(self, topics, docs: Sequence[str | list[str]], weight: np.ndarray, topic_index: np.ndarray,
+              review_below: float) -> None:
+        """Fill each topic's department, score, top-3 and review flag from its members.
+
+        ``docs`` are member texts (or their tokens) and ``topic_index`` says
+        which topic each belongs to; a topic's score is the weighted mean of its
+        members' probabilities.
+        """
+        scores = topic_scores(self.predict_proba(docs), topic_index, weight, len(topics))
         labels = np.asarray(self.labels, dtype=object)
         top = np.argsort(-scores, axis=1, kind="stable")[:, :3]
         for t, topic in enumerate(topics):

@@ -1,11 +1,11 @@
-"""Verify candidate pairs and cluster them into topics without chaining.
+"""Cluster LSH candidates into topics without chaining.
 
 Connected components over "similar" pairs chain different issues together
 (A~B, B~C puts A with an unrelated C). We use star clustering instead: the
 most connected text becomes a topic's centre and every member must itself be
-verified-similar to that centre. Priorities come from the graph and from
+verified-similar to that centre. Priorities come from the buckets and from
 content-derived keys, never from input order, so any order of the same input
-gives the same topics.
+gives the same topics. Everything runs on arrays, so 10^6 texts cost seconds.
 """
 
 from __future__ import annotations
@@ -13,67 +13,157 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.sparse import coo_matrix
 
 
-def verify(i: np.ndarray, j: np.ndarray, similarity: Callable[[int, int], float], threshold: float,
-           veto: Callable[[int, int], bool] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keep candidate pairs whose similarity reaches the threshold and that no veto rejects."""
-    keep_i, keep_j, keep_s = [], [], []
-    for a, b in zip(i.tolist(), j.tolist()):
-        s = similarity(a, b)
-        if s >= threshold and not (veto and veto(a, b)):
-            keep_i.append(a)
-            keep_j.append(b)
-            keep_s.append(s)
-    return (np.array(keep_i, dtype=np.int64), np.array(keep_j, dtype=np.int64),
-            np.array(keep_s, dtype=np.float64))
+Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def star_cluster(n: int, i: np.ndarray, j: np.ndarray, sim: np.ndarray, keys: Sequence[str],
-                 weights: np.ndarray | None = None) -> np.ndarray:
-    """Label each of n nodes with the index of its topic's centre.
+def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs (l, r), l in left and r in right, that share a bucket of one band."""
+    if not len(left) or not len(right):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    r_sorted = right[np.argsort(band[right], kind="stable")]
+    r_buckets = band[r_sorted]
+    lo = np.searchsorted(r_buckets, band[left], side="left")
+    hi = np.searchsorted(r_buckets, band[left], side="right")
+    counts = hi - lo
+    l_out = np.repeat(left, counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    r_out = r_sorted[np.repeat(lo, counts) + offsets]
+    keep = l_out != r_out
+    return l_out[keep], r_out[keep]
 
-    Centres are chosen greedily by (weighted degree, total similarity, key);
-    a node joins the most similar adjacent centre. ``weights`` counts how many
-    items share a node's text, so a text sent 500 times outranks one sent once.
+
+def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
+           allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Unique (l, r) pairs sharing a bucket in any band (and passing ``allowed``, when given)."""
+    n = buckets.shape[1]
+    codes = []
+    for band in buckets:
+        l, r = bucket_join(band, left, right)
+        if allowed is not None and len(l):
+            ok = allowed(l, r)
+            l, r = l[ok], r[ok]
+        codes.append(l * n + r)
+    codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    return codes // n, codes % n
+
+
+def _best(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, rank: np.ndarray):
+    """For each node, its most similar accepted centre; ties go to the higher-priority centre."""
+    ok = sims >= 0
+    nodes, centres, sims = nodes[ok], centres[ok], sims[ok]
+    order = np.lexsort((rank[centres], -sims, nodes))
+    nodes, centres, sims = nodes[order], centres[order], sims[order]
+    first = np.ones(len(nodes), dtype=bool)
+    first[1:] = nodes[1:] != nodes[:-1]
+    return nodes[first], centres[first], sims[first]
+
+
+def priority(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str]) -> np.ndarray:
+    """Rank of each node (0 first): most items in its buckets over all bands, then smallest key.
+
+    The weighted count of bucket-mates over all bands is a cheap stand-in for
+    the weighted number of similar texts: pairs that share more bands are more similar.
     """
-    weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    score = np.zeros(len(weights))
+    for band in buckets:  # a node counts itself in every band, so a heavy original outranks its copies
+        score += np.bincount(band, weights=weights)[band]
+    key_rank = np.argsort(np.argsort(np.asarray(keys, dtype=object), kind="stable"), kind="stable")
+    order = np.lexsort((key_rank, -score))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
+class _Memo:
+    """Similarities already computed, so pairs met again in later rounds cost a lookup."""
+
+    def __init__(self, similar: Similarity, n: int) -> None:
+        self.similar, self.n = similar, n
+        self.codes = np.empty(0, np.int64)
+        self.sims = np.empty(0, float)
+
+    def __call__(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        codes = np.minimum(i, j) * self.n + np.maximum(i, j)
+        pos = np.searchsorted(self.codes, codes)
+        known = (pos < len(self.codes)) & (self.codes[np.minimum(pos, len(self.codes) - 1)] == codes) \
+            if len(self.codes) else np.zeros(len(codes), dtype=bool)
+        out = np.empty(len(codes))
+        out[known] = self.sims[pos[known]]
+        if (~known).any():
+            new_codes, first = np.unique(codes[~known], return_index=True)
+            unknown_idx = np.flatnonzero(~known)[first]
+            new_sims = self.similar(i[unknown_idx], j[unknown_idx])
+            merged = np.concatenate((self.codes, new_codes))
+            order = np.argsort(merged, kind="stable")
+            self.codes = merged[order]
+            self.sims = np.concatenate((self.sims, new_sims))[order]
+            out[~known] = self.sims[np.searchsorted(self.codes, codes[~known])]
+        return out
+
+
+def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str], similar: Similarity,
+                     allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                     max_rounds: int = 100_000) -> np.ndarray:
+    """Label each node with its topic's centre node; ``buckets`` is (bands, n) from LSH.
+
+    Greedy star clustering over the candidate graph, run in rounds on arrays.
+    In a round, an unassigned node is blocked when, in some band, the
+    highest-priority unassigned node of its bucket is another node that
+    ``similar`` accepts it with (that node may yet become its centre); an
+    unblocked node becomes a centre. Then the unassigned nodes that share a
+    bucket with a new centre and that ``similar`` accepts join it. Finally
+    each member moves to its most similar accepted centre.
+
+    ``similar(i, j)`` returns each pair's similarity, or -1 to refuse it;
+    ``allowed(i, j)``, if given, is a cheap mask of pairs worth asking about,
+    applied while pairs are gathered so that refused ones never pile up.
+    Every member was accepted against its own centre, so A~B~C cannot chain A
+    to an unrelated C; priorities come from buckets, weights and keys, never
+    from input order, so the topics do not depend on it.
+    """
+    n = buckets.shape[1]
     labels = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return labels
-    rows = np.concatenate((i, j))
-    cols = np.concatenate((j, i))
-    vals = np.concatenate((sim, sim))
-    adj = coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
-    adj.sum_duplicates()
-    indptr, indices, data = adj.indptr, adj.indices, adj.data
-    degree = np.asarray(coo_matrix((weights[cols], (rows, cols)), shape=(n, n)).sum(axis=1)).ravel()
-    strength = np.asarray(adj.sum(axis=1)).ravel()
-    # lexsort: last key is primary. Highest degree, then strength, then smallest key.
-    key_rank = np.argsort(np.argsort(np.asarray(keys, dtype=object), kind="stable"), kind="stable")
-    order = np.lexsort((key_rank, -strength, -(degree + weights)))
-    is_centre = np.zeros(n, dtype=bool)
-    covered = np.zeros(n, dtype=bool)
-    for node in order.tolist():
-        if covered[node]:
-            continue
-        is_centre[node] = True
-        covered[node] = True
-        covered[indices[indptr[node]:indptr[node + 1]]] = True
-    priority = np.empty(n, dtype=np.int64)
-    priority[order] = np.arange(n)
-    for node in range(n):
-        if is_centre[node]:
-            labels[node] = node
-            continue
-        nbrs = indices[indptr[node]:indptr[node + 1]]
-        sims = data[indptr[node]:indptr[node + 1]]
-        mask = is_centre[nbrs]
-        cand, cand_sim = nbrs[mask], sims[mask]
-        # most similar centre; ties go to the higher-priority centre
-        best = np.lexsort((priority[cand], -cand_sim))[0]
-        labels[node] = cand[best]
+    similar = _Memo(similar, n)
+    rank = priority(buckets, weights, keys)
+    node_of_rank = np.argsort(rank)
+    unassigned = np.ones(n, dtype=bool)
+    centres: list[np.ndarray] = []
+    for _ in range(max_rounds):
+        todo = np.flatnonzero(unassigned)
+        if not len(todo):
+            break
+        lefts, tops = [], []
+        for band in buckets:
+            top = np.full(int(band.max()) + 1, n, dtype=np.int64)
+            np.minimum.at(top, band[todo], rank[todo])
+            other = node_of_rank[top[band[todo]]]
+            ahead = other != todo
+            lefts.append(todo[ahead])
+            tops.append(other[ahead])
+        i, j = np.concatenate(lefts), np.concatenate(tops)
+        blocked = np.zeros(n, dtype=bool)
+        if len(i):
+            blocked[i[similar(i, j) >= 0]] = True
+        leaders = todo[~blocked[todo]]
+        labels[leaders] = leaders
+        unassigned[leaders] = False
+        centres.append(leaders)
+        rest = np.flatnonzero(unassigned)
+        i, j = _pairs(buckets, rest, leaders, allowed)
+        if len(i):
+            nodes, chosen, _ = _best(i, j, similar(i, j), rank)
+            labels[nodes] = chosen
+            unassigned[nodes] = False
+    all_centres = np.concatenate(centres)
+    members = np.flatnonzero(labels != np.arange(n))
+    i, j = _pairs(buckets, members, all_centres, allowed)
+    if len(i):
+        nodes, chosen, _ = _best(i, j, similar(i, j), rank)
+        labels[nodes] = chosen
     return labels
 
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .candidates import candidate_pairs, lsh_params
-from .cluster import split_conflicts, star_cluster, verify
+from .candidates import bucket_ids, lsh_params
+from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config
-from .segment import places, places_conflict
-from .signatures import hash_shingles, signatures, text_shingles
+from .segment import places
+from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, shingles
+from .verify import Verifier
 
 
 class StageTimer:
@@ -81,9 +82,10 @@ class Clustering:
 
 @dataclass
 class Signed:
-    """What thresholds do not change: shingle hash sets and signatures, reusable across a sweep."""
+    """What thresholds do not change: shingle hashes, signatures and places, reusable across a sweep."""
 
-    hash_sets: list[np.ndarray]
+    hashes: np.ndarray             # shingle hashes of all nodes, end to end
+    lengths: np.ndarray            # shingles per node
     sig: np.ndarray
     places: list[dict]
 
@@ -91,44 +93,29 @@ class Signed:
 def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None) -> Signed:
     timer = timer or StageTimer()
     with timer("sign"):
-        shingle_lists = [text_shingles(tok, txt, config.sign) for tok, txt in zip(nodes.tokens, nodes.texts)]
-        hash_sets = hash_shingles(shingle_lists)
-        sig = signatures(hash_sets, config.sign.num_perm, config.sign.seed)
+        if config.sign.shingle == "char":
+            hashes, lengths = char_shingle_hashes(nodes.texts, config.sign.ngram)
+        else:
+            sets = hash_shingles([shingles(tok, config.sign.ngram) for tok in nodes.tokens])
+            lengths = np.fromiter((len(h) for h in sets), dtype=np.int64, count=len(sets))
+            hashes = np.concatenate(sets) if sets else np.empty(0, np.uint32)
+        sig = flat_signatures(hashes, lengths, config.sign.num_perm, config.sign.seed)
         node_places = [places(tok) for tok in nodes.tokens]
-    return Signed(hash_sets, sig, node_places)
+    return Signed(hashes, lengths, sig, node_places)
 
 
 def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTimer | None = None,
-                   pairs: tuple[np.ndarray, np.ndarray] | None = None) -> Clustering:
-    """Candidates (unless given), verification and star clustering at config.cluster.threshold."""
+                   buckets: np.ndarray | None = None) -> Clustering:
+    """Candidates (unless buckets are given), verification and star clustering at config.cluster.threshold."""
     timer = timer or StageTimer()
     cc = config.cluster
-    if pairs is None:
+    if buckets is None:
         with timer("candidates"):
-            bands, rows = lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows)
-            pairs = candidate_pairs(signed.sig, bands, rows)
-    i, j = pairs
-    sets: dict[int, frozenset] = {}
-
-    def jaccard(a: int, b: int) -> float:
-        sa = sets.get(a)
-        if sa is None:
-            sa = sets[a] = frozenset(signed.hash_sets[a].tolist())
-        sb = sets.get(b)
-        if sb is None:
-            sb = sets[b] = frozenset(signed.hash_sets[b].tolist())
-        if not sa or not sb:
-            return 0.0
-        inter = len(sa & sb)
-        return inter / (len(sa) + len(sb) - inter)
-
-    def veto(a: int, b: int) -> bool:
-        return places_conflict(signed.places[a], signed.places[b])
-
-    with timer("verify"):
-        vi, vj, vs = verify(i, j, jaccard, cc.threshold, veto if cc.place_veto else None)
+            bands, rows = lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows, cc.fn_weight)
+            buckets = bucket_ids(signed.sig, bands, rows)
+    verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto)
     with timer("cluster"):
-        labels = star_cluster(len(nodes.texts), vi, vj, vs, nodes.keys, nodes.weight)
+        labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed)
         if cc.place_veto:
             labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys)
         centres = np.unique(labels)
@@ -137,8 +124,7 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         topic_of_centre = np.empty(len(nodes.texts), dtype=np.int64)
         topic_of_centre[centres] = np.arange(len(centres))
         node_topic = topic_of_centre[labels]
-    stats = {"nodes": len(nodes.texts), "candidate_pairs": int(len(i)), "verified_pairs": int(len(vi)),
-             "topics": int(len(centres))}
+    stats = {"nodes": len(nodes.texts), "exact_checks": verifier.exact_checks, "topics": int(len(centres))}
     return Clustering(nodes, node_topic, centres, stats)
 
 

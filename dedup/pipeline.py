@@ -26,7 +26,7 @@ from .normalize import item_text
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import Store, run_lock
-from .topics import TopicSummary, assign_ids, summarise
+from .topics import TopicSummary, assign_ids, sample_members, summarise
 
 
 @dataclass
@@ -61,19 +61,30 @@ def _progress(iterable, desc: str, total: int, enabled: bool):
 
 def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: StageTimer,
             progress: bool = False) -> tuple[list[Item], list[list[str]], list[Rejection]]:
-    """Normalise and segment; an item with no words left (emoji, punctuation) is rejected."""
+    """Normalise and segment; an item with no words left (emoji, punctuation) is rejected.
+
+    Each distinct content is normalised once and each distinct text segmented
+    once: copies are most of a night.
+    """
     with timer("normalise"):
+        normalised: dict[tuple[str, str], str] = {}
         for it in items:
-            it.text = item_text(it.title, it.content, config.normalize)
-    kept, tokens, rejected = [], [], []
+            key = (it.title, it.content)
+            text = normalised.get(key)
+            if text is None:
+                text = normalised[key] = item_text(it.title, it.content, config.normalize)
+            it.text = text
     with timer("segment"):
-        for it in _progress(items, "segment", len(items), progress):
-            words = segmenter(it.text)
-            if not words:
-                rejected.append(Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)"))
-                continue
-            kept.append(it)
-            tokens.append(words)
+        unique = list(dict.fromkeys(it.text for it in items))
+        words_of = {text: segmenter(text) for text in _progress(unique, "segment", len(unique), progress)}
+    kept, tokens, rejected = [], [], []
+    for it in items:
+        words = words_of[it.text]
+        if not words:
+            rejected.append(Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)"))
+            continue
+        kept.append(it)
+        tokens.append(words)
     return kept, tokens, rejected
 
 
@@ -118,9 +129,10 @@ def _run_locked(store: Store, paths, out_dir, config, model_path, progress, now,
         ids, merged, _ = assign_ids(members, previous, store.next_topic_number(),
                                     [(earliest[t], first[t]) for t in range(n_topics)])
         nodes = clustering.nodes
+        sample = sample_members(clustering.node_topic, clustering.centre_node, nodes.weight, nodes.keys)
         topics = summarise(items, nodes.item_node, clustering.node_topic, clustering.centre_node,
-                           nodes.tokens, nodes.weight, ids)
-    routing = _route(topics, nodes.texts, nodes.weight, config, model_path, timer)
+                           nodes.tokens, nodes.weight, ids, sample)
+    routing = _route(topics, nodes.tokens, nodes.weight, clustering.node_topic, sample, config, model_path, timer)
     counts = {
         "rows_read": result.rows_read, "new_items": len(new_items), "repeats": result.repeats,
         "rejected": len(rejected), "items_total": len(items), "topics": n_topics,
@@ -149,13 +161,15 @@ def _run_locked(store: Store, paths, out_dir, config, model_path, progress, now,
     return report
 
 
-def _route(topics: list[TopicSummary], node_texts: list[str], node_weight: np.ndarray, config: Config,
-           model_path: str | Path | None, timer: StageTimer) -> str:
+def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,
+           node_topic: np.ndarray, sample: np.ndarray, config: Config, model_path: str | Path | None,
+           timer: StageTimer) -> str:
     """Fill department columns, or say why routing was skipped (the run still succeeds)."""
     try:
         router: Router = load_router(model_path or config.classify.model)
     except ModelUnavailable as exc:
         return f"routing skipped: {exc}"
     with timer("classify"):
-        router.route(topics, node_texts, node_weight, config.classify.review_below)
+        router.route(topics, [node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
+                     config.classify.review_below)
     return f"routed with {router.path} ({len(router.labels)} units)"

@@ -37,35 +37,72 @@ def _is_word(token: str) -> bool:
     return bool(_KEEP.search(token)) and not all(unicodedata.category(c).startswith("P") for c in token)
 
 
+def rjieba_available() -> bool:
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class Segmenter:
-    """Callable text -> tokens, with the user dictionary and stopwords applied."""
+    """Callable text -> tokens, with the user dictionary and stopwords applied.
+
+    ``engine="rjieba"`` uses the Rust port of jieba (same dictionary and
+    algorithm, about 20x faster); ``tests/test_segment.py`` holds it to giving
+    jieba's tokens. ``"auto"`` takes rjieba when it is installed.
+    """
 
     def __init__(self, userdict: str | Path | None = None, stopwords: frozenset[str] | None = None,
-                 hmm: bool = True) -> None:
+                 hmm: bool = True, engine: str = "auto") -> None:
+        if engine not in ("auto", "jieba", "rjieba"):
+            raise ValueError(f"engine must be auto, jieba or rjieba, got {engine!r}")
         self.userdict = str(userdict or default_userdict())
         self.stopwords = default_stopwords() if stopwords is None else frozenset(stopwords)
         self.hmm = hmm
-        self._tokenizer: jieba.Tokenizer | None = None
+        self.engine = ("rjieba" if rjieba_available() else "jieba") if engine == "auto" else engine
+        self._tokenizer = None
 
     @property
-    def tokenizer(self) -> jieba.Tokenizer:
+    def tokenizer(self):
         if self._tokenizer is None:
-            tokenizer = jieba.Tokenizer()
-            tokenizer.load_userdict(self.userdict)
+            if self.engine == "rjieba":
+                import rjieba
+
+                tokenizer = rjieba.Jieba()
+                for line in Path(self.userdict).read_text(encoding="utf-8").splitlines():
+                    parts = line.split()
+                    if parts:
+                        tokenizer.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None,
+                                           parts[2] if len(parts) > 2 else None)
+            else:
+                tokenizer = jieba.Tokenizer()
+                tokenizer.load_userdict(self.userdict)
             self._tokenizer = tokenizer
         return self._tokenizer
 
+    def cut(self, text: str) -> list[str]:
+        """The engine's raw tokens, before stopwords and punctuation are dropped."""
+        if self.engine == "rjieba":
+            return self.tokenizer.cut(text, self.hmm)
+        return self.tokenizer.lcut(text, HMM=self.hmm)
+
     def __call__(self, text: str) -> list[str]:
-        return [t for t in self.tokenizer.lcut(text, HMM=self.hmm)
-                if t.strip() and t not in self.stopwords and _is_word(t)]
+        return [t for t in self.cut(text) if t.strip() and t not in self.stopwords and _is_word(t)]
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_tokenizer"] = None
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("engine", "jieba")
+        if state["engine"] == "rjieba" and not rjieba_available():
+            state["engine"] = "jieba"  # a model saved with rjieba still loads where only jieba is installed
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
-        return f"Segmenter(userdict={self.userdict!r}, hmm={self.hmm})"
+        return f"Segmenter(userdict={self.userdict!r}, hmm={self.hmm}, engine={self.engine!r})"
 
 
 _LEVELS = place_levels()

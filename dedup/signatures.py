@@ -2,15 +2,14 @@
 
 Signatures are computed for many texts at once on numpy arrays, and are
 bit-for-bit those of ``datasketch.MinHash`` (scheme ``affine32``, its default)
-with the same ``num_perm``, ``seed`` and hash function (``sha1_hash32`` of the
-shingle's UTF-8 bytes): ``tests/test_signatures.py`` holds us to that.
+with the same ``num_perm``, ``seed`` and hash function (``datasketch_hashfunc``,
+FNV-1a over the shingle's code points): ``tests/test_signatures.py`` holds us to that.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from datasketch import MinHash
-from datasketch.hashfunc import sha1_hash32
 
 from .config import SignConfig
 
@@ -38,8 +37,30 @@ def text_shingles(tokens: list[str], text: str, config: SignConfig) -> list[str]
     return shingles(tokens, config.ngram)
 
 
+FNV_OFFSET = np.uint32(2166136261)
+FNV_PRIME = np.uint32(16777619)
+
+
+def shingle_hash(shingle: str) -> int:
+    """FNV-1a over the shingle's code points, 32 bits: the hash function of every signature.
+
+    Hashing code points (not bytes through SHA-1) lets ``char_shingle_hashes``
+    hash millions of shingles at once in numpy and still give, for each
+    shingle, exactly this value.
+    """
+    h = 2166136261
+    for c in shingle:
+        h = ((h ^ ord(c)) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def datasketch_hashfunc(data: bytes) -> int:
+    """``shingle_hash`` for datasketch, which hands its hash function UTF-8 bytes."""
+    return shingle_hash(data.decode("utf-8"))
+
+
 def hash_shingles(shingle_lists: list[list[str]], cache: dict[str, int] | None = None) -> list[np.ndarray]:
-    """Each text's set of 32-bit shingle hashes, as a sorted unique uint32 array."""
+    """Each text's set of shingle hashes, as a sorted unique uint32 array."""
     cache = {} if cache is None else cache
     out = []
     for sh in shingle_lists:
@@ -47,10 +68,76 @@ def hash_shingles(shingle_lists: list[list[str]], cache: dict[str, int] | None =
         for s in sh:
             h = cache.get(s)
             if h is None:
-                h = cache[s] = sha1_hash32(s.encode("utf-8"))
+                h = cache[s] = shingle_hash(s)
             values.append(h)
         out.append(np.unique(np.array(values, dtype=np.uint32)))
     return out
+
+
+_ALNUM: np.ndarray | None = None
+
+
+def _alnum_table() -> np.ndarray:
+    global _ALNUM  # a pure lookup table, built once: str.isalnum for every BMP code point
+    if _ALNUM is None:
+        _ALNUM = np.array([chr(c).isalnum() for c in range(0x10000)], dtype=bool)
+    return _ALNUM
+
+
+def char_shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``shingle_hash`` of every ``char_shingles(text, n)``, for all texts at once.
+
+    Returns (hashes, lengths): the hashes of text k are the ``lengths[k]``
+    values after those of texts 0..k-1, in shingle order (duplicates kept;
+    MinHash does not mind them).
+    """
+    if not texts:
+        return np.empty(0, np.uint32), np.empty(0, np.int64)
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    text_of = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
+    table = _alnum_table()
+    keep = np.zeros(len(codes), dtype=bool)
+    bmp = codes < 0x10000
+    keep[bmp] = table[codes[bmp]]
+    for k in np.flatnonzero(~bmp):  # astral characters (emoji, rare Han): ask Python
+        keep[k] = chr(codes[k]).isalnum()
+    codes, text_of = codes[keep], text_of[keep]
+    chars = np.bincount(text_of, minlength=len(texts))
+    starts = np.concatenate(([0], np.cumsum(chars)[:-1]))
+    lengths = np.where(chars >= n, chars - n + 1, np.minimum(chars, 1))
+    total = int(lengths.sum())
+    # shingle j of text k starts at starts[k] + j and spans min(n, chars[k]) code points
+    first = np.repeat(starts, lengths) + (np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    span = np.repeat(np.minimum(chars, n), lengths)
+    h = np.full(total, FNV_OFFSET, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        for step in range(n):
+            live = step < span
+            h[live] = (h[live] ^ codes[first[live] + step]) * FNV_PRIME
+    return h, lengths.astype(np.int64)
+
+
+def flat_signatures(hashes: np.ndarray, lengths: np.ndarray, num_perm: int, seed: int,
+                    chunk: int = 1 << 20) -> np.ndarray:
+    """MinHash signatures from laid-end-to-end shingle hashes (see ``char_shingle_hashes``)."""
+    a, b = permutations(num_perm, seed)
+    n = len(lengths)
+    sig = np.full((n, num_perm), EMPTY, dtype=np.uint32)
+    ends = np.cumsum(lengths)
+    begins = ends - lengths
+    start = 0
+    with np.errstate(over="ignore"):
+        while start < n:
+            stop = max(start + 1, int(np.searchsorted(ends, begins[start] + chunk, side="right")))
+            stop = min(stop, n)
+            rows = np.arange(start, stop)[lengths[start:stop] > 0]
+            if rows.size:
+                flat = _fmix32(hashes[begins[rows[0]]:ends[rows[-1]]])
+                offsets = begins[rows] - begins[rows[0]]
+                for k in range(num_perm):
+                    sig[rows, k] = np.minimum.reduceat(flat * a[k] + b[k], offsets)
+            start = stop
+    return sig
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,38 +154,21 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-def signatures(hash_sets: list[np.ndarray], num_perm: int, seed: int, chunk: int = 1 << 22) -> np.ndarray:
+def signatures(hash_sets: list[np.ndarray], num_perm: int, seed: int, chunk: int = 1 << 20) -> np.ndarray:
     """MinHash signatures, one row per text, shape (len(hash_sets), num_perm), uint32.
 
     The shingle hashes of many texts are laid end to end, permuted together and
-    reduced per text with ``np.minimum.reduceat``; texts are taken in chunks of
-    about ``chunk`` hashes so memory stays bounded. An empty text keeps the
+    reduced per text with ``np.minimum.reduceat``. An empty text keeps the
     empty-MinHash value (all 0xFFFFFFFF), as datasketch does.
     """
-    a, b = permutations(num_perm, seed)
-    n = len(hash_sets)
-    sig = np.full((n, num_perm), EMPTY, dtype=np.uint32)
-    lengths = np.fromiter((len(h) for h in hash_sets), dtype=np.int64, count=n)
-    start = 0
-    with np.errstate(over="ignore"):
-        while start < n:
-            stop, total = start, 0
-            while stop < n and (total == 0 or total + lengths[stop] <= chunk):
-                total += lengths[stop]
-                stop += 1
-            rows = np.flatnonzero(lengths[start:stop]) + start
-            if rows.size:
-                flat = _fmix32(np.concatenate([hash_sets[i] for i in rows]))
-                offsets = np.concatenate(([0], np.cumsum(lengths[rows])[:-1]))
-                for k in range(num_perm):
-                    sig[rows, k] = np.minimum.reduceat(flat * a[k] + b[k], offsets)
-            start = stop
-    return sig
+    lengths = np.fromiter((len(h) for h in hash_sets), dtype=np.int64, count=len(hash_sets))
+    flat = np.concatenate(hash_sets).astype(np.uint32) if hash_sets else np.empty(0, np.uint32)
+    return flat_signatures(flat, lengths, num_perm, seed, chunk)
 
 
 def reference_signature(shingle_list: list[str], config: SignConfig) -> np.ndarray:
     """The datasketch MinHash of one text: the reference our batched path must equal."""
-    m = MinHash(num_perm=config.num_perm, seed=config.seed)
+    m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=datasketch_hashfunc)
     m.update_batch([s.encode("utf-8") for s in shingle_list])
     return m.hashvalues
 

@@ -22,7 +22,6 @@ class TopicSummary:
     channels: dict[str, int]
     first_received: str
     last_received: str
-    member_nodes: list[int] = field(default_factory=list, repr=False)
     department: str = ""
     department_score: float = 0.0
     department_top3: list[tuple[str, float]] = field(default_factory=list)
@@ -61,12 +60,31 @@ def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndar
     return out
 
 
+def sample_members(node_topic: np.ndarray, centre_node: np.ndarray, node_weight: np.ndarray,
+                   keys: Sequence[str], k: int = 8) -> np.ndarray:
+    """Up to k distinct texts per topic, the centre and then the most copied (ties by key).
+
+    Keywords and routing read these rather than every copy: a topic of 5,000
+    items has few distinct wordings, and the most copied ones carry it.
+    """
+    is_centre = np.zeros(len(node_topic), dtype=bool)
+    is_centre[centre_node] = True
+    key_rank = np.argsort(np.argsort(np.asarray(keys, dtype=object), kind="stable"), kind="stable")
+    order = np.lexsort((key_rank, -node_weight, ~is_centre, node_topic))
+    topics_sorted = node_topic[order]
+    first = np.searchsorted(topics_sorted, topics_sorted, side="left")
+    position = np.arange(len(order)) - first
+    return np.sort(order[position < k])
+
+
 def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, centre_node: np.ndarray,
-              node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, topic_ids: Sequence[str]
-              ) -> list[TopicSummary]:
+              node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, topic_ids: Sequence[str],
+              sample: np.ndarray | None = None) -> list[TopicSummary]:
     """One summary per topic; topic t has id topic_ids[t] and centre node centre_node[t]."""
     n_topics = len(topic_ids)
-    keywords = keywords_by_topic(node_tokens, node_weight, node_topic, n_topics)
+    sample = np.arange(len(node_topic)) if sample is None else sample
+    keywords = keywords_by_topic([node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
+                                 n_topics)
     item_topic = node_topic[item_node]
     order = np.argsort(item_topic, kind="stable")
     bounds = np.searchsorted(item_topic[order], np.arange(n_topics + 1))
@@ -75,9 +93,6 @@ def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarr
         current = node_first_item.get(node)
         if current is None or items[idx].id < items[current].id:
             node_first_item[node] = idx
-    members_by_topic = [[] for _ in range(n_topics)]
-    for node, t in enumerate(node_topic.tolist()):
-        members_by_topic[t].append(node)
     summaries = []
     for t in range(n_topics):
         member_items = [items[k] for k in order[bounds[t]:bounds[t + 1]].tolist()]
@@ -88,7 +103,7 @@ def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarr
             topic_id=topic_ids[t], size=len(member_items), representative_id=rep.id,
             representative_text=rep.text, keywords=keywords[t],
             channels={c: counts.get(c, 0) for c in CHANNELS},
-            first_received=min(times), last_received=max(times), member_nodes=members_by_topic[t]))
+            first_received=min(times), last_received=max(times)))
     return summaries
 
 

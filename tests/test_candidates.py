@@ -4,7 +4,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from dedup.candidates import candidate_pairs, candidate_probability, lsh_params
-from dedup.signatures import char_shingles, hash_shingles, signatures
+from dedup.signatures import char_shingles, datasketch_hashfunc, hash_shingles, signatures
 
 TEXTS = ["东昌府区古楼街道星光花园门口的路灯坏了三盏", "东昌府区古楼街道星光花园门口的路灯坏了两盏",
          "古楼街道星光花园门口的路灯坏了三盏请维修", "临清市松林镇王庄村自来水停水三天了",
@@ -15,7 +15,7 @@ def datasketch_pairs(texts, num_perm, bands, rows):
     lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
     hashes = []
     for k, t in enumerate(texts):
-        m = MinHash(num_perm=num_perm, seed=1)
+        m = MinHash(num_perm=num_perm, seed=1, hashfunc=datasketch_hashfunc)
         m.update_batch([s.encode("utf-8") for s in char_shingles(t, 3)])
         lsh.insert(k, m)
         hashes.append(m)

@@ -99,6 +99,6 @@ def test_topic_scores_weighted_mean():
 
 def test_needs_review_flag_below_threshold(model):
     router = load_router(model)
-    topic = TopicSummary("T1", 1, "x", "x", [], {}, "", "", member_nodes=[0])
-    router.route([topic], ["一句和任何部门都无关的话"], np.ones(1), review_below=0.99)
+    topic = TopicSummary("T1", 1, "x", "x", [], {}, "", "")
+    router.route([topic], ["一句和任何部门都无关的话"], np.ones(1), np.zeros(1, dtype=int), review_below=0.99)
     assert topic.needs_review

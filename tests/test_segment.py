@@ -1,5 +1,6 @@
 import pickle
 
+
 from dedup.gazetteer import userdict_lines
 from dedup.segment import Segmenter, default_userdict, places, places_conflict
 
@@ -42,3 +43,19 @@ def test_segmenter_pickles_and_reloads():
 def test_shipped_userdict_matches_gazetteer():
     shipped = default_userdict().read_text(encoding="utf-8").splitlines()
     assert shipped == userdict_lines(), "regenerate with: python -m dedup.gazetteer > dedup/data/userdict.txt"
+
+
+def test_rjieba_gives_jieba_tokens_on_a_varied_corpus():
+    import csv
+    from pathlib import Path
+
+    pytest = __import__("pytest")
+    pytest.importorskip("rjieba")
+    with open(Path(__file__).parents[1] / "sample_data" / "export.csv", encoding="utf-8-sig", newline="") as fh:
+        texts = [r["content"] for r in csv.DictReader(fh)][:1500]
+    texts += ["东昌府区古楼街道星光花园", "市住房公积金管理中心和市城管局", "ＡＢＣ全角 English words 123",
+              "🙂🙂", "，。！", "", "繁體字的路燈壞了", "朱老庄镇和朱老庄街道", "高新技术产业开发区九州街道",
+              "我叫〔姓名〕,电话〔电话〕", "一二三四五六七八九十" * 20]
+    fast, slow = Segmenter(engine="rjieba"), Segmenter(engine="jieba")
+    for text in texts:
+        assert fast.cut(text) == slow.cut(text), text

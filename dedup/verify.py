@@ -1,0 +1,93 @@
+"""Verify candidate pairs: similarity against the threshold, and the place veto.
+
+LSH hits are candidates, not answers. A pair is accepted when its Jaccard
+similarity reaches the threshold and the two texts do not name different
+places at the same level. The MinHash estimate decides pairs far from the
+threshold; pairs within ``margin`` of it get the exact Jaccard of their
+shingle sets, so the estimate's noise never decides a close call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .segment import places_conflict
+
+NONE, SEVERAL = -1, -2
+
+
+def place_codes(node_places: Sequence[dict[int, frozenset[str]]]) -> np.ndarray:
+    """(3, n) int array: the place id per level, NONE, or SEVERAL (checked one by one)."""
+    ids: dict[str, int] = {}
+    codes = np.full((3, len(node_places)), NONE, dtype=np.int64)
+    for node, found in enumerate(node_places):
+        for level, words in found.items():
+            codes[level - 1, node] = ids.setdefault(next(iter(words)), len(ids)) if len(words) == 1 else SEVERAL
+    return codes
+
+
+class Verifier:
+    """Callable (i, j) -> similarity per pair, or -1 where the pair is refused."""
+
+    def __init__(self, sig: np.ndarray, hashes: np.ndarray, lengths: np.ndarray,
+                 node_places: Sequence[dict[int, frozenset[str]]], threshold: float, place_veto: bool = True,
+                 margin: float = 0.05) -> None:
+        self.sig = sig
+        self.hashes = hashes
+        self.ends = np.cumsum(lengths)
+        self.lengths = lengths
+        self.places = node_places
+        self.codes = place_codes(node_places)
+        self.threshold = threshold
+        self.place_veto = place_veto
+        self.margin = margin
+        self._sets: dict[int, frozenset[int]] = {}
+        self.exact_checks = 0
+
+    def shingle_set(self, node: int) -> frozenset[int]:
+        found = self._sets.get(node)
+        if found is None:
+            end = self.ends[node]
+            found = self._sets[node] = frozenset(self.hashes[end - self.lengths[node]:end].tolist())
+        return found
+
+    def exact(self, a: int, b: int) -> float:
+        x, y = self.shingle_set(a), self.shingle_set(b)
+        if not x or not y:
+            return 0.0
+        inter = len(x & y)
+        return inter / (len(x) + len(y) - inter)
+
+    def estimate(self, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+        out = np.empty(len(i))
+        for s in range(0, len(i), chunk):
+            out[s:s + chunk] = (self.sig[i[s:s + chunk]] == self.sig[j[s:s + chunk]]).mean(axis=1)
+        return out
+
+    def conflicts(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        a, b = self.codes[:, i], self.codes[:, j]
+        clash = ((a >= 0) & (b >= 0) & (a != b)).any(axis=0)
+        unsure = ((a == SEVERAL) & (b != NONE)) | ((b == SEVERAL) & (a != NONE))
+        for k in np.flatnonzero(unsure.any(axis=0) & ~clash):
+            clash[k] = places_conflict(self.places[i[k]], self.places[j[k]])
+        return clash
+
+    def allowed(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Pairs the place veto lets through: a cheap first cut before any similarity."""
+        if not self.place_veto:
+            return np.ones(len(i), dtype=bool)
+        return ~self.conflicts(i, j)
+
+    def __call__(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        sims = np.full(len(i), -1.0)
+        # the place veto costs three integer compares per pair: apply it before any similarity
+        live = np.flatnonzero(~self.conflicts(i, j)) if self.place_veto else np.arange(len(i))
+        est = self.estimate(i[live], j[live])
+        close = np.flatnonzero(np.abs(est - self.threshold) < self.margin)
+        self.exact_checks += len(close)
+        for k in close.tolist():
+            est[k] = self.exact(int(i[live[k]]), int(j[live[k]]))
+        sims[live] = np.where(est >= self.threshold, est, -1.0)
+        return sims
