@@ -35,16 +35,30 @@ def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[
 
 
 def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
-           allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Unique (l, r) pairs sharing a bucket in any band (and passing ``allowed``, when given)."""
+           allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+           block: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Unique (l, r) pairs sharing a bucket in any band and passing ``allowed`` (when given).
+
+    ``block`` is an exact-match key (-1 for none): two nodes that both have
+    one are paired only when the keys are equal, so the join never builds the
+    pairs that ``allowed`` would throw away (the same complaint at two estates).
+    """
     n = buckets.shape[1]
+    if block is None:
+        parts = [(left, right, None)]
+    else:
+        left_keyed, right_keyed = block[left] >= 0, block[right] >= 0
+        parts = [(left[left_keyed], right[right_keyed], block),
+                 (left[~left_keyed], right, None), (left[left_keyed], right[~right_keyed], None)]
     codes = []
     for band in buckets:
-        l, r = bucket_join(band, left, right)
-        if allowed is not None and len(l):
-            ok = allowed(l, r)
-            l, r = l[ok], r[ok]
-        codes.append(l * n + r)
+        for lo, hi, key in parts:
+            keyed_band = band if key is None else band * (int(key.max()) + 1) + key
+            l, r = bucket_join(keyed_band, lo, hi)
+            if allowed is not None and len(l):
+                ok = allowed(l, r)
+                l, r = l[ok], r[ok]
+            codes.append(l * n + r)
     codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
     return codes // n, codes % n
 
@@ -105,7 +119,7 @@ class _Memo:
 
 def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str], similar: Similarity,
                      allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                     max_rounds: int = 100_000) -> np.ndarray:
+                     block: np.ndarray | None = None, max_rounds: int = 100_000) -> np.ndarray:
     """Label each node with its topic's centre node; ``buckets`` is (bands, n) from LSH.
 
     Greedy star clustering over the candidate graph, run in rounds on arrays.
@@ -118,7 +132,8 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
 
     ``similar(i, j)`` returns each pair's similarity, or -1 to refuse it;
     ``allowed(i, j)``, if given, is a cheap mask of pairs worth asking about,
-    applied while pairs are gathered so that refused ones never pile up.
+    applied while pairs are gathered so that refused ones never pile up;
+    ``block`` is an exact-match key that such pairs must share where both have one.
     Every member was accepted against its own centre, so A~B~C cannot chain A
     to an unrelated C; priorities come from buckets, weights and keys, never
     from input order, so the topics do not depend on it.
@@ -132,19 +147,26 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
     node_of_rank = np.argsort(rank)
     unassigned = np.ones(n, dtype=bool)
     centres: list[np.ndarray] = []
+    contest = buckets
+    if block is not None:  # nodes with an estate compete within it; nodes without one, in the whole bucket
+        width = int(block.max()) + 2
+        contest = np.array([np.unique(band * width + block + 1, return_inverse=True)[1].ravel()
+                            for band in buckets])
     for _ in range(max_rounds):
         todo = np.flatnonzero(unassigned)
         if not len(todo):
             break
-        lefts, tops = [], []
-        for band in buckets:
+        tops = np.empty((len(buckets), len(todo)), dtype=np.int64)
+        for b, band in enumerate(contest):
+            key = band[todo]
             top = np.full(int(band.max()) + 1, n, dtype=np.int64)
-            np.minimum.at(top, band[todo], rank[todo])
-            other = node_of_rank[top[band[todo]]]
-            ahead = other != todo
-            lefts.append(todo[ahead])
-            tops.append(other[ahead])
-        i, j = np.concatenate(lefts), np.concatenate(tops)
+            np.minimum.at(top, key, rank[todo])
+            tops[b] = node_of_rank[top[key]]
+        tops.sort(axis=0)
+        fresh = np.ones_like(tops, dtype=bool)
+        fresh[1:] = tops[1:] != tops[:-1]
+        fresh &= tops != todo
+        i, j = np.broadcast_to(todo, tops.shape)[fresh], tops[fresh]
         blocked = np.zeros(n, dtype=bool)
         if len(i):
             blocked[i[similar(i, j) >= 0]] = True
@@ -153,14 +175,14 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
         unassigned[leaders] = False
         centres.append(leaders)
         rest = np.flatnonzero(unassigned)
-        i, j = _pairs(buckets, rest, leaders, allowed)
+        i, j = _pairs(buckets, rest, leaders, allowed, block)
         if len(i):
             nodes, chosen, _ = _best(i, j, similar(i, j), rank)
             labels[nodes] = chosen
             unassigned[nodes] = False
     all_centres = np.concatenate(centres)
     members = np.flatnonzero(labels != np.arange(n))
-    i, j = _pairs(buckets, members, all_centres, allowed)
+    i, j = _pairs(buckets, members, all_centres, allowed, block)
     if len(i):
         nodes, chosen, _ = _best(i, j, similar(i, j), rank)
         labels[nodes] = chosen

@@ -115,7 +115,7 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
             buckets = bucket_ids(signed.sig, bands, rows)
     verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto)
     with timer("cluster"):
-        labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed)
+        labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed, verifier.block)
         if cc.place_veto:
             labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys)
         centres = np.unique(labels)

@@ -49,6 +49,17 @@ ESTATES: tuple[str, ...] = (
     "利民路", "向阳路", "卫育路", "松桂大街", "鲁化路", "站前街", "陈口路", "辽河路", "黄河路", "嵩山路",
 )
 
+# Villages, compounds and roads made from common name parts, so that a city-sized sample has as
+# many distinct "where"s as a real city (thousands); they are ordinary place words to jieba.
+_NAME_PARTS = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+_VILLAGE_ENDINGS = ("庄村", "楼村", "屯村", "集村", "营村", "寨村", "店村", "堂村", "口村", "湾村")
+_COMPOUND_WORDS = ("阳光", "幸福", "和谐", "锦绣", "翡翠", "金色", "书香", "盛世", "御景", "东方", "南湖", "北辰",
+                   "春晖", "龙腾", "凤鸣", "名门", "世纪", "滨河", "怡景", "康乐", "安居", "瑞祥", "嘉和", "天润",
+                   "金港", "银座", "文昌", "丽景", "水岸", "绿洲")
+_COMPOUND_ENDINGS = ("花园", "家园", "名苑", "华庭", "公馆", "雅居")
+ESTATES = tuple(dict.fromkeys(ESTATES + tuple(p + e for e in _VILLAGE_ENDINGS for p in _NAME_PARTS) + tuple(
+    w + e for e in _COMPOUND_ENDINGS for w in _COMPOUND_WORDS)))
+
 # City departments and utilities that answer suggestions.
 CITY_UNITS: tuple[str, ...] = (
     "市住房公积金管理中心", "市城管局", "市交通运输局", "市教育局", "市卫生健康委", "市医疗保障局",

@@ -63,8 +63,13 @@ def read_text(path: Path) -> tuple[str, str]:
     raise IngestError(f"{path}: encoding is neither UTF-8 nor GB18030")
 
 
+_CANONICAL_TIME = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d")
+
+
 def parse_time(value: object) -> str | None:
     """Normalise a time cell to 'YYYY-MM-DD HH:MM:SS', or None when it cannot be read."""
+    if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value) and value[8:10] <= "28":
+        return value  # the common case, already canonical and a real date: skip strptime
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
@@ -209,9 +214,8 @@ def _last_line(text: str) -> int:
     return text.rstrip("\r\n").count("\n") + 1
 
 
-def validate(record: dict[str, object], path: Path, line: int, config: IngestConfig,
-             now: dt.datetime) -> Item | Rejection:
-    """Turn one mapped record into an Item, or say why not."""
+def validate(record: dict[str, object], path: Path, line: int, config: IngestConfig, latest: str) -> Item | Rejection:
+    """Turn one mapped record into an Item, or say why not; times after ``latest`` are in the future."""
     def reject(reason: str) -> Rejection:
         return Rejection(str(path), line, item_id, reason)
 
@@ -228,7 +232,7 @@ def validate(record: dict[str, object], path: Path, line: int, config: IngestCon
     received = parse_time(record.get("received_at"))
     if received is None:
         return reject(f"unparseable time {str(record.get('received_at') or '')!r}")
-    if dt.datetime.strptime(received, "%Y-%m-%d %H:%M:%S") > now + dt.timedelta(days=config.future_tolerance_days):
+    if received > latest:
         return reject(f"time {received} is in the future")
     channel = normalize_channel(record.get("channel"))
     if channel is None:
@@ -241,6 +245,7 @@ def ingest(paths: list[Path], config: IngestConfig, known: dict[str, str] | None
            now: dt.datetime | None = None) -> IngestResult:
     """Read and validate every file; ``known`` maps ids already stored to their content."""
     now = now or dt.datetime.now()
+    latest = (now + dt.timedelta(days=config.future_tolerance_days)).strftime("%Y-%m-%d %H:%M:%S")
     seen: dict[str, str] = dict(known or {})
     result = IngestResult()
     for path in paths:
@@ -253,7 +258,7 @@ def ingest(paths: list[Path], config: IngestConfig, known: dict[str, str] | None
             if isinstance(record, str):
                 result.rejected.append(Rejection(str(path), line, "", record))
                 continue
-            outcome = validate(record, path, line, config, now)
+            outcome = validate(record, path, line, config, latest)
             if isinstance(outcome, Rejection):
                 result.rejected.append(outcome)
                 continue

@@ -290,7 +290,11 @@ def _items(n: int, rng: np.random.Generator, prefix: str, start: dt.datetime, da
         like = topics[rng.integers(len(topics))] if topics and rng.random() < hard_negative_rate else None
         topic = _make_topic(k, rng, start, days, like)
         # one topic per kind and estate within a county or a street, so that texts can tell topics apart
+        tries = 0
         while {(topic.kind, topic.county, topic.estate), (topic.kind, topic.town, topic.estate)} & used:
+            tries += 1
+            if tries > 1000:
+                raise ValueError(f"cannot place {len(sizes)} distinct topics in the gazetteer; ask for fewer items")
             topic = _make_topic(k, rng, start, days, None)
         used |= {(topic.kind, topic.county, topic.estate), (topic.kind, topic.town, topic.estate)}
         topics.append(topic)

@@ -88,11 +88,27 @@ class Segmenter:
         return self.tokenizer.lcut(text, HMM=self.hmm)
 
     def __call__(self, text: str) -> list[str]:
-        return [t for t in self.cut(text) if t.strip() and t not in self.stopwords and _is_word(t)]
+        keep = self._keep
+        out = []
+        for token in self.cut(text):
+            ok = keep.get(token)
+            if ok is None:  # the vocabulary is small: decide each distinct token once
+                ok = keep[token] = bool(token.strip()) and token not in self.stopwords and _is_word(token)
+            if ok:
+                out.append(token)
+        return out
+
+    @property
+    def _keep(self) -> dict[str, bool]:
+        cache = self.__dict__.get("_keep_cache")
+        if cache is None:
+            cache = self.__dict__["_keep_cache"] = {}
+        return cache
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_tokenizer"] = None
+        state.pop("_keep_cache", None)
         return state
 
     def __setstate__(self, state: dict) -> None:

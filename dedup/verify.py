@@ -74,6 +74,11 @@ class Verifier:
             clash[k] = places_conflict(self.places[i[k]], self.places[j[k]])
         return clash
 
+    @property
+    def block(self) -> np.ndarray | None:
+        """The finest place (estate, village or road) as an exact-match key for gathering pairs."""
+        return np.where(self.codes[2] >= 0, self.codes[2], -1) if self.place_veto else None
+
     def allowed(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs the place veto lets through: a cheap first cut before any similarity."""
         if not self.place_veto:
