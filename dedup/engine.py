@@ -10,12 +10,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
 from .candidates import bucket_ids, lsh_params
 from .cluster import lsh_star_cluster, split_conflicts
-from .config import Config
+from .config import Config, SignConfig
+from .parallel import map_chunks
 from .segment import places
 from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, shingles
 from .verify import Verifier
@@ -90,16 +92,25 @@ class Signed:
     places: list[dict]
 
 
-def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None) -> Signed:
+def _sign_chunk(docs: Sequence, config: SignConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Shingle hashes, their counts and signatures of texts (char shingles) or token lists (word)."""
+    if config.shingle == "char":
+        hashes, lengths = char_shingle_hashes(list(docs), config.ngram)
+    else:
+        sets = hash_shingles([shingles(tok, config.ngram) for tok in docs])
+        lengths = np.fromiter((len(h) for h in sets), dtype=np.int64, count=len(sets))
+        hashes = np.concatenate(sets) if sets else np.empty(0, np.uint32)
+    return [(hashes, lengths, flat_signatures(hashes, lengths, config.num_perm, config.seed))]
+
+
+def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers: int = 0) -> Signed:
     timer = timer or StageTimer()
     with timer("sign"):
-        if config.sign.shingle == "char":
-            hashes, lengths = char_shingle_hashes(nodes.texts, config.sign.ngram)
-        else:
-            sets = hash_shingles([shingles(tok, config.sign.ngram) for tok in nodes.tokens])
-            lengths = np.fromiter((len(h) for h in sets), dtype=np.int64, count=len(sets))
-            hashes = np.concatenate(sets) if sets else np.empty(0, np.uint32)
-        sig = flat_signatures(hashes, lengths, config.sign.num_perm, config.sign.seed)
+        docs = nodes.texts if config.sign.shingle == "char" else nodes.tokens
+        parts = map_chunks(partial(_sign_chunk, config=config.sign), docs, workers)
+        hashes = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.uint32)
+        lengths = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
+        sig = np.concatenate([p[2] for p in parts]) if parts else np.empty((0, config.sign.num_perm), np.uint32)
         node_places = [places(tok) for tok in nodes.tokens]
     return Signed(hashes, lengths, sig, node_places)
 

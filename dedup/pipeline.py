@@ -12,17 +12,19 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 from .classify import ModelUnavailable, Router, load_router
-from .config import Config
+from .config import Config, NormalizeConfig
 from .engine import StageTimer, find_topics
 from .export import write_outputs
 from .ingest import ingest
 from .normalize import item_text
+from .parallel import map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import Store, run_lock
@@ -52,39 +54,41 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _progress(iterable, desc: str, total: int, enabled: bool):
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
-    return tqdm(iterable, desc=desc, total=total, unit="item", mininterval=0.5, leave=False)
+def _normalise_chunk(pairs: Sequence[tuple[str, str]], config: NormalizeConfig) -> list[str]:
+    return [item_text(title, content, config) for title, content in pairs]
+
+
+def _segment_chunk(texts: Sequence[str], segmenter: Segmenter) -> list[list[str]]:
+    return [segmenter(text) for text in texts]
 
 
 def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: StageTimer,
-            progress: bool = False) -> tuple[list[Item], list[list[str]], list[Rejection]]:
+            progress: bool = False, workers: int = 0) -> tuple[list[Item], list[list[str]], list[Rejection]]:
     """Normalise and segment; an item with no words left (emoji, punctuation) is rejected.
 
     Each distinct content is normalised once and each distinct text segmented
-    once: copies are most of a night.
+    once (copies are most of a night), spread over ``workers`` processes.
     """
     with timer("normalise"):
-        normalised: dict[tuple[str, str], str] = {}
+        contents = list(dict.fromkeys((it.title, it.content) for it in items))
+        texts = map_chunks(partial(_normalise_chunk, config=config.normalize), contents, workers,
+                           "normalise" if progress else None)
+        text_of = dict(zip(contents, texts))
         for it in items:
-            key = (it.title, it.content)
-            text = normalised.get(key)
-            if text is None:
-                text = normalised[key] = item_text(it.title, it.content, config.normalize)
-            it.text = text
+            it.text = text_of[(it.title, it.content)]
     with timer("segment"):
-        unique = list(dict.fromkeys(it.text for it in items))
-        words_of = {text: segmenter(text) for text in _progress(unique, "segment", len(unique), progress)}
+        unique = list(dict.fromkeys(texts))
+        words = map_chunks(partial(_segment_chunk, segmenter=segmenter), unique, workers,
+                           "segment" if progress else None)
+        words_of = dict(zip(unique, words))
     kept, tokens, rejected = [], [], []
     for it in items:
-        words = words_of[it.text]
-        if not words:
+        found = words_of[it.text]
+        if not found:
             rejected.append(Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)"))
             continue
         kept.append(it)
-        tokens.append(words)
+        tokens.append(found)
     return kept, tokens, rejected
 
 
