@@ -99,14 +99,20 @@ def run(exports, db, out, model, progress, config_file, sets):
 def format_report(report) -> str:
     c = report.counts
     lines = [f"run {report.run_id}: read {c['rows_read']} rows, {c['new_items']} new items, "
-             f"{c['repeats']} repeats, {c['rejected']} rejected",
-             f"topics: {c['topics']} over {c['items_total']} items ({c['new_topics']} new, "
-             f"{c['merged_topics']} merged)",
-             report.routing]
+             f"{c['repeats']} repeats, {c['rejected']} rejected"]
+    if not c["new_items"] and not c.get("topics_changed"):
+        lines.append("nothing new: the database is unchanged")
+    else:
+        lines.append(f"topics: {c['new_topics']} new, {c['topics_changed'] - c['new_topics']} grown, "
+                     f"{c['merged_topics']} merged")
+    for old, into in sorted(report.merged.items()):
+        lines.append(f"  merged {old} into {into}")
+    lines.append(report.routing)
     if report.rejected:
         lines.append("rejected rows (first 5): " + "; ".join(
             f"{Path(r.file).name}:{r.line} {r.reason}" for r in report.rejected[:5]))
-    lines.append("largest topics:")
+    if report.topics:
+        lines.append("largest topics changed tonight:")
     for t in report.largest(5):
         dept = f" -> {t.department} ({t.department_score:.2f})" if t.department else ""
         lines.append(f"  {t.topic_id} {t.size:>6}  {t.representative_text[:40]}{dept}")
@@ -114,6 +120,32 @@ def format_report(report) -> str:
     if report.outputs:
         lines.append(f"wrote {', '.join(str(p) for p in report.outputs.values())}")
     return "\n".join(lines)
+
+
+@main.command()
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--model", type=click.Path(dir_okay=False), help="Department model (default: classify.model).")
+@with_config
+def rebuild(db, out, model, config_file, sets):
+    """Recluster every stored item (after changing settings); topics keep the old ids they overlap most.
+
+    \b
+    Example:
+      dedup rebuild --db dedup.sqlite --set cluster.threshold=0.45
+    """
+    from .classify import ModelError
+    from .pipeline import rebuild as rebuild_all
+    from .store import StoreError
+
+    config = _config(config_file, sets)
+    try:
+        report = rebuild_all(db, out, config, model_path=model)
+    except StoreError as exc:
+        raise DedupError(str(exc), EXIT_DATABASE) from exc
+    except ModelError as exc:
+        raise DedupError(f"{exc} (nothing was stored)", EXIT_MODEL) from exc
+    click.echo(format_report(report))
 
 
 @main.command()
@@ -246,9 +278,11 @@ def runs(db):
         c = r["counts"]
         files = ", ".join(f"{Path(i['file']).name} ({i['sha256'][:10]})" for i in r["inputs"])
         click.echo(f"run {r['run_id']} {r['kind']} {r['started_at']}..{r['finished_at']}  {files}")
-        click.echo(f"    {c.get('new_items', 0)} new items, {c.get('rejected', 0)} rejected, "
-                   f"{c.get('topics', 0)} topics ({c.get('new_topics', 0)} new, {c.get('merged_topics', 0)} merged), "
+        click.echo(f"    {c.get('new_items', 0)} new items, {c.get('repeats', 0)} repeats, "
+                   f"{c.get('rejected', 0)} rejected; topics {c.get('new_topics', 0)} new, "
+                   f"{c.get('topics_changed', 0) - c.get('new_topics', 0)} grown, {c.get('merged_topics', 0)} merged; "
                    f"{sum(r['timings'].values()):.1f} s")
+        click.echo(f"    config: {json.dumps(r['config'], ensure_ascii=False)[:200]}")
 
 
 @main.command()

@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +110,10 @@ def map_header(header: list[object], config: IngestConfig, path: Path,
         raise IngestError(f"{path}: missing required column(s) {', '.join(missing)}; "
                           f"header is {', '.join(str(h) for h in header)}")
     return mapping
+
+
+# A field over csv's default 128 KiB limit would fail the whole file; read it, then reject the row.
+csv.field_size_limit(64 * 1024 * 1024)
 
 
 def _csv_rows(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -241,13 +245,20 @@ def validate(record: dict[str, object], path: Path, line: int, config: IngestCon
     return Item(item_id, received, channel, content, title, str(path), line)
 
 
-def ingest(paths: list[Path], config: IngestConfig, known: dict[str, str] | None = None,
+def ingest(paths: list[Path], config: IngestConfig,
+           known: dict[str, str] | Callable[[list[str]], dict[str, str]] | None = None,
            now: dt.datetime | None = None) -> IngestResult:
-    """Read and validate every file; ``known`` maps ids already stored to their content."""
+    """Read and validate every file, then settle repeated ids.
+
+    ``known`` gives the content already stored under an id: a dict, or a
+    function asked once with all of tonight's ids (so a night never loads the
+    whole database). The same id with the same content is a repeat, stored
+    once; with different content it is rejected.
+    """
     now = now or dt.datetime.now()
     latest = (now + dt.timedelta(days=config.future_tolerance_days)).strftime("%Y-%m-%d %H:%M:%S")
-    seen: dict[str, str] = dict(known or {})
     result = IngestResult()
+    valid: list[Item] = []
     for path in paths:
         path = Path(path)
         if not path.exists():
@@ -261,15 +272,23 @@ def ingest(paths: list[Path], config: IngestConfig, known: dict[str, str] | None
             outcome = validate(record, path, line, config, latest)
             if isinstance(outcome, Rejection):
                 result.rejected.append(outcome)
-                continue
-            previous = seen.get(outcome.id)
-            if previous is not None:
-                if previous == outcome.content:
-                    result.repeats += 1
-                else:
-                    result.rejected.append(Rejection(str(path), line, outcome.id,
-                                                     "id seen before with different content"))
-                continue
-            seen[outcome.id] = outcome.content
-            result.items.append(outcome)
+            else:
+                valid.append(outcome)
+    if callable(known):
+        seen = dict(known(list(dict.fromkeys(it.id for it in valid))))
+    else:
+        seen = dict(known or {})
+    for item in valid:
+        previous = seen.get(item.id)
+        if previous is not None:
+            if previous == item.content:
+                result.repeats += 1
+            else:
+                result.rejected.append(Rejection(item.source, item.line, item.id,
+                                                 "id seen before with different content"))
+            continue
+        seen[item.id] = item.content
+        result.items.append(item)
+    order = {str(Path(p)): k for k, p in enumerate(paths)}
+    result.rejected.sort(key=lambda r: (order.get(r.file, len(order)), r.line))
     return result

@@ -1,15 +1,18 @@
-"""The library API behind ``dedup run``: ingest, normalise, segment, cluster, route, store, export.
+"""The library API behind ``dedup run`` and ``dedup rebuild``.
 
-A run reads every input before it touches the database, computes tonight's
-topics over stored and new items, then writes items, topics, merges, rejected
-rows and the run record in one transaction. Exports are written after the
-commit, from what was committed.
+A run reads every input before it touches the database. On an empty
+database it clusters the night whole; on one with an index it attaches the
+night to the stored topics (``incremental.attach``), reading only the stored
+texts the index points it to. Everything a run decides is written in one
+transaction, with the index segment written just before it; exports are
+written after the commit, from what was committed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,16 +21,19 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .candidates import lsh_params
 from .classify import ModelUnavailable, Router, load_router
 from .config import Config, NormalizeConfig
-from .engine import StageTimer, find_topics
-from .export import write_outputs
+from .engine import StageTimer, cluster_signed, group_texts, sign
+from .export import TOPIC_COLUMNS, topic_row, write_csv, write_json, write_rejected, write_xlsx
+from .incremental import attach
+from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
 from .normalize import item_text
 from .parallel import map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
-from .store import Store, run_lock
+from .store import Store, StoreError, run_lock
 from .topics import TopicSummary, assign_ids, sample_members, summarise
 
 
@@ -36,7 +42,7 @@ class RunReport:
     run_id: int
     counts: dict[str, int]
     timings: dict[str, float]
-    topics: list[TopicSummary]
+    topics: list[TopicSummary]        # topics this run created or changed
     rejected: list[Rejection]
     merged: dict[str, str]
     routing: str                      # "routed with ..." or why routing was skipped
@@ -44,6 +50,21 @@ class RunReport:
 
     def largest(self, k: int = 5) -> list[TopicSummary]:
         return sorted(self.topics, key=lambda t: (-t.size, t.topic_id))[:k]
+
+
+@dataclass
+class Plan:
+    """Everything a run will write, decided before the transaction opens."""
+
+    node_rows: list[tuple]                            # (node_id, text, tokens, key, weight, topic, is_centre)
+    new_items: list[tuple[Item, int, str]]            # (item, node_id, topic_id)
+    moves: dict[str, str]                             # topic -> topic its items now belong to
+    affected: set[str]                                # topics whose summary is recomputed
+    first_node: int = 0
+    sig: np.ndarray | None = None                     # signatures of nodes first_node.. to index
+    replace_index: bool = False
+    stats: dict = field(default_factory=dict)
+    reassign_items: list[tuple[int, str, str]] = field(default_factory=list)  # rebuild: (node, topic, id)
 
 
 def file_digest(path: Path) -> str:
@@ -92,9 +113,16 @@ def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: 
     return kept, tokens, rejected
 
 
+def index_params(config: Config) -> dict:
+    bands, rows = lsh_params(config.cluster.threshold, config.sign.num_perm, config.cluster.bands,
+                             config.cluster.rows, config.cluster.fn_weight)
+    return {"num_perm": config.sign.num_perm, "seed": config.sign.seed, "shingle": config.sign.shingle,
+            "ngram": config.sign.ngram, "bands": bands, "rows": rows}
+
+
 def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | None, config: Config,
         model_path: str | Path | None = None, progress: bool = False, now: dt.datetime | None = None,
-        kind: str = "run", log: Callable[[str], None] | None = None) -> RunReport:
+        log: Callable[[str], None] | None = None) -> RunReport:
     """Add the exports to the database and write tonight's files; see the module docstring."""
     paths = [Path(p) for p in paths]
     db_path = Path(db_path)
@@ -103,66 +131,187 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     with run_lock(db_path):
         store = Store(db_path)
         try:
-            return _run_locked(store, paths, out_dir, config, model_path, progress, now, kind, timer, started, log)
+            with timer("ingest"):
+                result = ingest(paths, config.ingest, store.contents_for, now)
+                inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
+            items, tokens, empty = prepare(result.items, config, Segmenter(), timer, progress)
+            rejected = result.rejected + empty
+            index_meta = json.loads(store.meta("index") or "null")
+            if not items:
+                plan = Plan([], [], {}, set())
+            elif index_meta is None:
+                plan = _plan_full(store, items, tokens, {}, config, timer)
+            else:
+                if index_meta["params"] != index_params(config):
+                    raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
+                                     "built with; run `dedup rebuild` with the new settings first")
+                index = Index(index_root(db_path), index_meta["segments"])
+                plan = attach(store, index, items, tokens, config, timer)
+            counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
+                      "rejected": len(rejected)}
+            return _commit(store, db_path, "run", plan, config, model_path, timer, started, inputs, counts,
+                           rejected, out_dir, index_meta)
         finally:
             store.close()
 
 
-def _run_locked(store: Store, paths, out_dir, config, model_path, progress, now, kind, timer, started, log):
-    with timer("ingest"):
-        result = ingest(paths, config.ingest, store.known_contents(), now)
-        inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
-    segmenter = Segmenter()
-    new_items, new_tokens, empty = prepare(result.items, config, segmenter, timer, progress)
-    rejected = result.rejected + empty
-    old_items, old_tokens, previous = store.stored_items()
-    items = old_items + new_items
-    tokens = old_tokens + new_tokens
-    clustering = find_topics([it.id for it in items], [it.text for it in items], tokens, config, timer)
-    item_topic = clustering.item_topic
+def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, model_path: str | Path | None = None,
+            progress: bool = False) -> RunReport:
+    """Recluster every stored item with ``config``; topics keep the old id they overlap most."""
+    db_path = Path(db_path)
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    timer = StageTimer()
+    with run_lock(db_path):
+        store = Store(db_path)
+        try:
+            with timer("load"):
+                stored = store.all_items()
+                tokens_of = {row[1]: row[2].split(" ") for row in store.all_nodes()}
+            items = [it for it, _, _ in stored]
+            previous = {it.id: topic for it, _, topic in stored}
+            tokens = [tokens_of[it.text] for it in items]
+            plan = _plan_full(store, items, tokens, previous, config, timer)
+            counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
+            return _commit(store, db_path, "rebuild", plan, config, model_path, timer, started, [], counts, [],
+                           out_dir, json.loads(store.meta("index") or "null"))
+        finally:
+            store.close()
+
+
+def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previous: dict[str, str],
+               config: Config, timer: StageTimer) -> Plan:
+    """Cluster these items from scratch; ``previous`` (item -> topic) keeps old ids where they overlap."""
+    nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
+    signed = sign(nodes, config, timer)
+    clustering = cluster_signed(nodes, signed, config, timer)
     with timer("summarise"):
         n_topics = len(clustering.centre_node)
+        item_topic = clustering.item_topic.tolist()
         members: list[list[str]] = [[] for _ in range(n_topics)]
-        for it, t in zip(items, item_topic.tolist()):
+        earliest = ["9999"] * n_topics
+        for it, t in zip(items, item_topic):
             members[t].append(it.id)
-        first = [min(items_by_topic) for items_by_topic in members]
-        earliest = np.full(n_topics, "9999", dtype=object)
-        for it, t in zip(items, item_topic.tolist()):
-            if it.received_at < earliest[t]:
-                earliest[t] = it.received_at
+            earliest[t] = min(earliest[t], it.received_at)
         ids, merged, _ = assign_ids(members, previous, store.next_topic_number(),
-                                    [(earliest[t], first[t]) for t in range(n_topics)])
-        nodes = clustering.nodes
-        sample = sample_members(clustering.node_topic, clustering.centre_node, nodes.weight, nodes.keys)
-        topics = summarise(items, nodes.item_node, clustering.node_topic, clustering.centre_node,
-                           nodes.tokens, nodes.weight, ids, sample)
-    routing = _route(topics, nodes.tokens, nodes.weight, clustering.node_topic, sample, config, model_path, timer)
-    counts = {
-        "rows_read": result.rows_read, "new_items": len(new_items), "repeats": result.repeats,
-        "rejected": len(rejected), "items_total": len(items), "topics": n_topics,
-        "new_topics": len(set(ids) - set(previous.values())),
-        "merged_topics": len(merged), **{f"cluster_{k}": v for k, v in clustering.stats.items()},
-    }
-    topic_of_item = {it.id: ids[t] for it, t in zip(items, item_topic.tolist())}
-    reassigned = {i: topic_of_item[i] for i, old in previous.items() if topic_of_item[i] != old}
+                                    [(earliest[t], min(members[t])) for t in range(n_topics)])
+    is_centre = np.zeros(len(nodes.texts), dtype=bool)
+    is_centre[clustering.centre_node] = True
+    node_rows = [(k, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], int(nodes.weight[k]),
+                  ids[clustering.node_topic[k]], int(is_centre[k])) for k in range(len(nodes.texts))]
+    node_of_item = nodes.item_node.tolist()
+    if previous:   # a rebuild: every stored item gets its new node and topic
+        plan = Plan(node_rows, [], merged, set(ids), 0, signed.sig, True, clustering.stats)
+        plan.reassign_items = [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
+        return plan
+    new_items = [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(items)]
+    return Plan(node_rows, new_items, merged, set(ids), 0, signed.sig, True, clustering.stats)
+
+
+def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSummary], list, np.ndarray,
+                                                                  np.ndarray, np.ndarray]:
+    """Summaries of the affected topics, from stored members and tonight's."""
+    affected = sorted(plan.affected)
+    planned = {row[0]: row for row in plan.node_rows}
+    if rebuild:
+        by_id = {item_id: (node, topic) for node, topic, item_id in plan.reassign_items}
+        stored_items = [(it, *by_id[it.id]) for it, _, _ in store.all_items()]
+        node_rows = list(planned.values())
+    else:
+        old_topics = list(affected)
+        stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in
+                        store.items_of_topics(old_topics + list(plan.moves))]
+        rows = {row[0]: row for row in store.nodes_of_topics(old_topics + list(plan.moves))}
+        rows.update(planned)
+        node_rows = [(r[0], r[1], r[2], r[3], r[4], plan.moves.get(r[5], r[5]), r[6]) for r in rows.values()]
+    all_items = stored_items + plan.new_items
+    local = {row[0]: k for k, row in enumerate(node_rows)}
+    topic_index = {t: k for k, t in enumerate(affected)}
+    node_topic = np.array([topic_index[r[5]] for r in node_rows], dtype=np.int64)
+    weight = np.zeros(len(node_rows))
+    item_node = np.array([local[node] for _, node, _ in all_items], dtype=np.int64)
+    np.add.at(weight, item_node, 1)
+    centre = np.full(len(affected), -1, dtype=np.int64)
+    for k, r in enumerate(node_rows):
+        if r[6]:
+            centre[node_topic[k]] = k
+    keys = [r[3] for r in node_rows]
+    tokens = [r[2].split(" ") for r in node_rows]
+    sample = sample_members(node_topic, centre, weight, keys)
+    topics = summarise([it for it, _, _ in all_items], item_node, node_topic, centre, tokens, weight, affected,
+                       sample)
+    return topics, tokens, weight, node_topic, sample
+
+
+def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, model_path, timer: StageTimer,
+            started: str, inputs: list, counts: dict, rejected: list[Rejection], out_dir, index_meta) -> RunReport:
+    with timer("summarise"):
+        topics, tokens, weight, node_topic, sample = _summaries(store, plan, kind == "rebuild") \
+            if plan.affected else ([], [], np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    routing = _route(topics, tokens, weight, node_topic, sample, config, model_path, timer) if topics \
+        else "routing: no topic changed"
+    merged = {a: b for a, b in plan.moves.items()}
+    counts.update({"topics_changed": len(topics), "merged_topics": len(merged),
+                   **{f"cluster_{k}": v for k, v in plan.stats.items()}})
+    root = index_root(db_path)
+    segments = list(index_meta["segments"]) if index_meta else []
+    with timer("index"):
+        if plan.sig is not None and len(plan.sig):
+            name = f"seg-{plan.first_node:010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
+            params = index_params(config)
+            write_segment(root, name, plan.first_node, plan.sig, params["bands"], params["rows"])
+            segments = [name] if plan.replace_index else segments + [name]
     with timer("store"):
         finished = dt.datetime.now().isoformat(timespec="seconds")
         with store.transaction() as con:
-            run_id = store.write_run(
-                con, kind=kind, started_at=started, finished_at=finished, inputs=inputs, config=config.to_dict(),
-                counts=counts, timings=timer.rounded(),
-                new_items=((it, tok, topic_of_item[it.id]) for it, tok in zip(new_items, new_tokens)),
-                reassigned=reassigned, topics=topics, merged=merged, rejected=rejected)
+            run_id = store.write_run(con, kind=kind, started_at=started, finished_at=finished, inputs=inputs,
+                                     config=config.to_dict(), counts=counts, timings=timer.rounded())
+            if plan.replace_index:
+                con.execute("DELETE FROM nodes")
+            store.write_nodes(con, plan.node_rows)
+            store.move_topics(con, plan.moves)
+            if plan.reassign_items:
+                con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", plan.reassign_items)
+            store.write_items(con, run_id, plan.new_items)
+            store.write_topics(con, run_id, topics, merged, rejected)
+            if plan.node_rows:
+                store.set_meta(con, "index", json.dumps({"segments": segments, "params": index_params(config)}))
+    remove_unlisted(root, segments)
+    counts["new_topics"] = len(store.live_topics(run_id, created=True))
     report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
     if out_dir is not None:
         with timer("write"):
-            run_record = {"run_id": run_id, "dedup_version": __version__, "started_at": started,
-                          "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing,
-                          "merged": merged, "config": config.to_dict(), "timings": timer.rounded()}
-            assignments = sorted(topic_of_item.items())
-            report.outputs = write_outputs(Path(out_dir), assignments, topics, rejected, run_record)
+            report.outputs = write_exports(store, Path(out_dir), run_id, rejected, {
+                "run_id": run_id, "kind": kind, "dedup_version": __version__, "started_at": started,
+                "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing, "merged": merged,
+                "config": config.to_dict()}, timer)
         report.timings = timer.rounded()
     return report
+
+
+def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection], record: dict,
+                  timer: StageTimer) -> dict[str, Path]:
+    """The same files after every run: all assignments and topics, plus what tonight created or changed."""
+    out.mkdir(parents=True, exist_ok=True)
+    live = store.live_topics()
+    paths = {"assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], store.assignments()),
+             "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, (topic_row(t) for t in live)),
+             "topics_xlsx": write_xlsx(out / "topics.xlsx", TOPIC_COLUMNS, (topic_row(t) for t in live)),
+             "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS,
+                                     (topic_row(t) for t in store.live_topics(run_id, created=True))),
+             "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"],
+                                         _changed_rows(store, run_id, record["merged"])),
+             "rejected": write_rejected(out / "rejected.csv", rejected)}
+    record["timings"] = timer.rounded()
+    paths["run"] = write_json(out / "run.json", record)
+    return paths
+
+
+def _changed_rows(store: Store, run_id: int, merged: dict[str, str]):
+    sources: dict[str, list[str]] = {}
+    for old, into in merged.items():
+        sources.setdefault(into, []).append(old)
+    for t in store.live_topics(run_id, created=False):
+        yield topic_row(t) + [" ".join(sorted(sources.get(t.topic_id, [])))]
 
 
 def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,

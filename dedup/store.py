@@ -18,17 +18,22 @@ from pathlib import Path
 from .records import Item, Rejection
 from .topics import TopicSummary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, tokens TEXT NOT NULL, key TEXT NOT NULL,
+    weight INTEGER NOT NULL, topic_id TEXT NOT NULL, is_centre INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS nodes_topic ON nodes(topic_id);
 CREATE TABLE IF NOT EXISTS items (
     id TEXT PRIMARY KEY, received_at TEXT NOT NULL, channel TEXT NOT NULL, content TEXT NOT NULL,
-    title TEXT NOT NULL, text TEXT NOT NULL, tokens TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL,
-    run_id INTEGER NOT NULL REFERENCES runs(run_id), topic_id TEXT NOT NULL);
+    title TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), node_id INTEGER NOT NULL REFERENCES nodes(node_id),
+    topic_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS items_topic ON items(topic_id);
 CREATE TABLE IF NOT EXISTS topics (
     topic_id TEXT PRIMARY KEY, size INTEGER NOT NULL, representative_id TEXT, representative_text TEXT,
@@ -95,19 +100,52 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
-    # reads
-    def known_contents(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT id, content FROM items"))
+    def set_meta(self, con: sqlite3.Connection, key: str, value: str) -> None:
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def stored_items(self) -> tuple[list[Item], list[list[str]], dict[str, str]]:
-        """Every stored item with its tokens, and its current topic id."""
-        items, tokens, topic_of = [], [], {}
-        for row in self.db.execute("SELECT id, received_at, channel, content, title, source, line, text, tokens, "
-                                   "topic_id FROM items ORDER BY id"):
-            items.append(Item(*row[:8]))
-            tokens.append(row[8].split(" ") if row[8] else [])
-            topic_of[row[0]] = row[9]
-        return items, tokens, topic_of
+    # reads
+    def _in(self, sql: str, values: list, chunk: int = 900) -> list[tuple]:
+        """Run ``sql`` with its ``IN (?)`` filled chunk by chunk (SQLite caps bound variables)."""
+        out: list[tuple] = []
+        for k in range(0, len(values), chunk):
+            part = values[k:k + chunk]
+            out.extend(self.db.execute(sql.replace("(?)", "(" + ",".join("?" * len(part)) + ")"), part))
+        return out
+
+    def contents_for(self, ids: list[str]) -> dict[str, str]:
+        return dict(self._in("SELECT id, content FROM items WHERE id IN (?)", ids))
+
+    def nodes_for_texts(self, texts: list[str]) -> dict[str, tuple[int, str]]:
+        rows = self._in("SELECT text, node_id, topic_id FROM nodes WHERE text IN (?)", texts)
+        return {text: (node_id, topic) for text, node_id, topic in rows}
+
+    def node_rows(self, node_ids: list[int]) -> list[tuple]:
+        """(node_id, text, tokens, key, weight, topic_id, is_centre) for these nodes."""
+        return self._in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
+                        " WHERE node_id IN (?)", node_ids)
+
+    def nodes_of_topics(self, topic_ids: list[str]) -> list[tuple]:
+        return self._in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
+                        " WHERE topic_id IN (?)", topic_ids)
+
+    def items_of_topics(self, topic_ids: list[str]) -> list[tuple[Item, int, str]]:
+        """(item, node_id, topic_id) of every item in these topics."""
+        rows = self._in("SELECT i.id, i.received_at, i.channel, i.content, i.title, i.source, i.line, n.text,"
+                        " i.node_id, i.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id"
+                        " WHERE i.topic_id IN (?)", topic_ids)
+        return [(Item(*row[:8]), row[8], row[9]) for row in rows]
+
+    def all_items(self) -> list[tuple[Item, int, str]]:
+        rows = self.db.execute("SELECT i.id, i.received_at, i.channel, i.content, i.title, i.source, i.line, n.text,"
+                               " i.node_id, i.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id")
+        return [(Item(*row[:8]), row[8], row[9]) for row in rows]
+
+    def all_nodes(self) -> list[tuple]:
+        return self.db.execute("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
+                               " ORDER BY node_id").fetchall()
+
+    def next_node_id(self) -> int:
+        return (self.db.execute("SELECT MAX(node_id) FROM nodes").fetchone()[0] or -1) + 1
 
     def next_topic_number(self) -> int:
         row = self.db.execute("SELECT MAX(CAST(SUBSTR(topic_id, 2) AS INTEGER)) FROM topics").fetchone()
@@ -130,7 +168,8 @@ class Store:
         return dict(zip(names, cur.fetchone()))
 
     def members(self, topic_id: str) -> list[tuple[str, str, str, str]]:
-        return self.db.execute("SELECT id, received_at, channel, text FROM items WHERE topic_id = ? ORDER BY id",
+        return self.db.execute("SELECT i.id, i.received_at, i.channel, n.text FROM items i JOIN nodes n"
+                               " ON n.node_id = i.node_id WHERE i.topic_id = ? ORDER BY i.id",
                                (topic_id,)).fetchall()
 
     def runs(self) -> list[dict]:
@@ -144,21 +183,30 @@ class Store:
             out.append(record)
         return out
 
-    def live_topics(self) -> list[TopicSummary]:
+    def live_topics(self, run_id: int | None = None, created: bool | None = None) -> list[TopicSummary]:
+        """Live topics; with run_id, those this run created (created=True) or changed but did not create."""
+        sql = ("SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
+               " last_received, department, department_score, department_top3, needs_review FROM topics"
+               " WHERE merged_into IS NULL")
+        args: tuple = ()
+        if run_id is not None:
+            sql += " AND updated_run = ? AND created_run " + ("= ?" if created else "!= ?")
+            args = (run_id, run_id)
         out = []
-        for row in self.db.execute(
-                "SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
-                " last_received, department, department_score, department_top3, needs_review FROM topics"
-                " WHERE merged_into IS NULL ORDER BY topic_id"):
+        for row in self.db.execute(sql + " ORDER BY size DESC, topic_id", args):
             out.append(TopicSummary(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6],
                                     row[7], department=row[8] or "", department_score=row[9] or 0.0,
                                     department_top3=[tuple(x) for x in json.loads(row[10] or "[]")],
                                     needs_review=bool(row[11])))
         return out
 
+    def assignments(self) -> Iterator[tuple[str, str]]:
+        yield from self.db.execute("SELECT id, topic_id FROM items ORDER BY id")
+
     def counts(self) -> dict[str, int]:
         q = self.db.execute
         return {"items": q("SELECT COUNT(*) FROM items").fetchone()[0],
+                "distinct_texts": q("SELECT COUNT(*) FROM nodes").fetchone()[0],
                 "topics": q("SELECT COUNT(*) FROM topics WHERE merged_into IS NULL").fetchone()[0],
                 "merged_topics": q("SELECT COUNT(*) FROM topics WHERE merged_into IS NOT NULL").fetchone()[0],
                 "runs": q("SELECT COUNT(*) FROM runs").fetchone()[0],
@@ -166,18 +214,29 @@ class Store:
 
     # writes, inside one transaction
     def write_run(self, con: sqlite3.Connection, *, kind: str, started_at: str, finished_at: str, inputs: list,
-                  config: dict, counts: dict, timings: dict, new_items: Iterable[tuple[Item, list[str], str]],
-                  reassigned: dict[str, str], topics: list[TopicSummary], merged: dict[str, str],
-                  rejected: list[Rejection]) -> int:
+                  config: dict, counts: dict, timings: dict) -> int:
         cur = con.execute("INSERT INTO runs (kind, started_at, finished_at, inputs, config, counts, timings)"
                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
                           (kind, started_at, finished_at, json.dumps(inputs, ensure_ascii=False),
                            json.dumps(config, ensure_ascii=False), json.dumps(counts), json.dumps(timings)))
-        run_id = int(cur.lastrowid)
-        con.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        ((it.id, it.received_at, it.channel, it.content, it.title, it.text, " ".join(tokens),
-                          it.source, it.line, run_id, topic) for it, tokens, topic in new_items))
-        con.executemany("UPDATE items SET topic_id = ? WHERE id = ?", ((t, i) for i, t in reassigned.items()))
+        return int(cur.lastrowid)
+
+    def write_nodes(self, con: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+        """Insert or replace (node_id, text, tokens, key, weight, topic_id, is_centre)."""
+        con.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def write_items(self, con: sqlite3.Connection, run_id: int, rows: Iterable[tuple[Item, int, str]]) -> None:
+        con.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        ((it.id, it.received_at, it.channel, it.content, it.title, it.source, it.line, run_id,
+                          node, topic) for it, node, topic in rows))
+
+    def move_topics(self, con: sqlite3.Connection, moves: dict[str, str]) -> None:
+        """Items and nodes of topic a now belong to topic b, for each a -> b."""
+        con.executemany("UPDATE items SET topic_id = ? WHERE topic_id = ?", ((b, a) for a, b in moves.items()))
+        con.executemany("UPDATE nodes SET topic_id = ? WHERE topic_id = ?", ((b, a) for a, b in moves.items()))
+
+    def write_topics(self, con: sqlite3.Connection, run_id: int, topics: Iterable[TopicSummary],
+                     merged: dict[str, str], rejected: list[Rejection]) -> None:
         con.executemany(
             "INSERT INTO topics (topic_id, size, representative_id, representative_text, keywords, channels,"
             " first_received, last_received, department, department_score, department_top3, needs_review,"
@@ -197,4 +256,3 @@ class Store:
                         ((into, run_id, old) for old, into in merged.items()))
         con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
                         ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
-        return run_id

@@ -72,7 +72,7 @@ def test_corrupt_model_is_a_clear_error(tmp_path):
 
 def test_run_without_model_still_clusters_and_says_so(tmp_path, suggestions_csv):
     report = run([suggestions_csv], tmp_path / "d.sqlite", tmp_path / "o", Config(), model_path=tmp_path / "none")
-    assert report.counts["topics"] == 5 and report.routing.startswith("routing skipped")
+    assert report.counts["new_topics"] == 5 and report.routing.startswith("routing skipped")
 
 
 def test_run_with_model_fills_department_columns(tmp_path, suggestions_csv, model):

@@ -29,7 +29,7 @@ def test_run_writes_all_outputs_and_finds_the_topics(runner, tmp_path, suggestio
     result = invoke(runner, "run", suggestions_csv, "--db", tmp_path / "d.sqlite", "--out", out,
                     "--model", tmp_path / "none.joblib")
     assert result.exit_code == 0, result.output
-    assert "12 new items" in result.output and "topics: 5 over 12 items" in result.output
+    assert "12 new items" in result.output and "topics: 5 new, 0 grown, 0 merged" in result.output
     assert "routing skipped: no department model" in result.output
     for name in ("assignments.csv", "topics.csv", "topics.xlsx", "rejected.csv", "run.json"):
         assert (out / name).exists(), name
