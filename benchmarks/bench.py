@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: make `benchmarks.naive` importable
 
 
 def ensure_data(data: Path, n: int, seed: int) -> Path:

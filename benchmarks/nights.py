@@ -1,0 +1,118 @@
+"""Incremental nights against a full rebuild, and the time of one night on a large database.
+
+    python benchmarks/nights.py equivalence --n 60000 --nights 30
+    python benchmarks/nights.py night --db data/1280k.sqlite --n 20000
+
+`equivalence` splits one generated month into nights by received time, runs them one by one, then
+rebuilds a second copy of the database from the same items, and prints the B-cubed F1 between the
+two assignments (and each against gold). `night` generates a fresh night (new seed, ids that do not
+collide) and times `dedup run` of it on an existing database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dedup.config import Config  # noqa: E402
+from dedup.metrics import cluster_metrics  # noqa: E402
+from dedup.pipeline import rebuild, run  # noqa: E402
+from dedup.sample import generate, write  # noqa: E402
+
+
+def read_assignments(path: Path) -> dict[str, str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return {r["id"]: r["topic_id"] for r in csv.DictReader(fh)}
+
+
+def equivalence(n: int, nights: int, seed: int) -> None:
+    sample = generate(n, seed, history=0)
+    rows = sorted(sample.export, key=lambda r: r["received_at"])
+    gold = {g["id"]: g["topic"] for g in sample.gold}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        db = tmp / "nightly.sqlite"
+        size = -(-len(rows) // nights)
+        night_seconds = []
+        for k in range(nights):
+            path = tmp / f"night{k:02d}.csv"
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.DictWriter(fh, ["id", "received_at", "channel", "content"])
+                w.writeheader()
+                w.writerows(rows[k * size:(k + 1) * size])
+            start = time.perf_counter()
+            run([path], db, None, Config(), model_path=tmp / "no-model")
+            night_seconds.append(time.perf_counter() - start)
+        run_out = tmp / "nightly-out"
+        rebuilt = tmp / "rebuilt.sqlite"
+        shutil.copy(db, rebuilt)
+        shutil.copytree(str(db) + ".index", str(rebuilt) + ".index")
+        rebuild(rebuilt, tmp / "rebuilt-out", Config(), model_path=tmp / "no-model")
+        from dedup.pipeline import write_exports  # noqa: F401  (exports of the nightly copy, for reading)
+        from dedup.store import Store
+        nightly = dict(Store(db).assignments())
+        rebuilt_topics = read_assignments(tmp / "rebuilt-out" / "assignments.csv")
+        ids = sorted(nightly)
+        between = cluster_metrics([nightly[i] for i in ids], [rebuilt_topics[i] for i in ids])
+        vs_gold_nightly = cluster_metrics([nightly[i] for i in ids], [gold[i] for i in ids])
+        vs_gold_rebuilt = cluster_metrics([rebuilt_topics[i] for i in ids], [gold[i] for i in ids])
+        print(json.dumps({"items": len(ids), "nights": nights, "seconds_per_night_mean": sum(night_seconds) / nights,
+                          "bcubed_f1_nightly_vs_rebuild": between["bcubed_f1"],
+                          "nightly_vs_gold_bcubed_f1": vs_gold_nightly["bcubed_f1"],
+                          "nightly_vs_gold_pairwise_precision": vs_gold_nightly["pairwise_precision"],
+                          "rebuild_vs_gold_bcubed_f1": vs_gold_rebuilt["bcubed_f1"]}, indent=2))
+        del run_out
+
+
+def night(db: Path, n: int, seed: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        sample = generate(n, seed, history=0)
+        for row in sample.export:
+            row["id"] = f"N{seed}-" + row["id"]
+        paths = write(sample, tmp / "night")
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c",
+                              "import resource, sys\nfrom dedup.cli import main\n"
+                              "try:\n    main(standalone_mode=False)\nfinally:\n"
+                              "    print('peak_rss_mib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+                              " file=sys.stderr)",
+                              "run", str(paths["export"]), "--db", str(db), "--out", str(tmp / "out"), "--no-progress"],
+                             capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - start
+        print(out.stdout)
+        print(out.stderr.strip().splitlines()[-1])
+        print(f"night of {n} items on {db}: {wall:.1f} s wall")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    e = sub.add_parser("equivalence")
+    e.add_argument("--n", type=int, default=60000)
+    e.add_argument("--nights", type=int, default=30)
+    e.add_argument("--seed", type=int, default=11)
+    g = sub.add_parser("night")
+    g.add_argument("--db", type=Path, required=True)
+    g.add_argument("--n", type=int, default=20000)
+    g.add_argument("--seed", type=int, default=99)
+    args = parser.parse_args()
+    if args.what == "equivalence":
+        equivalence(args.n, args.nights, args.seed)
+    else:
+        night(args.db, args.n, args.seed)
+
+
+if __name__ == "__main__":
+    main()
