@@ -46,13 +46,18 @@ class IngestResult:
 
 
 def read_text(path: Path) -> tuple[str, str]:
-    """Decode a file as UTF-8 (BOM or not) or GB18030; refuse binary data."""
+    """Decode a file as UTF-8 (BOM or not), UTF-16 with a BOM, or GB18030; refuse binary data."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise IngestError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
     if not raw.strip():
         raise IngestError(f"{path}: file is empty")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text" export is UTF-16 with a BOM
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise IngestError(f"{path}: starts like UTF-16 but does not decode ({exc.reason})") from exc
     if b"\x00" in raw[:65536]:
         raise IngestError(f"{path}: looks like a binary file, not a text export (NUL bytes)")
     for encoding in ("utf-8-sig", "gb18030"):
