@@ -96,7 +96,7 @@ def test_known_ids_from_the_database_are_checked(tmp_path):
 @pytest.mark.parametrize("content,message", [
     (b"", "file is empty"),
     (b"\x00\x01\x02binary", "binary"),
-    (b"\xff\xfe\xfd\xfc" * 10, "neither UTF-8 nor GB18030"),
+    (b"id,\xff\xff\xff" * 10, "neither UTF-8 nor GB18030"),
     ("编号,时间\n1,2019-03-01\n".encode(), "missing required column(s) channel, content"),
 ])
 def test_unreadable_files_raise(tmp_path, content, message):
