@@ -233,6 +233,91 @@ def train(history, out, features, group_by, seed):
     click.echo(summary)
 
 
+@main.command()
+@click.argument("export", type=click.Path(exists=True, dir_okay=False))
+@click.option("--gold", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="gold.csv (id,topic) or hand-labelled pairs (id_a,id_b,same).")
+@click.option("--grid", "grids", multiple=True, metavar="NAME=VALUES",
+              help="threshold=0.3:0.9:0.05, num_perm=64,128,256, shingle=word2,char3 (repeatable).")
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+@click.option("--min-precision", default=0.98, show_default=True,
+              help="The best setting is the highest F1 among those with at least this pairwise precision.")
+@click.option("--no-baseline", is_flag=True, help="Skip timing one full run for the cost ratio.")
+@with_config
+def tune(export, gold, grids, out, min_precision, no_baseline, config_file, sets):
+    """Sweep settings on labelled data; write results, plots and the best setting as a config file.
+
+    \b
+    Example:
+      dedup tune sample_data/export.csv --gold sample_data/gold.csv \\
+          --grid threshold=0.3:0.9:0.05 --grid shingle=word2,char3 --out tuning
+      dedup run tonight.csv --config tuning/best.toml
+    """
+    from .tune import tune as run_tune
+
+    config = _config(config_file, sets)
+    try:
+        summary = run_tune(Path(export), Path(gold), list(grids) or ["threshold=0.3:0.9:0.05"], Path(out), config,
+                           min_precision, not no_baseline, log=lambda line: click.echo(line, err=True))
+    except ConfigError as exc:
+        raise DedupError(str(exc), EXIT_USAGE) from exc
+    best = summary["best"]
+    if best is None:
+        click.echo(f"no setting reached pairwise precision {min_precision}; see {summary['paths']['csv']}")
+    else:
+        metric = "bcubed_f1" if "bcubed_f1" in best else "pairwise_f1"
+        click.echo(f"best: {best['shingle']}, {best['num_perm']} perms, threshold {best['threshold']:.2f} "
+                   f"({metric} {best[metric]:.4f}, pairwise precision {best['pairwise_precision']:.4f})")
+    if "cost_ratio_vs_separate_runs" in summary:
+        click.echo(f"{summary['settings']} settings in {summary['sweep_seconds']:.1f} s; one full run takes "
+                   f"{summary['one_full_run_seconds']:.1f} s, so the sweep cost "
+                   f"{summary['cost_ratio_vs_separate_runs']:.2f} of running each setting on its own")
+    click.echo("wrote " + ", ".join(summary["paths"].values()))
+
+
+@main.command()
+@click.argument("id_a")
+@click.argument("id_b")
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+def explain(id_a, id_b, db):
+    """Explain why two items share a topic or not: texts, shingles, Jaccard, LSH bands, places, thresholds.
+
+    \b
+    Example:
+      dedup explain LC00000001 LC00000007 --db dedup.sqlite
+    """
+    from .explain import explain as explain_pair
+    from .store import StoreError
+
+    try:
+        click.echo(explain_pair(Path(db), id_a, id_b))
+    except StoreError as exc:
+        raise DedupError(str(exc), EXIT_USAGE) from exc
+
+
+@main.command()
+@click.option("--sample", "n", default=200, show_default=True, help="About how many pairs to write.")
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", default="pairs.csv", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--seed", default=0, show_default=True)
+def pairs(n, db, out, seed):
+    """Write pairs spread over the similarity range for labelling by hand (fill the `same` column).
+
+    \b
+    Example:
+      dedup pairs --sample 200 --db dedup.sqlite --out pairs.csv
+      dedup tune export.csv --gold pairs.csv --grid threshold=0.3:0.8:0.05 --out tuning
+    """
+    from .explain import sample_pairs
+    from .store import StoreError
+
+    try:
+        path = sample_pairs(Path(db), n, Path(out), seed)
+    except StoreError as exc:
+        raise DedupError(str(exc), EXIT_USAGE) from exc
+    click.echo(f"wrote {path}: label the `same` column 1 or 0, then pass it to `dedup tune --gold`")
+
+
 @main.group()
 def topic():
     """Look at one topic."""

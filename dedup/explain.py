@@ -1,0 +1,168 @@
+"""Why two items share a topic or do not, and pairs of items to label by hand.
+
+Both read the database and its index as the last run left them, with the
+settings that run used, so an explanation is of the decision actually made.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .index import Index, index_root
+from .segment import places, places_conflict
+from .signatures import shingle_hash, text_shingles
+from .store import Store, StoreError
+
+
+@dataclass
+class Side:
+    item_id: str
+    node: int
+    text: str
+    tokens: list[str]
+    topic: str
+    centre: int
+    centre_text: str
+    centre_tokens: list[str]
+
+
+def _settings(store: Store) -> tuple[Config, dict]:
+    meta = json.loads(store.meta("index") or "null")
+    runs = store.runs()
+    if meta is None or not runs:
+        raise StoreError(f"{store.path}: no run has built an index yet")
+    params = meta["params"]
+    cluster = runs[-1]["config"]["cluster"]
+    config = Config().with_overrides({
+        "sign.shingle": params["shingle"], "sign.ngram": params["ngram"], "sign.num_perm": params["num_perm"],
+        "sign.seed": params["seed"], "cluster.bands": params["bands"], "cluster.rows": params["rows"],
+        "cluster.threshold": cluster["threshold"], "cluster.place_veto": cluster["place_veto"]})
+    return config, meta
+
+
+def _side(store: Store, item_id: str) -> Side:
+    row = store.db.execute("SELECT i.node_id, n.text, n.tokens, i.topic_id FROM items i JOIN nodes n"
+                           " ON n.node_id = i.node_id WHERE i.id = ?", (item_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no item {item_id!r} in {store.path}")
+    centre = store.db.execute("SELECT node_id, text, tokens FROM nodes WHERE topic_id = ? AND is_centre = 1",
+                              (row[3],)).fetchone()
+    return Side(item_id, row[0], row[1], row[2].split(" "), row[3], centre[0], centre[1], centre[2].split(" "))
+
+
+def _shingles(text: str, tokens: list[str], config: Config) -> set[str]:
+    return set(text_shingles(tokens, text, config.sign))
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def explain(db_path: Path, id_a: str, id_b: str) -> str:
+    """A plain-text account of the pair: texts, shingles, similarity, LSH, veto, topics, thresholds."""
+    store = Store(db_path)
+    try:
+        config, meta = _settings(store)
+        a, b = _side(store, id_a), _side(store, id_b)
+    finally:
+        store.close()
+    t = config.cluster.threshold
+    sa, sb = _shingles(a.text, a.tokens, config), _shingles(b.text, b.tokens, config)
+    common = sorted(sa & sb)
+    exact = jaccard(sa, sb)
+    index = Index(index_root(Path(db_path)), meta["segments"])
+    sig = index.signatures(np.array([a.node, b.node], dtype=np.int64))
+    estimate = float((sig[0] == sig[1]).mean())
+    rows = config.cluster.rows
+    bands = [k for k in range(config.cluster.bands) if (sig[0, k * rows:(k + 1) * rows] == sig[1, k * rows:(k + 1) * rows]).all()]
+    pa, pb = places(a.tokens), places(b.tokens)
+    veto = config.cluster.place_veto and places_conflict(pa, pb)
+    lines = [f"A {a.item_id}: {a.text}", f"B {b.item_id}: {b.text}",
+             f"shingles ({config.sign.shingle} {config.sign.ngram}-grams): A {len(sa)}, B {len(sb)}, "
+             f"in common {len(common)}: " + " | ".join(common[:20]) + (" ..." if len(common) > 20 else ""),
+             f"Jaccard: exact {exact:.3f}, MinHash estimate {estimate:.3f} ({config.sign.num_perm} permutations); "
+             f"threshold {t:.2f}",
+             f"LSH ({config.cluster.bands} bands x {rows} rows): " +
+             (f"candidates, equal in band(s) {', '.join(map(str, bands[:10]))}" if bands else "not candidates (no equal band)"),
+             f"places: A {_fmt(pa)}; B {_fmt(pb)}" + ("; they name different places: the veto keeps them apart"
+                                                     if veto else "")]
+    sim_a = jaccard(sa, _shingles(a.centre_text, a.centre_tokens, config))
+    sim_b = jaccard(sb, _shingles(b.centre_text, b.centre_tokens, config))
+    if a.topic == b.topic:
+        path = []
+        for side, sim in ((a, sim_a), (b, sim_b)):
+            path.append(f"{side.item_id} is the centre" if side.node == side.centre
+                        else f"{side.item_id} joined the centre with similarity {sim:.3f}")
+        lines.append(f"merged: both in {a.topic}; " + "; ".join(path) + f"; centre text: {a.centre_text[:60]}")
+        lines.append(f"a threshold above {min(sim_a, sim_b):.3f} would part them (a member must reach its centre)")
+    else:
+        cross_a = jaccard(sa, _shingles(b.centre_text, b.centre_tokens, config))
+        cross_b = jaccard(sb, _shingles(a.centre_text, a.centre_tokens, config))
+        lines.append(f"not merged: A in {a.topic} (similarity to its centre {sim_a:.3f}), "
+                     f"B in {b.topic} (similarity to its centre {sim_b:.3f})")
+        if veto:
+            lines.append("no threshold would merge them while the place veto is on")
+        else:
+            lines.append(f"A's similarity to B's centre is {cross_a:.3f}, B's to A's centre {cross_b:.3f}: at a "
+                         f"threshold at or below {max(cross_a, cross_b, exact):.3f} one could join the other's topic")
+    return "\n".join(lines)
+
+
+def _fmt(found: dict[int, frozenset[str]]) -> str:
+    names = {1: "county", 2: "street", 3: "estate"}
+    return ", ".join(f"{names[level]} {'/'.join(sorted(words))}" for level, words in sorted(found.items())) or "none"
+
+
+def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10) -> Path:
+    """About n pairs spread evenly over Jaccard bins, for labelling by hand (id_a,id_b,same)."""
+    store = Store(db_path)
+    try:
+        config, meta = _settings(store)
+        nodes = store.all_nodes()
+        first_item = dict(store.db.execute("SELECT node_id, MIN(id) FROM items GROUP BY node_id"))
+    finally:
+        store.close()
+    rng = np.random.default_rng(seed)
+    index = Index(index_root(Path(db_path)), meta["segments"])
+    picked = rng.choice(len(nodes), size=min(len(nodes), max(200, 4 * n)), replace=False)
+    ids = np.array([nodes[k][0] for k in picked], dtype=np.int64)
+    sig = index.signatures(ids)
+    from .candidates import band_keys
+
+    keys = np.stack([band_keys(sig, band, config.cluster.rows) for band in range(config.cluster.bands)])
+    query, found = index.lookup(keys)
+    near = [(int(ids[q]), int(f)) for q, f in zip(query.tolist(), found.tolist()) if ids[q] != f]
+    random = [(int(ids[i]), int(ids[j])) for i, j in rng.integers(len(ids), size=(4 * n, 2)) if i != j]
+    by_id = {row[0]: row for row in nodes}
+    cache: dict[int, set[int]] = {}
+
+    def shingle_set(node: int) -> set[int]:
+        if node not in cache:
+            row = by_id[node]
+            cache[node] = {shingle_hash(s) for s in _shingles(row[1], row[2].split(" "), config)}
+        return cache[node]
+
+    strata: dict[int, list[tuple[int, int, float]]] = {}
+    for x, y in dict.fromkeys(tuple(sorted(p)) for p in near + random):
+        sim = jaccard(shingle_set(x), shingle_set(y))
+        strata.setdefault(min(int(sim * bins), bins - 1), []).append((x, y, sim))
+    per_bin = max(1, n // bins)
+    chosen = []
+    for level in sorted(strata):
+        pairs = strata[level]
+        take = rng.choice(len(pairs), size=min(per_bin, len(pairs)), replace=False)
+        chosen.extend(pairs[k] for k in sorted(take))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id_a", "id_b", "jaccard", "same_topic_now", "text_a", "text_b", "same"])
+        for x, y, sim in chosen:
+            writer.writerow([first_item[x], first_item[y], f"{sim:.3f}", int(by_id[x][5] == by_id[y][5]),
+                             by_id[x][1], by_id[y][1], ""])
+    return out
