@@ -76,8 +76,7 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     sa, sb = _shingles(a.text, a.tokens, config), _shingles(b.text, b.tokens, config)
     common = sorted(sa & sb)
     exact = jaccard(sa, sb)
-    index = Index(index_root(Path(db_path)), meta["segments"])
-    sig = index.signatures(np.array([a.node, b.node], dtype=np.int64))
+    sig = _signatures([a.text, b.text], [a.tokens, b.tokens], config)
     estimate = float((sig[0] == sig[1]).mean())
     rows = config.cluster.rows
     bands = [k for k in range(config.cluster.bands) if (sig[0, k * rows:(k + 1) * rows] == sig[1, k * rows:(k + 1) * rows]).all()]
@@ -114,6 +113,13 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     return "\n".join(lines)
 
 
+def _signatures(texts: list[str], tokens: list[list[str]], config: Config) -> np.ndarray:
+    """Signatures as the run computed them (only topic centres are kept in the index)."""
+    from .engine import _sign_chunk
+
+    return _sign_chunk(texts if config.sign.shingle == "char" else tokens, config.sign)[0][2]
+
+
 def _fmt(found: dict[int, frozenset[str]]) -> str:
     names = {1: "county", 2: "street", 3: "estate"}
     return ", ".join(f"{names[level]} {'/'.join(sorted(words))}" for level, words in sorted(found.items())) or "none"
@@ -132,7 +138,7 @@ def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10
     index = Index(index_root(Path(db_path)), meta["segments"])
     picked = rng.choice(len(nodes), size=min(len(nodes), max(200, 4 * n)), replace=False)
     ids = np.array([nodes[k][0] for k in picked], dtype=np.int64)
-    sig = index.signatures(ids)
+    sig = _signatures([nodes[k][1] for k in picked], [nodes[k][2].split(" ") for k in picked], config)
     from .candidates import band_keys
 
     keys = np.stack([band_keys(sig, band, config.cluster.rows) for band in range(config.cluster.bands)])

@@ -22,7 +22,7 @@ from .index import Index
 from .records import Item
 from .segment import places
 from .store import Store
-from .verify import Verifier
+from .verify import Verifier, place_codes
 
 
 def _older(a: str, b: str) -> tuple[str, str]:
@@ -53,9 +53,9 @@ def attach(store: Store, index: Index, items: list[Item], tokens: list[list[str]
     with timer("candidates"):
         keys = np.stack([band_keys(signed.sig, b, params["rows"]) for b in range(params["bands"])]) if m else \
             np.empty((params["bands"], 0), np.uint64)
-        query, found = index.lookup(keys)
+        query, found = index.lookup(keys, place_codes(signed.places) if config.cluster.place_veto else None)
         stored_rows = {r[0]: r for r in store.node_rows(np.unique(found).tolist())} if len(found) else {}
-        centre_ids = np.array(sorted(nid for nid, r in stored_rows.items() if r[6]), dtype=np.int64)
+        centre_ids = np.array(sorted(nid for nid, r in stored_rows.items() if r[6]), dtype=np.int64)  # not demoted
     c = len(centre_ids)
     centre_rows = [stored_rows[int(nid)] for nid in centre_ids]
     centre_tokens = [r[2].split(" ") for r in centre_rows]
@@ -155,5 +155,7 @@ def attach(store: Store, index: Index, items: list[Item], tokens: list[list[str]
         affected = {str(t) for t in topic_of_node} | set(moves.values())
     stats = {"nodes": len(nodes.texts), "new_texts": m, "stored_candidates": int(len(found)),
              "stored_centres_checked": c, "attached": int(len(attached_nodes)), "exact_checks": verifier.exact_checks}
-    return Plan(node_rows, new_items, moves, affected, first_node, signed.sig, False, stats)
+    centres = np.array(sorted(k for k in range(m) if labels[k] == k), dtype=np.int64)
+    indexed = (node_id[new_idx[centres]], signed.sig[centres], verifier.codes[:, centres])
+    return Plan(node_rows, new_items, moves, affected, indexed, False, stats)
 

@@ -1,7 +1,9 @@
 """The persisted LSH index beside the database: signatures and band keys of stored texts.
 
-Each night appends one segment (a folder of .npy files for the texts it
-added); a rebuild writes a single segment. Segments are written before the
+Only topic centres are indexed: a new text can join a stored topic only
+through its centre. Each night appends one segment (a folder of .npy files
+for the centres it created); a rebuild writes a single segment. Centres that
+a merge demoted stay in their segment and are skipped at lookup. Segments are written before the
 night's transaction commits, and the database names the segments in use, so
 a crash leaves either the old list or the new one; folders no list names are
 removed by the next run. Lookups memory-map the arrays, so a night reads the
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .candidates import band_keys
+from .verify import codes_compatible
 
 
 def index_root(db_path: Path) -> Path:
@@ -27,40 +30,44 @@ def index_root(db_path: Path) -> Path:
 @dataclass
 class Segment:
     path: Path
-    first_node: int
-    sig: np.ndarray            # (n, num_perm) uint32, row k is node first_node + k
+    node_ids: np.ndarray       # (n,) sorted node ids of this segment's rows
+    sig: np.ndarray            # (n, num_perm) uint32, row k belongs to node_ids[k]
+    places: np.ndarray         # (3, n) place codes (see verify.place_codes)
     keys: np.ndarray           # (bands, n) uint64 band keys, each row sorted
-    nodes: np.ndarray          # (bands, n) node ids in the order of keys
+    rows: np.ndarray           # (bands, n) segment rows in the order of keys
 
     @property
     def count(self) -> int:
-        return len(self.sig)
+        return len(self.node_ids)
 
 
-def write_segment(root: Path, name: str, first_node: int, sig: np.ndarray, bands: int, rows: int) -> Path:
-    """Write a segment for nodes first_node.. with these signatures; returns its folder."""
+def write_segment(root: Path, name: str, node_ids: np.ndarray, sig: np.ndarray, places: np.ndarray,
+                  bands: int, rows: int) -> Path:
+    """Write a segment for these nodes (topic centres) and their signatures; returns its folder."""
     folder = root / name
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    order = np.argsort(node_ids, kind="stable")
+    node_ids, sig, places = node_ids[order], sig[order], places[:, order]
     keys = np.empty((bands, len(sig)), dtype=np.uint64)
-    nodes = np.empty((bands, len(sig)), dtype=np.int64)
+    positions = np.empty((bands, len(sig)), dtype=np.int64)
     for band in range(bands):
         k = band_keys(sig, band, rows)
-        order = np.argsort(k, kind="stable")
-        keys[band] = k[order]
-        nodes[band] = first_node + order
-    np.save(folder / "sig.npy", sig)
-    np.save(folder / "keys.npy", keys)
-    np.save(folder / "nodes.npy", nodes)
-    (folder / "segment.json").write_text(json.dumps({"first_node": first_node, "count": len(sig)}))
+        by_key = np.argsort(k, kind="stable")
+        keys[band] = k[by_key]
+        positions[band] = by_key
+    for file, array in (("nodes", node_ids), ("sig", sig), ("places", places), ("keys", keys), ("rows", positions)):
+        np.save(folder / f"{file}.npy", array)
+    (folder / "segment.json").write_text(json.dumps({"count": int(len(sig))}))
     return folder
 
 
 def read_segment(folder: Path) -> Segment:
-    meta = json.loads((folder / "segment.json").read_text())
-    load = lambda name: np.load(folder / name, mmap_mode="r")  # noqa: E731
-    return Segment(folder, meta["first_node"], load("sig.npy"), load("keys.npy"), load("nodes.npy"))
+    def load(name: str) -> np.ndarray:
+        return np.load(folder / f"{name}.npy", mmap_mode="r")
+
+    return Segment(folder, load("nodes"), load("sig"), load("places"), load("keys"), load("rows"))
 
 
 class Index:
@@ -72,18 +79,25 @@ class Index:
         self.segments = [read_segment(root / name) for name in names]
 
     def signatures(self, node_ids: np.ndarray) -> np.ndarray:
+        """Signatures of indexed nodes, in the order asked."""
         out = None
         for seg in self.segments:
-            inside = (node_ids >= seg.first_node) & (node_ids < seg.first_node + seg.count)
             if out is None:
-                out = np.empty((len(node_ids), seg.sig.shape[1]), dtype=np.uint32)
-            if inside.any():
-                out[inside] = seg.sig[node_ids[inside] - seg.first_node]
+                out = np.zeros((len(node_ids), seg.sig.shape[1]), dtype=np.uint32)
+            pos = np.searchsorted(seg.node_ids, node_ids)
+            hit = (pos < seg.count) & (np.asarray(seg.node_ids)[np.minimum(pos, seg.count - 1)] == node_ids) \
+                if seg.count else np.zeros(len(node_ids), bool)
+            if hit.any():
+                out[hit] = seg.sig[pos[hit]]
         return out if out is not None else np.empty((0, 0), np.uint32)
 
-    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (query row, stored node) sharing a band key; ``keys`` is (bands, m)."""
-        rows, found = [], []
+    def lookup(self, keys: np.ndarray, places: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Unique pairs (query row, indexed node) that share a band key.
+
+        ``keys`` is (bands, m). With ``places`` ((3, m) codes), pairs the place
+        veto would refuse are dropped before anything is read from the database.
+        """
+        codes_found = []
         for seg in self.segments:
             for band in range(keys.shape[0]):
                 stored = seg.keys[band]
@@ -94,13 +108,15 @@ class Index:
                     continue
                 query = np.repeat(np.arange(keys.shape[1]), counts)
                 offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-                rows.append(query)
-                found.append(np.asarray(seg.nodes[band][np.repeat(lo, counts) + offsets]))
-        if not rows:
+                row = np.asarray(seg.rows[band][np.repeat(lo, counts) + offsets])
+                if places is not None:
+                    ok = codes_compatible(places[:, query], np.asarray(seg.places)[:, row])
+                    query, row = query[ok], row[ok]
+                codes_found.append(query.astype(np.int64) * (1 << 40) + np.asarray(seg.node_ids)[row])
+        if not codes_found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        n = max(1, int(max(f.max() for f in found)) + 1)
-        codes = np.unique(np.concatenate(rows).astype(np.int64) * n + np.concatenate(found))
-        return codes // n, codes % n
+        codes = np.unique(np.concatenate(codes_found))
+        return codes >> 40, codes & ((1 << 40) - 1)
 
 
 def remove_unlisted(root: Path, names: list[str]) -> None:

@@ -35,6 +35,7 @@ from .records import Item, Rejection
 from .segment import Segmenter
 from .store import Store, StoreError, run_lock
 from .topics import TopicSummary, assign_ids, sample_members, summarise
+from .verify import place_codes
 
 
 @dataclass
@@ -60,8 +61,7 @@ class Plan:
     new_items: list[tuple[Item, int, str]]            # (item, node_id, topic_id)
     moves: dict[str, str]                             # topic -> topic its items now belong to
     affected: set[str]                                # topics whose summary is recomputed
-    first_node: int = 0
-    sig: np.ndarray | None = None                     # signatures of nodes first_node.. to index
+    indexed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # new centres: node ids, signatures, places
     replace_index: bool = False
     stats: dict = field(default_factory=dict)
     reassign_items: list[tuple[int, str, str]] = field(default_factory=list)  # rebuild: (node, topic, id)
@@ -199,12 +199,14 @@ def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previou
     node_rows = [(k, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], int(nodes.weight[k]),
                   ids[clustering.node_topic[k]], int(is_centre[k])) for k in range(len(nodes.texts))]
     node_of_item = nodes.item_node.tolist()
+    centres = clustering.centre_node
+    indexed = (centres.astype(np.int64), signed.sig[centres], place_codes(signed.places)[:, centres])
     if previous:   # a rebuild: every stored item gets its new node and topic
-        plan = Plan(node_rows, [], merged, set(ids), 0, signed.sig, True, clustering.stats)
+        plan = Plan(node_rows, [], merged, set(ids), indexed, True, clustering.stats)
         plan.reassign_items = [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
         return plan
     new_items = [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(items)]
-    return Plan(node_rows, new_items, merged, set(ids), 0, signed.sig, True, clustering.stats)
+    return Plan(node_rows, new_items, merged, set(ids), indexed, True, clustering.stats)
 
 
 def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSummary], list, np.ndarray,
@@ -255,10 +257,11 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
     root = index_root(db_path)
     segments = list(index_meta["segments"]) if index_meta else []
     with timer("index"):
-        if plan.sig is not None and len(plan.sig):
-            name = f"seg-{plan.first_node:010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
+        if plan.indexed is not None and len(plan.indexed[0]):
+            node_ids, sig, codes = plan.indexed
+            name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
             params = index_params(config)
-            write_segment(root, name, plan.first_node, plan.sig, params["bands"], params["rows"])
+            write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
             segments = [name] if plan.replace_index else segments + [name]
     with timer("store"):
         finished = dt.datetime.now().isoformat(timespec="seconds")

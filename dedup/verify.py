@@ -14,18 +14,27 @@ from collections.abc import Sequence
 import numpy as np
 
 from .segment import places_conflict
+from .signatures import shingle_hash
 
 NONE, SEVERAL = -1, -2
 
 
 def place_codes(node_places: Sequence[dict[int, frozenset[str]]]) -> np.ndarray:
-    """(3, n) int array: the place id per level, NONE, or SEVERAL (checked one by one)."""
-    ids: dict[str, int] = {}
+    """(3, n) int array: a stable hash of the place per level, NONE, or SEVERAL (checked one by one).
+
+    The codes are hashes of the place words, not local numbers, so codes
+    stored in the index on one night compare with tonight's.
+    """
     codes = np.full((3, len(node_places)), NONE, dtype=np.int64)
     for node, found in enumerate(node_places):
         for level, words in found.items():
-            codes[level - 1, node] = ids.setdefault(next(iter(words)), len(ids)) if len(words) == 1 else SEVERAL
+            codes[level - 1, node] = shingle_hash(next(iter(words))) if len(words) == 1 else SEVERAL
     return codes
+
+
+def codes_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Columns of two (3, m) code arrays that the place veto could let through (SEVERAL counts as maybe)."""
+    return ~((a >= 0) & (b >= 0) & (a != b)).any(axis=0)
 
 
 class Verifier:
@@ -77,7 +86,13 @@ class Verifier:
     @property
     def block(self) -> np.ndarray | None:
         """The finest place (estate, village or road) as an exact-match key for gathering pairs."""
-        return np.where(self.codes[2] >= 0, self.codes[2], -1) if self.place_veto else None
+        if not self.place_veto:
+            return None
+        finest = self.codes[2]
+        dense = np.unique(finest[finest >= 0], return_inverse=True)[1].ravel()
+        out = np.full(len(finest), -1, dtype=np.int64)
+        out[finest >= 0] = dense
+        return out
 
     def allowed(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs the place veto lets through: a cheap first cut before any similarity."""
