@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -120,39 +121,45 @@ def index_params(config: Config) -> dict:
             "ngram": config.sign.ngram, "bands": bands, "rows": rows}
 
 
+@contextmanager
+def _locked(db_path: Path) -> Iterator[Store]:
+    """The database, held against other runs for as long as the block lasts."""
+    with run_lock(db_path):
+        store = Store(db_path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
 def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | None, config: Config,
-        model_path: str | Path | None = None, progress: bool = False, now: dt.datetime | None = None,
-        log: Callable[[str], None] | None = None) -> RunReport:
+        model_path: str | Path | None = None, progress: bool = False, now: dt.datetime | None = None) -> RunReport:
     """Add the exports to the database and write tonight's files; see the module docstring."""
     paths = [Path(p) for p in paths]
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
-    with run_lock(db_path):
-        store = Store(db_path)
-        try:
-            with timer("ingest"):
-                result = ingest(paths, config.ingest, store.contents_for, now)
-                inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
-            items, tokens, empty = prepare(result.items, config, Segmenter(), timer, progress)
-            rejected = result.rejected + empty
-            index_meta = json.loads(store.meta("index") or "null")
-            if not items:
-                plan = Plan([], [], {}, set())
-            elif index_meta is None:
-                plan = _plan_full(store, items, tokens, {}, config, timer)
-            else:
-                if index_meta["params"] != index_params(config):
-                    raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
-                                     "built with; run `dedup rebuild` with the new settings first")
-                index = Index(index_root(db_path), index_meta["segments"])
-                plan = attach(store, index, items, tokens, config, timer)
-            counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
-                      "rejected": len(rejected)}
-            return _commit(store, db_path, "run", plan, config, model_path, timer, started, inputs, counts,
-                           rejected, out_dir, index_meta)
-        finally:
-            store.close()
+    with _locked(db_path) as store:
+        with timer("ingest"):
+            result = ingest(paths, config.ingest, store.contents_for, now)
+            inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
+        items, tokens, empty = prepare(result.items, config, Segmenter(), timer, progress)
+        rejected = result.rejected + empty
+        index_meta = json.loads(store.meta("index") or "null")
+        if not items:
+            plan = Plan([], [], {}, set())
+        elif index_meta is None:
+            plan = _plan_full(store, items, tokens, {}, config, timer)
+        else:
+            if index_meta["params"] != index_params(config):
+                raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
+                                 "built with; run `dedup rebuild` with the new settings first")
+            index = Index(index_root(db_path), index_meta["segments"])
+            plan = attach(store, index, items, tokens, config, timer)
+        counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
+                  "rejected": len(rejected)}
+        return _commit(store, db_path, "run", plan, config, model_path, timer, started, inputs, counts,
+                       rejected, out_dir, index_meta)
 
 
 def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, model_path: str | Path | None = None,
@@ -161,21 +168,17 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
-    with run_lock(db_path):
-        store = Store(db_path)
-        try:
-            with timer("load"):
-                stored = store.all_items()
-                tokens_of = {row[1]: row[2].split(" ") for row in store.all_nodes()}
-            items = [it for it, _, _ in stored]
-            previous = {it.id: topic for it, _, topic in stored}
-            tokens = [tokens_of[it.text] for it in items]
-            plan = _plan_full(store, items, tokens, previous, config, timer)
-            counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
-            return _commit(store, db_path, "rebuild", plan, config, model_path, timer, started, [], counts, [],
-                           out_dir, json.loads(store.meta("index") or "null"))
-        finally:
-            store.close()
+    with _locked(db_path) as store:
+        with timer("load"):
+            stored = store.all_items()
+            tokens_of = {row[1]: row[2].split(" ") for row in store.all_nodes()}
+        items = [it for it, _, _ in stored]
+        previous = {it.id: topic for it, _, topic in stored}
+        tokens = [tokens_of[it.text] for it in items]
+        plan = _plan_full(store, items, tokens, previous, config, timer)
+        counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
+        return _commit(store, db_path, "rebuild", plan, config, model_path, timer, started, [], counts, [],
+                       out_dir, json.loads(store.meta("index") or "null"))
 
 
 def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previous: dict[str, str],
@@ -251,7 +254,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             if plan.affected else ([], [], np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
     routing = _route(topics, tokens, weight, node_topic, sample, config, model_path, timer) if topics \
         else "routing: no topic changed"
-    merged = {a: b for a, b in plan.moves.items()}
+    merged = dict(plan.moves)
     counts.update({"topics_changed": len(topics), "merged_topics": len(merged),
                    **{f"cluster_{k}": v for k, v in plan.stats.items()}})
     root = index_root(db_path)
