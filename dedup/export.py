@@ -41,14 +41,16 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Pa
     return path
 
 
-def write_xlsx(path: Path, header: Sequence[str], rows: Iterable[Sequence], sheet: str = "topics") -> Path:
+def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[Sequence]]]) -> Path:
+    """A workbook with one sheet per entry: name -> (header, rows)."""
     import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
-    ws = book.create_sheet(sheet)
-    ws.append(list(header))
-    for row in rows:
-        ws.append(list(row))
+    for name, (header, rows) in sheets.items():
+        ws = book.create_sheet(name)
+        ws.append(list(header))
+        for row in rows:
+            ws.append(list(row))
     tmp = path.with_name(path.name + ".tmp")
     book.save(tmp)
     _replace(tmp, path)
@@ -64,18 +66,3 @@ def write_json(path: Path, data: dict) -> Path:
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     _replace(tmp, path)
     return path
-
-
-def write_outputs(out: Path, assignments: Iterable[tuple[str, str]], topics: Sequence[TopicSummary],
-                  rejected: Sequence[Rejection], run: dict, xlsx: bool = True) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(topics, key=lambda t: (-t.size, t.topic_id))
-    paths = {
-        "assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], assignments),
-        "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, (topic_row(t) for t in ordered)),
-        "rejected": write_rejected(out / "rejected.csv", rejected),
-    }
-    if xlsx:
-        paths["topics_xlsx"] = write_xlsx(out / "topics.xlsx", TOPIC_COLUMNS, (topic_row(t) for t in ordered))
-    paths["run"] = write_json(out / "run.json", run)
-    return paths

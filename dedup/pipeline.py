@@ -289,23 +289,31 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             report.outputs = write_exports(store, Path(out_dir), run_id, rejected, {
                 "run_id": run_id, "kind": kind, "dedup_version": __version__, "started_at": started,
                 "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing, "merged": merged,
-                "config": config.to_dict()}, timer)
+                "config": config.to_dict()}, timer, whole=plan.replace_index)
         report.timings = timer.rounded()
     return report
 
 
 def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection], record: dict,
-                  timer: StageTimer) -> dict[str, Path]:
-    """The same files after every run: all assignments and topics, plus what tonight created or changed."""
+                  timer: StageTimer, whole: bool) -> dict[str, Path]:
+    """Every run writes all assignments and topics (CSV), tonight's new and changed topics, and a workbook.
+
+    The workbook holds every topic after a full run or rebuild; after a night
+    added to a database it holds the night's dispatch (new and changed topics):
+    an Excel file of 100,000 topics takes longer to write than the whole night.
+    """
     out.mkdir(parents=True, exist_ok=True)
     live = store.live_topics()
+    new = [topic_row(t) for t in store.live_topics(run_id, created=True)]
+    changed = list(_changed_rows(store, run_id, record["merged"]))
+    all_rows = [topic_row(t) for t in live]
+    sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
+        "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
     paths = {"assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], store.assignments()),
-             "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, (topic_row(t) for t in live)),
-             "topics_xlsx": write_xlsx(out / "topics.xlsx", TOPIC_COLUMNS, (topic_row(t) for t in live)),
-             "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS,
-                                     (topic_row(t) for t in store.live_topics(run_id, created=True))),
-             "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"],
-                                         _changed_rows(store, run_id, record["merged"])),
+             "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
+             "topics_xlsx": write_xlsx(out / "topics.xlsx", sheets),
+             "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
+             "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
              "rejected": write_rejected(out / "rejected.csv", rejected)}
     record["timings"] = timer.rounded()
     paths["run"] = write_json(out / "run.json", record)
