@@ -238,9 +238,9 @@ def test_workbook_holds_all_topics_after_a_full_run_and_the_dispatch_after_a_nig
     db = tmp_path / "d.sqlite"
     run([night(tmp_path, "n1.csv", [s[:4] for s in SUGGESTIONS[:6]])], db, tmp_path / "o1", Config(), NO_MODEL)
     book = openpyxl.load_workbook(tmp_path / "o1" / "topics.xlsx", read_only=True)
-    assert book.sheetnames == ["topics"] and book["topics"].max_row == 1 + 2
+    assert book.sheetnames == ["topics"] and len(list(book["topics"].iter_rows())) == 1 + 2
     run([night(tmp_path, "n2.csv", [s[:4] for s in SUGGESTIONS[6:]])], db, tmp_path / "o2", Config(), NO_MODEL)
     book = openpyxl.load_workbook(tmp_path / "o2" / "topics.xlsx", read_only=True)
-    assert book.sheetnames == ["new", "changed"] and book["new"].max_row == 1 + 3
+    assert book.sheetnames == ["new", "changed"] and len(list(book["new"].iter_rows())) == 1 + 3
     with open(tmp_path / "o2" / "topics.csv", encoding="utf-8-sig", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 5
