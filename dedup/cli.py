@@ -341,10 +341,9 @@ def topic_show(topic_id, db, limit):
     t = store.topic(live)
     members = store.members(live)
     click.echo(f"{live}: {t['size']} items, {t['first_received']} .. {t['last_received']}")
-    click.echo(f"keywords: {' '.join(json.loads(t['keywords']))}")
+    click.echo(f"keywords: {t['keywords']}")
     if t["department"]:
-        click.echo(f"department: {t['department']} ({t['department_score']:.2f}); top-3 "
-                   + ", ".join(f"{d}:{p:.2f}" for d, p in json.loads(t["department_top3"]))
+        click.echo(f"department: {t['department']} ({t['department_score']:.2f}); top-3 {t['department_top3']}"
                    + ("  [needs review]" if t["needs_review"] else ""))
     click.echo(f"representative {t['representative_id']}: {t['representative_text']}")
     for item_id, received, channel, text in members[:limit]:

@@ -13,19 +13,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .records import Rejection
-from .topics import TopicSummary
-
-TOPIC_COLUMNS = ["topic_id", "size", "representative_id", "representative_text", "keywords", "channels",
-                 "first_received", "last_received", "department", "department_score", "department_top3",
-                 "needs_review"]
-
-
-def topic_row(t: TopicSummary) -> list:
-    return [t.topic_id, t.size, t.representative_id, t.representative_text, " ".join(t.keywords), t.channels_text,
-            t.first_received, t.last_received, t.department,
-            f"{t.department_score:.3f}" if t.department else "",
-            ", ".join(f"{d}:{p:.3f}" for d, p in t.department_top3), int(t.needs_review)]
-
 
 def _replace(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)

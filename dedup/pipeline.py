@@ -26,7 +26,7 @@ from .candidates import lsh_params
 from .classify import ModelUnavailable, Router, load_router
 from .config import Config, NormalizeConfig
 from .engine import StageTimer, cluster_signed, group_texts, sign
-from .export import TOPIC_COLUMNS, topic_row, write_csv, write_json, write_rejected, write_xlsx
+from .export import write_csv, write_json, write_rejected, write_xlsx
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
@@ -35,7 +35,7 @@ from .parallel import map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import Store, StoreError, run_lock
-from .topics import TopicSummary, assign_ids, sample_members, summarise
+from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise
 from .verify import place_codes
 
 
@@ -282,7 +282,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             if plan.node_rows:
                 store.set_meta(con, "index", json.dumps({"segments": segments, "params": index_params(config)}))
     remove_unlisted(root, segments)
-    counts["new_topics"] = len(store.live_topics(run_id, created=True))
+    counts["new_topics"] = len(store.topic_rows(run_id, created=True))
     report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
     if out_dir is not None:
         with timer("write"):
@@ -303,10 +303,9 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
     an Excel file of 100,000 topics takes longer to write than the whole night.
     """
     out.mkdir(parents=True, exist_ok=True)
-    live = store.live_topics()
-    new = [topic_row(t) for t in store.live_topics(run_id, created=True)]
+    all_rows = store.topic_rows()
+    new = store.topic_rows(run_id, created=True)
     changed = list(_changed_rows(store, run_id, record["merged"]))
-    all_rows = [topic_row(t) for t in live]
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
         "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
     paths = {"assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], store.assignments()),
@@ -324,8 +323,8 @@ def _changed_rows(store: Store, run_id: int, merged: dict[str, str]):
     sources: dict[str, list[str]] = {}
     for old, into in merged.items():
         sources.setdefault(into, []).append(old)
-    for t in store.live_topics(run_id, created=False):
-        yield topic_row(t) + [" ".join(sorted(sources.get(t.topic_id, [])))]
+    for row in store.topic_rows(run_id, created=False):
+        yield (*row, " ".join(sorted(sources.get(row[0], []))))
 
 
 def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,

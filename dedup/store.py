@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .records import Item, Rejection
-from .topics import TopicSummary
+from .topics import TopicSummary, topic_row
 
 SCHEMA_VERSION = 2
 
@@ -183,22 +183,17 @@ class Store:
             out.append(record)
         return out
 
-    def live_topics(self, run_id: int | None = None, created: bool | None = None) -> list[TopicSummary]:
-        """Live topics; with run_id, those this run created (created=True) or changed but did not create."""
+    def topic_rows(self, run_id: int | None = None, created: bool | None = None) -> list[tuple]:
+        """Live topics as export rows (TOPIC_COLUMNS), largest first; with run_id, those the run
+        created (created=True) or changed without creating (created=False)."""
         sql = ("SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
-               " last_received, department, department_score, department_top3, needs_review FROM topics"
-               " WHERE merged_into IS NULL")
+               " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
+               " ELSE '' END, department_top3, needs_review FROM topics WHERE merged_into IS NULL")
         args: tuple = ()
         if run_id is not None:
             sql += " AND updated_run = ? AND created_run " + ("= ?" if created else "!= ?")
             args = (run_id, run_id)
-        out = []
-        for row in self.db.execute(sql + " ORDER BY size DESC, topic_id", args):
-            out.append(TopicSummary(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), row[6],
-                                    row[7], department=row[8] or "", department_score=row[9] or 0.0,
-                                    department_top3=[tuple(x) for x in json.loads(row[10] or "[]")],
-                                    needs_review=bool(row[11])))
-        return out
+        return self.db.execute(sql + " ORDER BY size DESC, topic_id", args).fetchall()
 
     def assignments(self) -> Iterator[tuple[str, str]]:
         yield from self.db.execute("SELECT id, topic_id FROM items ORDER BY id")
@@ -247,11 +242,8 @@ class Store:
             " last_received=excluded.last_received, department=excluded.department,"
             " department_score=excluded.department_score, department_top3=excluded.department_top3,"
             " needs_review=excluded.needs_review, updated_run=excluded.updated_run, merged_into=NULL",
-            ((t.topic_id, t.size, t.representative_id, t.representative_text,
-              json.dumps(t.keywords, ensure_ascii=False), json.dumps(t.channels), t.first_received,
-              t.last_received, t.department, t.department_score,
-              json.dumps(t.department_top3, ensure_ascii=False), int(t.needs_review),
-              run_id, run_id) for t in topics))
+            ((*row[:9], t.department_score, row[10], row[11], run_id, run_id)
+             for t, row in ((t, topic_row(t)) for t in topics)))
         con.executemany("UPDATE topics SET merged_into = ?, size = 0, updated_run = ? WHERE topic_id = ?",
                         ((into, run_id, old) for old, into in merged.items()))
         con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",

@@ -32,6 +32,19 @@ class TopicSummary:
         return ",".join(f"{c}:{n}" for c, n in self.channels.items() if n)
 
 
+TOPIC_COLUMNS = ["topic_id", "size", "representative_id", "representative_text", "keywords", "channels",
+                 "first_received", "last_received", "department", "department_score", "department_top3",
+                 "needs_review"]
+
+
+def topic_row(t: TopicSummary) -> list:
+    """A topic as one row of topics.csv; the database keeps the same text forms."""
+    return [t.topic_id, t.size, t.representative_id, t.representative_text, " ".join(t.keywords), t.channels_text,
+            t.first_received, t.last_received, t.department,
+            f"{t.department_score:.3f}" if t.department else "",
+            ", ".join(f"{d}:{p:.3f}" for d, p in t.department_top3), int(t.needs_review)]
+
+
 def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, node_topic: np.ndarray,
                       n_topics: int, k: int = 5) -> list[list[str]]:
     """Top-k TF-IDF words of each topic, idf over distinct texts so repeats don't dominate."""
