@@ -63,7 +63,7 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
     return codes // n, codes % n
 
 
-def _best(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, rank: np.ndarray):
+def best_centres(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, rank: np.ndarray):
     """For each node, its most similar accepted centre; ties go to the higher-priority centre."""
     ok = sims >= 0
     nodes, centres, sims = nodes[ok], centres[ok], sims[ok]
@@ -177,14 +177,14 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
         rest = np.flatnonzero(unassigned)
         i, j = _pairs(buckets, rest, leaders, allowed, block)
         if len(i):
-            nodes, chosen, _ = _best(i, j, similar(i, j), rank)
+            nodes, chosen, _ = best_centres(i, j, similar(i, j), rank)
             labels[nodes] = chosen
             unassigned[nodes] = False
     all_centres = np.concatenate(centres)
     members = np.flatnonzero(labels != np.arange(n))
     i, j = _pairs(buckets, members, all_centres, allowed, block)
     if len(i):
-        nodes, chosen, _ = _best(i, j, similar(i, j), rank)
+        nodes, chosen, _ = best_centres(i, j, similar(i, j), rank)
         labels[nodes] = chosen
     return labels
 

@@ -92,7 +92,7 @@ class Signed:
     places: list[dict]
 
 
-def _sign_chunk(docs: Sequence, config: SignConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def sign_docs(docs: Sequence, config: SignConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Shingle hashes, their counts and signatures of texts (char shingles) or token lists (word)."""
     if config.shingle == "char":
         hashes, lengths = char_shingle_hashes(list(docs), config.ngram)
@@ -107,7 +107,7 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
     timer = timer or StageTimer()
     with timer("sign"):
         docs = nodes.texts if config.sign.shingle == "char" else nodes.tokens
-        parts = map_chunks(partial(_sign_chunk, config=config.sign), docs, workers)
+        parts = map_chunks(partial(sign_docs, config=config.sign), docs, workers)
         hashes = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.uint32)
         lengths = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
         sig = np.concatenate([p[2] for p in parts]) if parts else np.empty((0, config.sign.num_perm), np.uint32)

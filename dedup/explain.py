@@ -115,9 +115,9 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
 
 def _signatures(texts: list[str], tokens: list[list[str]], config: Config) -> np.ndarray:
     """Signatures as the run computed them (only topic centres are kept in the index)."""
-    from .engine import _sign_chunk
+    from .engine import sign_docs
 
-    return _sign_chunk(texts if config.sign.shingle == "char" else tokens, config.sign)[0][2]
+    return sign_docs(texts if config.sign.shingle == "char" else tokens, config.sign)[0][2]
 
 
 def _fmt(found: dict[int, frozenset[str]]) -> str:

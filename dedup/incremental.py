@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from .candidates import band_keys, bucket_ids
-from .cluster import _best, lsh_star_cluster
+from .cluster import best_centres, lsh_star_cluster
 from .config import Config
-from .engine import StageTimer, _sign_chunk, group_texts, sign
+from .engine import StageTimer, sign_docs, group_texts, sign
 from .index import Index
 from .records import Item
 from .segment import places
@@ -60,7 +60,7 @@ def attach(store: Store, index: Index, items: list[Item], tokens: list[list[str]
     centre_rows = [stored_rows[int(nid)] for nid in centre_ids]
     centre_tokens = [r[2].split(" ") for r in centre_rows]
     docs = [r[1] for r in centre_rows] if config.sign.shingle == "char" else centre_tokens
-    c_hashes, c_lengths, _ = _sign_chunk(docs, config.sign)[0] if c else (np.empty(0, np.uint32),
+    c_hashes, c_lengths, _ = sign_docs(docs, config.sign)[0] if c else (np.empty(0, np.uint32),
                                                                           np.empty(0, np.int64), None)
     verifier = Verifier(np.vstack([signed.sig, index.signatures(centre_ids)]) if c else signed.sig,
                         np.concatenate([signed.hashes, c_hashes]), np.concatenate([signed.lengths, c_lengths]),
@@ -75,7 +75,7 @@ def attach(store: Store, index: Index, items: list[Item], tokens: list[list[str]
         cj = np.array([local_of[int(f)] for f in found[is_centre_hit]], dtype=np.int64)
         sims = verifier(qi, cj) if len(qi) else np.empty(0)
         rank = np.arange(m + c)  # stored centres: the older (smaller node id) wins a tie
-        attached_nodes, attached_to, _ = _best(qi, cj, sims, rank)
+        attached_nodes, attached_to, _ = best_centres(qi, cj, sims, rank)
         labels = np.full(m, -1, dtype=np.int64)       # local centre for every new node
         labels[attached_nodes] = attached_to
         rest = np.flatnonzero(labels < 0)
