@@ -175,8 +175,10 @@ def _read_labels(path: str, key: str, value: str) -> dict[str, str]:
 
 
 @main.command()
-@click.option("--gold", required=True, type=click.Path(exists=True, dir_okay=False), help="gold.csv: id,topic[,department]")
-@click.option("--pred", required=True, type=click.Path(exists=True, dir_okay=False), help="assignments.csv: id,topic_id")
+@click.option("--gold", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="gold.csv: id,topic[,department]")
+@click.option("--pred", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="assignments.csv: id,topic_id")
 @click.option("--topics", type=click.Path(exists=True, dir_okay=False), help="topics.csv, for department accuracy.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def evaluate(gold, pred, topics, as_json):

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -54,11 +53,11 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
     for band in buckets:
         for lo, hi, key in parts:
             keyed_band = band if key is None else band * (int(key.max()) + 1) + key
-            l, r = bucket_join(keyed_band, lo, hi)
-            if allowed is not None and len(l):
-                ok = allowed(l, r)
-                l, r = l[ok], r[ok]
-            codes.append(l * n + r)
+            a, b = bucket_join(keyed_band, lo, hi)
+            if allowed is not None and len(a):
+                ok = allowed(a, b)
+                a, b = a[ok], b[ok]
+            codes.append(a * n + b)
     codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
     return codes // n, codes % n
 

@@ -79,7 +79,8 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     sig = _signatures([a.text, b.text], [a.tokens, b.tokens], config)
     estimate = float((sig[0] == sig[1]).mean())
     rows = config.cluster.rows
-    bands = [k for k in range(config.cluster.bands) if (sig[0, k * rows:(k + 1) * rows] == sig[1, k * rows:(k + 1) * rows]).all()]
+    bands = [k for k in range(config.cluster.bands)
+             if (sig[0, k * rows:(k + 1) * rows] == sig[1, k * rows:(k + 1) * rows]).all()]
     pa, pb = places(a.tokens), places(b.tokens)
     veto = config.cluster.place_veto and places_conflict(pa, pb)
     lines = [f"A {a.item_id}: {a.text}", f"B {b.item_id}: {b.text}",
@@ -88,7 +89,8 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
              f"Jaccard: exact {exact:.3f}, MinHash estimate {estimate:.3f} ({config.sign.num_perm} permutations); "
              f"threshold {t:.2f}",
              f"LSH ({config.cluster.bands} bands x {rows} rows): " +
-             (f"candidates, equal in band(s) {', '.join(map(str, bands[:10]))}" if bands else "not candidates (no equal band)"),
+             (f"candidates, equal in band(s) {', '.join(map(str, bands[:10]))}" if bands
+              else "not candidates (no equal band)"),
              f"places: A {_fmt(pa)}; B {_fmt(pb)}" + ("; they name different places: the veto keeps them apart"
                                                      if veto else "")]
     sim_a = jaccard(sa, _shingles(a.centre_text, a.centre_tokens, config))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .records import Rejection
 
+
 def _replace(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 

@@ -17,7 +17,7 @@ import numpy as np
 from .candidates import band_keys, bucket_ids
 from .cluster import best_centres, lsh_star_cluster
 from .config import Config
-from .engine import StageTimer, sign_docs, group_texts, sign
+from .engine import StageTimer, group_texts, sign, sign_docs
 from .index import Index
 from .records import Item
 from .segment import places

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .gazetteer import CITY_UNITS, COUNTIES, ESTATES
+from .gazetteer import COUNTIES, ESTATES
 
 ITEMS_PER_TOPIC = 1_280_000 / 120_000
 COUNTY = "county"  # a kind answered by the government of the county where it happens

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from dedup.classify import (ModelError, ModelUnavailable, grouped_split, load_router, topic_scores, train)
+from dedup.classify import ModelError, ModelUnavailable, grouped_split, load_router, topic_scores, train
 from dedup.config import Config
 from dedup.pipeline import run
 from dedup.topics import TopicSummary

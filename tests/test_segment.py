@@ -1,6 +1,5 @@
 import pickle
 
-
 from dedup.gazetteer import userdict_lines
 from dedup.segment import Segmenter, default_userdict, places, places_conflict
 

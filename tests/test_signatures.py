@@ -5,8 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import SignConfig
-from dedup.signatures import (char_shingles, estimate_jaccard, exact_jaccard, hash_shingles, reference_signature,
-                              shingles, signatures)
+from dedup.signatures import (
+    char_shingles,
+    estimate_jaccard,
+    exact_jaccard,
+    hash_shingles,
+    reference_signature,
+    shingles,
+    signatures,
+)
 
 CORPUS = ["东昌府区古楼街道星光花园的路灯坏了", "路灯", "", "a", "临清市松林镇王庄村自来水停水三天了，emoji🙂也算",
           "ＡＢＣ full width", "重复重复重复重复重复重复重复"]
