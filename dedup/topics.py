@@ -99,25 +99,25 @@ def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarr
     keywords = keywords_by_topic([node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
                                  n_topics)
     item_topic = node_topic[item_node]
-    order = np.argsort(item_topic, kind="stable")
-    bounds = np.searchsorted(item_topic[order], np.arange(n_topics + 1))
-    node_first_item: dict[int, int] = {}
-    for idx, node in enumerate(item_node.tolist()):
-        current = node_first_item.get(node)
-        if current is None or items[idx].id < items[current].id:
-            node_first_item[node] = idx
-    summaries = []
-    for t in range(n_topics):
-        member_items = [items[k] for k in order[bounds[t]:bounds[t + 1]].tolist()]
-        rep = items[node_first_item[int(centre_node[t])]]
-        counts = Counter(it.channel for it in member_items)
-        times = [it.received_at for it in member_items]
-        summaries.append(TopicSummary(
-            topic_id=topic_ids[t], size=len(member_items), representative_id=rep.id,
-            representative_text=rep.text, keywords=keywords[t],
-            channels={c: counts.get(c, 0) for c in CHANNELS},
-            first_received=min(times), last_received=max(times)))
-    return summaries
+    ids = np.array([it.id for it in items], dtype=object)
+    received = np.array([it.received_at for it in items], dtype=object)
+    channel_code = {c: k for k, c in enumerate(CHANNELS)}
+    channels = np.bincount(item_topic * len(CHANNELS) + np.array([channel_code[it.channel] for it in items]),
+                           minlength=n_topics * len(CHANNELS)).reshape(n_topics, len(CHANNELS))
+    sizes = np.bincount(item_topic, minlength=n_topics)
+    # first and last received per topic: sort by (topic, time), take each group's ends
+    by_time = np.lexsort((received, item_topic))
+    starts = np.searchsorted(item_topic[by_time], np.arange(n_topics))
+    first = received[by_time[starts]]
+    last = received[by_time[starts + sizes - 1]]
+    # the representative: the smallest item id carrying the centre's text
+    by_id = np.lexsort((ids, item_node))
+    node_start = np.searchsorted(item_node[by_id], centre_node)
+    rep = by_id[node_start]
+    return [TopicSummary(topic_id=topic_ids[t], size=int(sizes[t]), representative_id=items[rep[t]].id,
+                         representative_text=items[rep[t]].text, keywords=keywords[t],
+                         channels=dict(zip(CHANNELS, channels[t].tolist())),
+                         first_received=first[t], last_received=last[t]) for t in range(n_topics)]
 
 
 def assign_ids(clusters: Sequence[Sequence[str]], previous: dict[str, str], next_number: int,

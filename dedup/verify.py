@@ -26,9 +26,17 @@ def place_codes(node_places: Sequence[dict[int, frozenset[str]]]) -> np.ndarray:
     stored in the index on one night compare with tonight's.
     """
     codes = np.full((3, len(node_places)), NONE, dtype=np.int64)
+    hashed: dict[str, int] = {}
     for node, found in enumerate(node_places):
         for level, words in found.items():
-            codes[level - 1, node] = shingle_hash(next(iter(words))) if len(words) == 1 else SEVERAL
+            if len(words) == 1:
+                word = next(iter(words))
+                code = hashed.get(word)
+                if code is None:
+                    code = hashed[word] = shingle_hash(word)
+                codes[level - 1, node] = code
+            else:
+                codes[level - 1, node] = SEVERAL
     return codes
 
 
