@@ -255,7 +255,10 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
     routing = _route(topics, tokens, weight, node_topic, sample, config, model_path, timer) if topics \
         else "routing: no topic changed"
     merged = dict(plan.moves)
-    counts.update({"topics_changed": len(topics), "merged_topics": len(merged),
+    known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
+                                               sorted(plan.affected))}
+    counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),
+                   "merged_topics": len(merged),
                    **{f"cluster_{k}": v for k, v in plan.stats.items()}})
     root = index_root(db_path)
     segments = list(index_meta["segments"]) if index_meta else []
@@ -282,7 +285,6 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             if plan.node_rows:
                 store.set_meta(con, "index", json.dumps({"segments": segments, "params": index_params(config)}))
     remove_unlisted(root, segments)
-    counts["new_topics"] = len(store.topic_rows(run_id, created=True))
     report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
     if out_dir is not None:
         with timer("write"):

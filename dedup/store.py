@@ -105,7 +105,7 @@ class Store:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # reads
-    def _in(self, sql: str, values: list, chunk: int = 900) -> list[tuple]:
+    def select_in(self, sql: str, values: list, chunk: int = 900) -> list[tuple]:
         """Run ``sql`` with its ``IN (?)`` filled chunk by chunk (SQLite caps bound variables)."""
         out: list[tuple] = []
         for k in range(0, len(values), chunk):
@@ -114,24 +114,24 @@ class Store:
         return out
 
     def contents_for(self, ids: list[str]) -> dict[str, str]:
-        return dict(self._in("SELECT id, content FROM items WHERE id IN (?)", ids))
+        return dict(self.select_in("SELECT id, content FROM items WHERE id IN (?)", ids))
 
     def nodes_for_texts(self, texts: list[str]) -> dict[str, tuple[int, str]]:
-        rows = self._in("SELECT text, node_id, topic_id FROM nodes WHERE text IN (?)", texts)
+        rows = self.select_in("SELECT text, node_id, topic_id FROM nodes WHERE text IN (?)", texts)
         return {text: (node_id, topic) for text, node_id, topic in rows}
 
     def node_rows(self, node_ids: list[int]) -> list[tuple]:
         """(node_id, text, tokens, key, weight, topic_id, is_centre) for these nodes."""
-        return self._in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
+        return self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
                         " WHERE node_id IN (?)", node_ids)
 
     def nodes_of_topics(self, topic_ids: list[str]) -> list[tuple]:
-        return self._in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
+        return self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
                         " WHERE topic_id IN (?)", topic_ids)
 
     def items_of_topics(self, topic_ids: list[str]) -> list[tuple[Item, int, str]]:
         """(item, node_id, topic_id) of every item in these topics."""
-        rows = self._in("SELECT i.id, i.received_at, i.channel, i.content, i.title, i.source, i.line, n.text,"
+        rows = self.select_in("SELECT i.id, i.received_at, i.channel, i.content, i.title, i.source, i.line, n.text,"
                         " i.node_id, i.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id"
                         " WHERE i.topic_id IN (?)", topic_ids)
         return [(Item(*row[:8]), row[8], row[9]) for row in rows]
