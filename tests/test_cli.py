@@ -91,6 +91,7 @@ def test_topic_show_runs_and_status(runner, tmp_path, suggestions_csv):
     assert runner.invoke(main, ["topic", "show", "T9999999", "--db", str(db)]).exit_code == EXIT_USAGE
     listed = invoke(runner, "runs", "--db", db)
     assert "run 1 run" in listed.output and "night.csv" in listed.output
+    assert "12 new items" in listed.output and "topics 5 new, 0 grown, 0 merged" in listed.output
 
 
 def test_sample_then_evaluate(runner, tmp_path):
