@@ -1,6 +1,6 @@
 """Speed and quality of `dedup run` against the naive pipeline, side by side on the same data.
 
-    python benchmarks/bench.py --sizes 100000 400000 1280000 --naive-sizes 100000 400000 1280000
+    python benchmarks/bench.py --sizes 100000 400000 1280000 --naive-sizes 100000 400000
 
 For each size it generates (or reuses) `dedup sample --n N --seed 2` under --data, runs each pipeline
 in its own process (so peak memory is that pipeline's own), scores it against gold.csv and prints one
@@ -84,31 +84,31 @@ def main() -> None:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
     rows = []
+    print("| items | pipeline | wall s | items/s | peak RSS MiB | B-cubed F1 | pairwise precision | speed-up |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
     for n in args.sizes:
         folder = ensure_data(args.data, n, args.seed)
-        ours = measure("ours", folder)
-        naive = measure("naive", folder) if n in args.naive_sizes else None
-        rows.append({"items": n, "ours": ours, "naive": naive})
-        print(f"measured {n}", file=sys.stderr)
-    print("| items | pipeline | wall s | items/s | peak RSS MiB | B-cubed F1 | pairwise precision | speed-up |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for row in rows:
+        row = {"items": n, "ours": measure("ours", folder), "naive": None}
+        if n in args.naive_sizes:
+            row["naive"] = measure("naive", folder)
+        rows.append(row)
         for kind in ("naive", "ours"):
             r = row[kind]
             if r is None:
                 continue
             wall = r["process_wall_s"]
-            ratio = (f"{row['naive']['process_wall_s'] / wall:.1f}x" if kind == "ours" and row["naive"] else "")
-            print(f"| {row['items']:,} | {kind} | {wall:.1f} | {row['items'] / wall:,.0f} | {r['peak_rss_mib']:,.0f} | "
-                  f"{r['metrics']['bcubed_f1']:.4f} | {r['metrics']['pairwise_precision']:.4f} | {ratio} |")
+            ratio = f"{row['naive']['process_wall_s'] / wall:.1f}x" if kind == "ours" and row["naive"] else ""
+            print(f"| {n:,} | {kind} | {wall:.1f} | {n / wall:,.0f} | {r['peak_rss_mib']:,.0f} | "
+                  f"{r['metrics']['bcubed_f1']:.4f} | {r['metrics']['pairwise_precision']:.4f} | {ratio} |",
+                  flush=True)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     print("\nour stages, seconds:")
     stages = list(rows[-1]["ours"]["timings"])
     print("| items | " + " | ".join(stages) + " |")
     print("| ---: | " + " | ".join("---:" for _ in stages) + " |")
     for row in rows:
         print(f"| {row['items']:,} | " + " | ".join(f"{row['ours']['timings'].get(s, 0):.1f}" for s in stages) + " |")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
