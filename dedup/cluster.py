@@ -17,15 +17,24 @@ import numpy as np
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All pairs (l, r), l in left and r in right, that share a bucket of one band."""
+def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray,
+                size: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs (l, r), l in left and r in right, that share a bucket of one band.
+
+    Bucket numbers are dense (0..size-1), so each left node finds its bucket's
+    run of right nodes by direct addressing rather than by binary search.
+    """
     if not len(left) or not len(right):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    r_sorted = right[np.argsort(band[right], kind="stable")]
-    r_buckets = band[r_sorted]
-    lo = np.searchsorted(r_buckets, band[left], side="left")
-    hi = np.searchsorted(r_buckets, band[left], side="right")
-    counts = hi - lo
+    size = size or int(band.max()) + 1
+    r_band = band[right]
+    r_sorted = right[np.argsort(r_band, kind="stable")]
+    per_bucket = np.bincount(r_band, minlength=size)
+    start = np.cumsum(per_bucket) - per_bucket
+    l_band = band[left]
+    counts = per_bucket[l_band]
+    hit = counts > 0
+    left, lo, counts = left[hit], start[l_band[hit]], counts[hit]
     l_out = np.repeat(left, counts)
     offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     r_out = r_sorted[np.repeat(lo, counts) + offsets]
@@ -35,31 +44,39 @@ def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[
 
 def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
            allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-           block: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+           block: np.ndarray | None = None, keyed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unique (l, r) pairs sharing a bucket in any band and passing ``allowed`` (when given).
 
     ``block`` is an exact-match key (-1 for none): two nodes that both have
     one are paired only when the keys are equal, so the join never builds the
     pairs that ``allowed`` would throw away (the same complaint at two estates).
+    ``keyed`` is ``keyed_buckets(buckets, block)``, passed in when already made.
     """
     n = buckets.shape[1]
     if block is None:
-        parts = [(left, right, None)]
+        parts = [(left, right, False)]
     else:
+        if keyed is None:
+            keyed = keyed_buckets(buckets, block)
         left_keyed, right_keyed = block[left] >= 0, block[right] >= 0
-        parts = [(left[left_keyed], right[right_keyed], block),
-                 (left[~left_keyed], right, None), (left[left_keyed], right[~right_keyed], None)]
+        parts = [(left[left_keyed], right[right_keyed], True),
+                 (left[~left_keyed], right, False), (left[left_keyed], right[~right_keyed], False)]
     codes = []
-    for band in buckets:
-        for lo, hi, key in parts:
-            keyed_band = band if key is None else band * (int(key.max()) + 1) + key
-            a, b = bucket_join(keyed_band, lo, hi)
+    for b, band in enumerate(buckets):
+        for lo, hi, use_key in parts:
+            a, c = bucket_join(keyed[b] if use_key else band, lo, hi)
             if allowed is not None and len(a):
-                ok = allowed(a, b)
-                a, b = a[ok], b[ok]
-            codes.append(a * n + b)
+                ok = allowed(a, c)
+                a, c = a[ok], c[ok]
+            codes.append(a * n + c)
     codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
     return codes // n, codes % n
+
+
+def keyed_buckets(buckets: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Dense numbers of (bucket, block) per band: equal only for the same bucket and the same block."""
+    width = int(block.max()) + 2
+    return np.array([np.unique(band * width + block + 1, return_inverse=True)[1].ravel() for band in buckets])
 
 
 def best_centres(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, rank: np.ndarray):
@@ -148,9 +165,7 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
     centres: list[np.ndarray] = []
     contest = buckets
     if block is not None:  # nodes with an estate compete within it; nodes without one, in the whole bucket
-        width = int(block.max()) + 2
-        contest = np.array([np.unique(band * width + block + 1, return_inverse=True)[1].ravel()
-                            for band in buckets])
+        contest = keyed_buckets(buckets, block)
     for _ in range(max_rounds):
         todo = np.flatnonzero(unassigned)
         if not len(todo):
@@ -174,14 +189,14 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
         unassigned[leaders] = False
         centres.append(leaders)
         rest = np.flatnonzero(unassigned)
-        i, j = _pairs(buckets, rest, leaders, allowed, block)
+        i, j = _pairs(buckets, rest, leaders, allowed, block, contest)
         if len(i):
             nodes, chosen, _ = best_centres(i, j, similar(i, j), rank)
             labels[nodes] = chosen
             unassigned[nodes] = False
     all_centres = np.concatenate(centres)
     members = np.flatnonzero(labels != np.arange(n))
-    i, j = _pairs(buckets, members, all_centres, allowed, block)
+    i, j = _pairs(buckets, members, all_centres, allowed, block, contest)
     if len(i):
         nodes, chosen, _ = best_centres(i, j, similar(i, j), rank)
         labels[nodes] = chosen

@@ -45,6 +45,9 @@ def rjieba_available() -> bool:
     return True
 
 
+_UNSEEN = object()
+
+
 class Segmenter:
     """Callable text -> tokens, with the user dictionary and stopwords applied.
 
@@ -91,15 +94,18 @@ class Segmenter:
         keep = self._keep
         out = []
         for token in self.cut(text):
-            ok = keep.get(token)
-            if ok is None:  # the vocabulary is small: decide each distinct token once
-                ok = keep[token] = bool(token.strip()) and token not in self.stopwords and _is_word(token)
-            if ok:
-                out.append(token)
+            kept = keep.get(token, _UNSEEN)
+            if kept is _UNSEEN:  # the vocabulary is small: decide each distinct token once
+                ok = bool(token.strip()) and token not in self.stopwords and _is_word(token)
+                kept = keep[token] = token if ok else None
+            if kept is not None:
+                # one shared string per distinct word: a million token lists then cost
+                # pointers, not a fresh string per occurrence (gigabytes at 1.28M items)
+                out.append(kept)
         return out
 
     @property
-    def _keep(self) -> dict[str, bool]:
+    def _keep(self) -> dict[str, str | None]:
         cache = self.__dict__.get("_keep_cache")
         if cache is None:
             cache = self.__dict__["_keep_cache"] = {}
