@@ -271,7 +271,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             segments = [name] if plan.replace_index else segments + [name]
     with timer("store"):
         finished = dt.datetime.now().isoformat(timespec="seconds")
-        with store.transaction() as con:
+        with store.transaction() as con, store.deferred_indexes(con, defer=plan.replace_index):
             run_id = store.write_run(con, kind=kind, started_at=started, finished_at=finished, inputs=inputs,
                                      config=config.to_dict(), counts=counts, timings=timer.rounded())
             if plan.replace_index:

@@ -129,21 +129,30 @@ class Segmenter:
 
 _LEVELS = place_levels()
 _COUNTY_OF = town_county()
+_NO_PLACES: dict[int, frozenset[str]] = {}
+_PLACES_SEEN: dict[tuple[str, ...], dict[int, frozenset[str]]] = {}
 
 
 def places(tokens: list[str]) -> dict[int, frozenset[str]]:
     """Place words by level (1 county, 2 street/town, 3 estate/village/road).
 
     A street or town also names its county, so "清水镇" and "临清市" conflict.
+    The result is shared between texts naming the same places: treat it as read-only.
     """
-    found: dict[int, set[str]] = {}
-    for token in tokens:
-        level = _LEVELS.get(token)
-        if level:
-            found.setdefault(level, set()).add(token)
+    named = tuple(token for token in tokens if token in _LEVELS)
+    if not named:
+        return _NO_PLACES
+    found = _PLACES_SEEN.get(named)
+    if found is None:
+        groups: dict[int, set[str]] = {}
+        for token in named:
+            groups.setdefault(_LEVELS[token], set()).add(token)
             if token in _COUNTY_OF:
-                found.setdefault(1, set()).add(_COUNTY_OF[token])
-    return {level: frozenset(words) for level, words in found.items()}
+                groups.setdefault(1, set()).add(_COUNTY_OF[token])
+        found = {level: frozenset(words) for level, words in groups.items()}
+        if len(_PLACES_SEEN) < 1_000_000:  # complaints name the same few places again and again
+            _PLACES_SEEN[named] = found
+    return found
 
 
 def places_conflict(a: dict[int, frozenset[str]], b: dict[int, frozenset[str]]) -> bool:
