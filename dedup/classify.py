@@ -14,11 +14,13 @@ import json
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .parallel import map_chunks
 from .segment import Segmenter, places
 
 MODEL_FORMAT = 1
@@ -110,6 +112,10 @@ def library_versions() -> dict[str, str]:
             "numpy": np.__version__, "jieba": jieba.__version__, "datasketch": datasketch.__version__}
 
 
+def _proba_rows(texts: Sequence, pipeline) -> list[np.ndarray]:
+    return list(pipeline.predict_proba(list(texts)))
+
+
 @dataclass
 class Router:
     """A loaded department model."""
@@ -122,8 +128,10 @@ class Router:
     def labels(self) -> list[str]:
         return [str(c) for c in self.pipeline.classes_]
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.pipeline.predict_proba(list(texts))
+    def predict_proba(self, texts: Sequence[str | list[str]], workers: int = 0) -> np.ndarray:
+        """Class probabilities per text, computed on every core for large inputs."""
+        rows = map_chunks(partial(_proba_rows, pipeline=self.pipeline), list(texts), workers)
+        return np.vstack(rows) if rows else np.empty((0, len(self.labels)))
 
     def route(self, topics, docs: Sequence[str | list[str]], weight: np.ndarray, topic_index: np.ndarray,
               review_below: float) -> None:

@@ -30,19 +30,33 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Pa
 
 
 def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[Sequence]]]) -> Path:
-    """A workbook with one sheet per entry: name -> (header, rows)."""
-    import openpyxl
+    """A workbook with one sheet per entry: name -> (header, rows), header frozen.
 
-    book = openpyxl.Workbook(write_only=True)
-    for name, (header, rows) in sheets.items():
-        ws = book.create_sheet(name)
-        ws.append(list(header))
-        for row in rows:
-            ws.append(list(row))
+    Cell text is written as text, never as a formula or a link: a complaint
+    that starts with "=" must not run in the office's spreadsheet.
+    """
+    import xlsxwriter
+
     tmp = path.with_name(path.name + ".tmp")
-    book.save(tmp)
+    book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                          "strings_to_urls": False, "strings_to_numbers": False})
+    bold = book.add_format({"bold": True})
+    for name, (header, rows) in sheets.items():
+        ws = book.add_worksheet(name)
+        ws.write_row(0, 0, list(header), bold)
+        ws.freeze_panes(1, 0)
+        for column, width in enumerate(_widths(header)):
+            ws.set_column(column, column, width)
+        for r, row in enumerate(rows, start=1):
+            ws.write_row(r, 0, row)
+    book.close()
     _replace(tmp, path)
     return path
+
+
+def _widths(header: Sequence[str]) -> list[int]:
+    wide = {"representative_text": 60, "keywords": 30, "department_top3": 45, "channels": 28, "reason": 40}
+    return [wide.get(name, max(12, len(name) + 2)) for name in header]
 
 
 def write_rejected(path: Path, rejected: Sequence[Rejection]) -> Path:

@@ -1,7 +1,8 @@
 """Spread per-text work over the machine's cores.
 
-Work goes to forked worker processes in large contiguous chunks, and results
-come back in input order, so a parallel run gives exactly what a serial one
+Work goes to forked worker processes in large contiguous chunks, which they
+inherit through the fork rather than receive pickled, and results come back
+in input order, so a parallel run gives exactly what a serial one
 gives. Small inputs run in-process: starting workers costs more than it saves.
 """
 
@@ -17,6 +18,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SERIAL_BELOW = 20_000
+_JOB: tuple[Callable, list] | None = None
 
 
 def default_workers() -> int:
@@ -47,12 +49,20 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
                 if bar:
                     bar.update(len(chunk))
             return out
+        global _JOB
+        _JOB = (func, chunks)  # forked workers inherit the function and the chunks: only results are pickled
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            for chunk, part in zip(chunks, pool.map(func, chunks)):
+            for chunk, part in zip(chunks, pool.map(_run_chunk, range(len(chunks)))):
                 out.extend(part)
                 if bar:
                     bar.update(len(chunk))
         return out
     finally:
+        _JOB = None
         if bar:
             bar.close()
+
+
+def _run_chunk(k: int) -> list:
+    func, chunks = _JOB
+    return func(chunks[k])

@@ -138,6 +138,8 @@ class Store:
         return out
 
     def contents_for(self, ids: list[str]) -> dict[str, str]:
+        if self.db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None:
+            return {}  # a first run: a million ids need not be looked up one chunk at a time
         return dict(self.select_in("SELECT id, content FROM items WHERE id IN (?)", ids))
 
     def nodes_for_texts(self, texts: list[str]) -> dict[str, tuple[int, str]]:
