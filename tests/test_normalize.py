@@ -1,4 +1,13 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.config import NormalizeConfig
 from dedup.normalize import EMAIL_MASK, ID_MASK, NAME_MASK, PHONE_MASK, item_text, normalize
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 def test_full_width_folds_to_half_width():
@@ -32,3 +41,60 @@ def test_title_prepended_once():
 def test_normalize_is_idempotent():
     text = "市民来电反映：东昌府区路灯坏了，电话13812345678！！"
     assert normalize(normalize(text)) == normalize(text)
+
+
+# The plain composition the fast paths in dedup.normalize must equal.
+def _reference_normalize(text: str, config=NormalizeConfig()) -> str:
+    import unicodedata
+
+    from dedup import normalize as n
+
+    text = unicodedata.normalize("NFKC", text).translate(n._PUNCT_FOLD)
+    text = n._SPACE.sub(" ", text).strip()
+    if config.mask_contacts:
+        text = n._EMAIL.sub(EMAIL_MASK, text)
+        text = n._ID_CARD.sub(ID_MASK, text)
+        text = n._PHONE.sub(PHONE_MASK, text)
+        text = n._SELF_NAME.sub(lambda m: m.group(1) + NAME_MASK, text)
+    text = n._REPEAT_PUNCT.sub(r"\1", text)
+    ordered = sorted(config.boilerplate, key=len, reverse=True)
+    changed = True
+    while changed:
+        changed = False
+        stripped = text.lstrip(" ,.:;!?")
+        for phrase in ordered:
+            if stripped.startswith(phrase):
+                text, changed = stripped[len(phrase):], True
+                break
+    return text.lstrip(" ,.:;!?")
+
+
+EDGE_CASES = [
+    "", "   ", "……路灯坏了……！！", "Ａ\u0301ＢＣ，“路灯”‘坏’了～～", "︑﹐︰路灯", "ｔｅｌ：１３８１２３４５６７８",
+    "\u3000市民来电反映：\u3000您好，路灯坏了", "您好！市民来电反映：您好：路灯", "٣٧١٥٠٢١٩٩٠٠١٠١١٢٣٤ 身份证",
+    "我是李娜，联系人王强。姓名：赵六", "邮箱ａｂｃ＠ｅｘａｍｐｌｅ．ｃｏｍ", "①②③ ㈠ ㍿ ﬁ", "路灯…。。。!!", "，，，",
+    "東昌府區路燈壞了", "\ufeff市民来电反映:路灯", "😀😀 路灯", "联系电话：0635-8888888，13912345678",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_fast_normalize_equals_reference_on_edge_cases(text):
+    assert normalize(text) == _reference_normalize(text)
+
+
+def test_fast_normalize_equals_reference_on_sample():
+    import csv
+
+    with open(SAMPLE / "export.csv", encoding="utf-8-sig", newline="") as fh:
+        contents = [row["content"] for row in csv.DictReader(fh)]
+    assert len(contents) > 1000
+    for text in contents:
+        assert normalize(text) == _reference_normalize(text), text
+
+
+@given(st.text(alphabet=st.sampled_from(list("路灯坏了我是张伟叫本人 ，。！？：；、（）【】“”‘’～…,.!?:;@0123456789"
+                                          "１２３４５６７８９０ＡＢａｂ＠\u3000\u0301︑﹐市民来电反映您好")),
+               max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_fast_normalize_equals_reference_property(text):
+    assert normalize(text) == _reference_normalize(text)
