@@ -76,6 +76,7 @@ class Clustering:
     node_topic: np.ndarray         # topic index 0..T-1 per node
     centre_node: np.ndarray        # centre node per topic
     stats: dict[str, int] = field(default_factory=dict)
+    place_codes: np.ndarray | None = None  # (3, nodes) stable place hashes, as the index stores them
 
     @property
     def item_topic(self) -> np.ndarray:
@@ -136,7 +137,7 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         topic_of_centre[centres] = np.arange(len(centres))
         node_topic = topic_of_centre[labels]
     stats = {"nodes": len(nodes.texts), "exact_checks": verifier.exact_checks, "topics": int(len(centres))}
-    return Clustering(nodes, node_topic, centres, stats)
+    return Clustering(nodes, node_topic, centres, stats, verifier.codes)
 
 
 def find_topics(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[list[str]], config: Config,

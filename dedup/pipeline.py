@@ -36,7 +36,6 @@ from .records import Item, Rejection
 from .segment import Segmenter
 from .store import Store, StoreError, run_lock
 from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise
-from .verify import place_codes
 
 
 @dataclass
@@ -66,6 +65,7 @@ class Plan:
     replace_index: bool = False
     stats: dict = field(default_factory=dict)
     reassign_items: list[tuple[int, str, str]] = field(default_factory=list)  # rebuild: (node, topic, id)
+    tokens: dict[int, list[str]] = field(default_factory=dict)  # node -> tokens, where already in memory
 
 
 def file_digest(path: Path) -> str:
@@ -197,19 +197,21 @@ def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previou
             earliest[t] = min(earliest[t], it.received_at)
         ids, merged, _ = assign_ids(members, previous, store.next_topic_number(),
                                     [(earliest[t], min(members[t])) for t in range(n_topics)])
-    is_centre = np.zeros(len(nodes.texts), dtype=bool)
-    is_centre[clustering.centre_node] = True
-    node_rows = [(k, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], int(nodes.weight[k]),
-                  ids[clustering.node_topic[k]], int(is_centre[k])) for k in range(len(nodes.texts))]
+    is_centre = np.zeros(len(nodes.texts), dtype=np.int64)
+    is_centre[clustering.centre_node] = 1
+    node_rows = list(zip(range(len(nodes.texts)), nodes.texts, map(" ".join, nodes.tokens), nodes.keys,
+                         nodes.weight.astype(np.int64).tolist(), map(ids.__getitem__, clustering.node_topic.tolist()),
+                         is_centre.tolist()))
     node_of_item = nodes.item_node.tolist()
     centres = clustering.centre_node
-    indexed = (centres.astype(np.int64), signed.sig[centres], place_codes(signed.places)[:, centres])
+    indexed = (centres.astype(np.int64), signed.sig[centres], clustering.place_codes[:, centres])
+    tokens = dict(enumerate(nodes.tokens))
     if previous:   # a rebuild: every stored item gets its new node and topic
-        plan = Plan(node_rows, [], merged, set(ids), indexed, True, clustering.stats)
+        plan = Plan(node_rows, [], merged, set(ids), indexed, True, clustering.stats, tokens=tokens)
         plan.reassign_items = [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
         return plan
     new_items = [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(items)]
-    return Plan(node_rows, new_items, merged, set(ids), indexed, True, clustering.stats)
+    return Plan(node_rows, new_items, merged, set(ids), indexed, True, clustering.stats, tokens=tokens)
 
 
 def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSummary], list, np.ndarray,
@@ -240,7 +242,7 @@ def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSumma
         if r[6]:
             centre[node_topic[k]] = k
     keys = [r[3] for r in node_rows]
-    tokens = [r[2].split(" ") for r in node_rows]
+    tokens = [plan.tokens.get(r[0]) or r[2].split(" ") for r in node_rows]
     sample = sample_members(node_topic, centre, weight, keys)
     topics = summarise([it for it, _, _ in all_items], item_node, node_topic, centre, tokens, weight, affected,
                        sample)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -48,29 +49,33 @@ def topic_row(t: TopicSummary) -> list:
 def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, node_topic: np.ndarray,
                       n_topics: int, k: int = 5) -> list[list[str]]:
     """Top-k TF-IDF words of each topic, idf over distinct texts so repeats don't dominate."""
-    vocab: dict[str, int] = {}
-    rows, cols = [], []
-    for node, tokens in enumerate(node_tokens):
-        for token in set(tokens):
-            if len(token) > 1:
-                rows.append(node)
-                cols.append(vocab.setdefault(token, len(vocab)))
-    if not vocab:
+    flat = list(chain.from_iterable(node_tokens))
+    words = list(dict.fromkeys(flat))
+    if not words:
         return [[] for _ in range(n_topics)]
-    presence = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(node_tokens), len(vocab)))
+    code = {w: c for c, w in enumerate(words)}
+    cols = np.fromiter(map(code.__getitem__, flat), dtype=np.int64, count=len(flat))
+    rows = np.repeat(np.arange(len(node_tokens)), np.fromiter(map(len, node_tokens), dtype=np.int64,
+                                                               count=len(node_tokens)))
+    keep = np.fromiter(map(len, words), dtype=np.int64, count=len(words))[cols] > 1  # single characters say little
+    presence = csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
+                          shape=(len(node_tokens), len(words)))
+    presence.sum_duplicates()
+    presence.data[:] = 1.0  # a word counts once per text
     idf = np.log((1 + len(node_tokens)) / (1 + np.asarray(presence.sum(axis=0)).ravel())) + 1
     membership = csr_matrix((node_weight, (node_topic, np.arange(len(node_tokens)))),
                             shape=(n_topics, len(node_tokens)))
     scores = (membership @ presence).tocsr()
-    words = np.array(list(vocab), dtype=object)
-    out = []
-    for t in range(n_topics):
-        start, end = scores.indptr[t], scores.indptr[t + 1]
-        cols_t = scores.indices[start:end]
-        vals = scores.data[start:end] * idf[cols_t]
-        top = np.lexsort((words[cols_t], -vals))[:k]  # ties by word, for reproducible output
-        out.append([str(w) for w in words[cols_t[top]]])
-    return out
+    # the k best words of every topic at once: sort by (topic, -score, word), keep each topic's first k
+    word_rank = np.empty(len(words), dtype=np.int64)
+    word_rank[sorted(range(len(words)), key=words.__getitem__)] = np.arange(len(words))
+    per_topic = np.diff(scores.indptr)
+    topic = np.repeat(np.arange(n_topics), per_topic)
+    order = np.lexsort((word_rank[scores.indices], -(scores.data * idf[scores.indices]), topic))
+    chosen = order[np.arange(len(order)) - scores.indptr[topic[order]] < k]
+    chosen_words = [words[c] for c in scores.indices[chosen].tolist()]
+    ends = np.cumsum(np.minimum(per_topic, k)).tolist()
+    return [chosen_words[start:end] for start, end in zip([0] + ends[:-1], ends)]
 
 
 def sample_members(node_topic: np.ndarray, centre_node: np.ndarray, node_weight: np.ndarray,
