@@ -10,6 +10,8 @@ answers: ``cluster.verify`` checks each pair.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 from datasketch.lsh import _optimal_param
@@ -48,15 +50,30 @@ def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
     return key
 
 
-def bucket_ids(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.ndarray:
     """Dense bucket number of every row in every band, shape (bands, n).
 
     Rows share a bucket in a band exactly when that band's values are equal;
     a 64-bit key collision between different values is detected and split.
+    Bands are numbered on all cores when there are many rows.
     """
+    from .parallel import SERIAL_BELOW, map_chunks
+
+    parts = map_chunks(partial(_band_buckets, sig=sig, rows=rows), range(bands), workers,
+                       serial=len(sig) < SERIAL_BELOW, pieces=1)
+    if any(part is None for part in parts):
+        return _bucket_ids_exact(sig, bands, rows)
+    out = np.empty((bands, len(sig)), dtype=np.int64)
+    for band, part in enumerate(parts):
+        out[band] = part
+    return out
+
+
+def _band_buckets(bands: Sequence[int], sig: np.ndarray, rows: int) -> list[np.ndarray | None]:
+    """Dense bucket numbers for each of these bands; None for a band with a key collision."""
+    out: list[np.ndarray | None] = []
     n = len(sig)
-    out = np.empty((bands, n), dtype=np.int64)
-    for band in range(bands):
+    for band in bands:
         keys = band_keys(sig, band, rows)
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
@@ -65,12 +82,13 @@ def bucket_ids(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
             new_bucket[0] = True
             new_bucket[1:] = sorted_keys[1:] != sorted_keys[:-1]
             part = sig[order, band * rows:(band + 1) * rows]
-            # equal keys must hold equal values; a collision starts a new bucket
-            same_key = ~new_bucket[1:]
-            differs = (part[1:] != part[:-1]).any(axis=1) & same_key
-            if differs.any():
-                return _bucket_ids_exact(sig, bands, rows)
-        out[band, order] = np.cumsum(new_bucket) - 1
+            # equal keys must hold equal values; a collision is numbered from the values instead
+            if ((part[1:] != part[:-1]).any(axis=1) & ~new_bucket[1:]).any():
+                out.append(None)
+                continue
+        ids = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
+        ids[order] = np.cumsum(new_bucket) - 1
+        out.append(ids)
     return out
 
 

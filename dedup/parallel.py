@@ -26,14 +26,18 @@ def default_workers() -> int:
 
 
 def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], workers: int = 0,
-               progress: str | None = None) -> list[R]:
+               progress: str | None = None, serial: bool | None = None, pieces: int = 8) -> list[R]:
     """``func`` applied to contiguous chunks of ``items``, results concatenated in order.
 
     With ``progress``, a bar named by it counts items as chunks finish.
+    ``serial`` forces the choice that is otherwise made by the number of
+    items; each worker gets about ``pieces`` chunks.
     """
     workers = workers or default_workers()
-    serial = workers <= 1 or len(items) < SERIAL_BELOW or "fork" not in mp.get_all_start_methods()
-    pieces = 1 if serial else workers * 8
+    if serial is None:
+        serial = len(items) < SERIAL_BELOW
+    serial = serial or workers <= 1 or "fork" not in mp.get_all_start_methods()
+    pieces = 1 if serial else workers * pieces
     size = max(1, -(-len(items) // pieces))
     chunks = [items[k:k + size] for k in range(0, len(items), size)]
     bar = None
