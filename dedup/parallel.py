@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -70,3 +71,54 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
 def _run_chunk(k: int) -> list:
     func, chunks = _JOB
     return func(chunks[k])
+
+
+class Background:
+    """A call running in a forked process; ``result`` is its return value once the block has ended."""
+
+    def __init__(self, func: Callable[..., R], *args) -> None:
+        self.func, self.args = func, args
+        self.result: R | None = None
+
+
+def _call_and_send(conn, func: Callable, args: tuple) -> None:
+    try:
+        conn.send((True, func(*args)))
+    except BaseException as exc:  # the parent re-raises it
+        conn.send((False, exc))
+    finally:
+        conn.close()
+
+
+@contextmanager
+def in_background(func: Callable[..., R], *args) -> Iterator[Background]:
+    """Run ``func(*args)`` in a forked process while the block runs; wait for it at the end.
+
+    Its exception, if any, is raised in the parent when the block ends. Where
+    fork is unavailable the call runs in-process when the block ends.
+    """
+    job = Background(func, *args)
+    if "fork" not in mp.get_all_start_methods():
+        yield job
+        job.result = func(*args)
+        return
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_call_and_send, args=(send, func, args), daemon=True)
+    child.start()
+    send.close()
+    try:
+        yield job
+    except BaseException:
+        child.terminate()
+        child.join()
+        raise
+    try:
+        ok, value = receive.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(f"{getattr(func, '__name__', func)} died in its worker (exit {child.exitcode})") from None
+    child.join()
+    if not ok:
+        raise value
+    job.result = value

@@ -11,6 +11,7 @@ written after the commit, from what was committed.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -31,7 +32,7 @@ from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
 from .normalize import item_text
-from .parallel import map_chunks
+from .parallel import in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import Store, StoreError, run_lock
@@ -103,14 +104,14 @@ def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: 
         words = map_chunks(partial(_segment_chunk, segmenter=segmenter), unique, workers,
                            "segment" if progress else None)
         words_of = dict(zip(unique, words))
-    kept, tokens, rejected = [], [], []
-    for it in items:
-        found = words_of[it.text]
-        if not found:
-            rejected.append(Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)"))
-            continue
-        kept.append(it)
-        tokens.append(found)
+        kept, tokens, rejected = [], [], []
+        for it in items:
+            found = words_of[it.text]
+            if not found:
+                rejected.append(Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)"))
+                continue
+            kept.append(it)
+            tokens.append(found)
     return kept, tokens, rejected
 
 
@@ -123,13 +124,24 @@ def index_params(config: Config) -> dict:
 
 @contextmanager
 def _locked(db_path: Path) -> Iterator[Store]:
-    """The database, held against other runs for as long as the block lasts."""
-    with run_lock(db_path):
-        store = Store(db_path)
-        try:
-            yield store
-        finally:
-            store.close()
+    """The database, held against other runs for as long as the block lasts.
+
+    The cyclic garbage collector is paused meanwhile: a run builds millions of
+    small objects that form no cycles, and each collection would walk them all
+    again (seconds at 1.28M items). Reference counting still frees them.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with run_lock(db_path):
+            store = Store(db_path)
+            try:
+                yield store
+            finally:
+                store.close()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | None, config: Config,
@@ -184,7 +196,8 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
 def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previous: dict[str, str],
                config: Config, timer: StageTimer) -> Plan:
     """Cluster these items from scratch; ``previous`` (item -> topic) keeps old ids where they overlap."""
-    nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
+    with timer("sign"):  # copies share one node: sign each distinct text once
+        nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
     signed = sign(nodes, config, timer)
     clustering = cluster_signed(nodes, signed, config, timer)
     with timer("summarise"):
@@ -197,21 +210,22 @@ def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previou
             earliest[t] = min(earliest[t], it.received_at)
         ids, merged, _ = assign_ids(members, previous, store.next_topic_number(),
                                     [(earliest[t], min(members[t])) for t in range(n_topics)])
-    is_centre = np.zeros(len(nodes.texts), dtype=np.int64)
-    is_centre[clustering.centre_node] = 1
-    node_rows = list(zip(range(len(nodes.texts)), nodes.texts, map(" ".join, nodes.tokens), nodes.keys,
-                         nodes.weight.astype(np.int64).tolist(), map(ids.__getitem__, clustering.node_topic.tolist()),
-                         is_centre.tolist()))
-    node_of_item = nodes.item_node.tolist()
-    centres = clustering.centre_node
-    indexed = (centres.astype(np.int64), signed.sig[centres], clustering.place_codes[:, centres])
-    tokens = dict(enumerate(nodes.tokens))
-    if previous:   # a rebuild: every stored item gets its new node and topic
-        plan = Plan(node_rows, [], merged, set(ids), indexed, True, clustering.stats, tokens=tokens)
-        plan.reassign_items = [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
-        return plan
-    new_items = [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(items)]
-    return Plan(node_rows, new_items, merged, set(ids), indexed, True, clustering.stats, tokens=tokens)
+    with timer("store"):  # the rows to store, built here
+        is_centre = np.zeros(len(nodes.texts), dtype=np.int64)
+        is_centre[clustering.centre_node] = 1
+        node_rows = list(zip(range(len(nodes.texts)), nodes.texts, map(" ".join, nodes.tokens), nodes.keys,
+                             nodes.weight.astype(np.int64).tolist(),
+                             map(ids.__getitem__, clustering.node_topic.tolist()), is_centre.tolist()))
+        node_of_item = nodes.item_node.tolist()
+        centres = clustering.centre_node
+        indexed = (centres.astype(np.int64), signed.sig[centres], clustering.place_codes[:, centres])
+        plan = Plan(node_rows, [], merged, set(ids), indexed, True, clustering.stats,
+                    tokens=dict(enumerate(nodes.tokens)))
+        if previous:   # a rebuild: every stored item gets its new node and topic
+            plan.reassign_items = [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
+        else:
+            plan.new_items = [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(items)]
+    return plan
 
 
 def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSummary], list, np.ndarray,
@@ -312,12 +326,13 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
     changed = list(_changed_rows(store, run_id, record["merged"]))
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
         "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
-    paths = {"assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], store.assignments()),
-             "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
-             "topics_xlsx": write_xlsx(out / "topics.xlsx", sheets),
-             "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
-             "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
-             "rejected": write_rejected(out / "rejected.csv", rejected)}
+    with in_background(write_xlsx, out / "topics.xlsx", sheets) as workbook:  # the slowest file: written meanwhile
+        paths = {"assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], store.assignments()),
+                 "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
+                 "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
+                 "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
+                 "rejected": write_rejected(out / "rejected.csv", rejected)}
+    paths["topics_xlsx"] = workbook.result
     record["timings"] = timer.rounded()
     paths["run"] = write_json(out / "run.json", record)
     return paths
@@ -335,11 +350,11 @@ def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight
            node_topic: np.ndarray, sample: np.ndarray, config: Config, model_path: str | Path | None,
            timer: StageTimer) -> str:
     """Fill department columns, or say why routing was skipped (the run still succeeds)."""
-    try:
-        router: Router = load_router(model_path or config.classify.model)
-    except ModelUnavailable as exc:
-        return f"routing skipped: {exc}"
     with timer("classify"):
+        try:
+            router: Router = load_router(model_path or config.classify.model)
+        except ModelUnavailable as exc:
+            return f"routing skipped: {exc}"
         router.route(topics, [node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
                      config.classify.review_below)
     return f"routed with {router.path} ({len(router.labels)} units)"

@@ -1,4 +1,6 @@
-from dedup.parallel import SERIAL_BELOW, map_chunks
+import pytest
+
+from dedup.parallel import SERIAL_BELOW, in_background, map_chunks
 
 
 def _square(chunk):
@@ -13,3 +15,23 @@ def test_parallel_chunks_come_back_in_order():
 def test_small_inputs_run_in_process():
     assert map_chunks(_square, [3, 1, 2], workers=2) == [9, 1, 4]
     assert map_chunks(_square, [], workers=2) == []
+
+
+def _times_seven(x):
+    return x * 7
+
+
+def _fail(x):
+    raise ValueError(f"bad {x}")
+
+
+def test_background_call_returns_its_value():
+    with in_background(_times_seven, 7) as job:
+        assert job.result is None
+    assert job.result == 49
+
+
+def test_background_call_raises_in_parent():
+    with pytest.raises(ValueError, match="bad 3"):
+        with in_background(_fail, 3):
+            pass
