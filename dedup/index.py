@@ -8,6 +8,11 @@ night's transaction commits, and the database names the segments in use, so
 a crash leaves either the old list or the new one; folders no list names are
 removed by the next run. Lookups memory-map the arrays, so a night reads the
 pages it needs, not the whole index.
+
+Band keys are also kept keyed by the finest place (estate, village or road),
+as in a full run's candidate join: the same complaint at 5,000 estates fills
+one bucket, and a new text that names an estate needs only that estate's
+centres and those naming none. The place veto would refuse the rest anyway.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import numpy as np
 from .candidates import band_keys
 from .verify import codes_compatible
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
 
 def index_root(db_path: Path) -> Path:
     return Path(str(db_path) + ".index")
@@ -35,10 +42,36 @@ class Segment:
     places: np.ndarray         # (3, n) place codes (see verify.place_codes)
     keys: np.ndarray           # (bands, n) uint64 band keys, each row sorted
     rows: np.ndarray           # (bands, n) segment rows in the order of keys
+    placed_keys: np.ndarray    # (bands, p) keys of the rows naming a finest place, keyed by it, sorted
+    placed_rows: np.ndarray    # (bands, p) their rows
+    open_keys: np.ndarray      # (bands, n - p) plain keys of the rows naming no finest place, sorted
+    open_rows: np.ndarray      # (bands, n - p) their rows
 
     @property
     def count(self) -> int:
         return len(self.node_ids)
+
+
+def keyed(keys: np.ndarray, finest: np.ndarray) -> np.ndarray:
+    """Band keys mixed with a place code: equal only for an equal key and an equal place."""
+    with np.errstate(over="ignore"):
+        return (keys * _MIX) ^ finest.astype(np.uint64)
+
+
+def _sorted_tables(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each band's keys sorted, with the rows they belong to."""
+    order = np.argsort(keys, axis=1, kind="stable")
+    return np.take_along_axis(keys, order, axis=1), np.take_along_axis(rows, order, axis=1)
+
+
+def place_tables(keys: np.ndarray, rows: np.ndarray, finest: np.ndarray):
+    """From sorted (keys, rows): the keyed table of rows that name a finest place and the plain one of the rest."""
+    placed = finest[rows] >= 0
+    n_placed = int(placed[0].sum()) if len(placed) else 0
+    p_rows = rows[placed].reshape(len(rows), n_placed)
+    o_rows = rows[~placed].reshape(len(rows), -1)
+    p_keys, p_rows = _sorted_tables(keyed(keys[placed].reshape(p_rows.shape), finest[p_rows]), p_rows)
+    return p_keys, p_rows, keys[~placed].reshape(o_rows.shape), o_rows
 
 
 def write_segment(root: Path, name: str, node_ids: np.ndarray, sig: np.ndarray, places: np.ndarray,
@@ -57,7 +90,10 @@ def write_segment(root: Path, name: str, node_ids: np.ndarray, sig: np.ndarray, 
         by_key = np.argsort(k, kind="stable")
         keys[band] = k[by_key]
         positions[band] = by_key
-    for file, array in (("nodes", node_ids), ("sig", sig), ("places", places), ("keys", keys), ("rows", positions)):
+    p_keys, p_rows, o_keys, o_rows = place_tables(keys, positions, places[2])
+    for file, array in (("nodes", node_ids), ("sig", sig), ("places", places), ("keys", keys), ("rows", positions),
+                        ("placed_keys", p_keys), ("placed_rows", p_rows), ("open_keys", o_keys),
+                        ("open_rows", o_rows)):
         np.save(folder / f"{file}.npy", array)
     (folder / "segment.json").write_text(json.dumps({"count": int(len(sig))}))
     return folder
@@ -67,7 +103,12 @@ def read_segment(folder: Path) -> Segment:
     def load(name: str) -> np.ndarray:
         return np.load(folder / f"{name}.npy", mmap_mode="r")
 
-    return Segment(folder, load("nodes"), load("sig"), load("places"), load("keys"), load("rows"))
+    keys, rows, places = load("keys"), load("rows"), load("places")
+    if (folder / "placed_keys.npy").exists():
+        tables = tuple(load(name) for name in ("placed_keys", "placed_rows", "open_keys", "open_rows"))
+    else:  # written before keyed tables existed: build them in memory
+        tables = place_tables(np.asarray(keys), np.asarray(rows), np.asarray(places[2]))
+    return Segment(folder, load("nodes"), load("sig"), places, keys, rows, *tables)
 
 
 class Index:
@@ -98,25 +139,39 @@ class Index:
         veto would refuse are dropped before anything is read from the database.
         """
         codes_found = []
+        everyone = np.arange(keys.shape[1])
+        if places is None:
+            placed, rest = everyone[:0], everyone
+        else:
+            placed, rest = everyone[places[2] >= 0], everyone[places[2] < 0]
         for seg in self.segments:
             for band in range(keys.shape[0]):
-                stored = seg.keys[band]
-                lo = np.searchsorted(stored, keys[band], side="left")
-                hi = np.searchsorted(stored, keys[band], side="right")
-                counts = hi - lo
-                if not counts.any():
-                    continue
-                query = np.repeat(np.arange(keys.shape[1]), counts)
-                offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-                row = np.asarray(seg.rows[band][np.repeat(lo, counts) + offsets])
-                if places is not None:
-                    ok = codes_compatible(places[:, query], np.asarray(seg.places)[:, row])
-                    query, row = query[ok], row[ok]
-                codes_found.append(query.astype(np.int64) * (1 << 40) + np.asarray(seg.node_ids)[row])
+                parts = [_join(seg.keys[band], seg.rows[band], keys[band, rest], rest)]
+                if len(placed):
+                    mixed = keyed(keys[band, placed], places[2, placed])
+                    parts += [_join(seg.placed_keys[band], seg.placed_rows[band], mixed, placed),
+                              _join(seg.open_keys[band], seg.open_rows[band], keys[band, placed], placed)]
+                for query, row in parts:
+                    if places is not None and len(query):
+                        ok = codes_compatible(places[:, query], np.asarray(seg.places)[:, row])
+                        query, row = query[ok], row[ok]
+                    if len(query):
+                        codes_found.append(query.astype(np.int64) * (1 << 40) + np.asarray(seg.node_ids)[row])
         if not codes_found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         codes = np.unique(np.concatenate(codes_found))
         return codes >> 40, codes & ((1 << 40) - 1)
+
+
+def _join(stored: np.ndarray, rows: np.ndarray, wanted: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(query id, stored row) for every stored key equal to a wanted one; ``stored`` is sorted."""
+    lo = np.searchsorted(stored, wanted, side="left")
+    counts = np.searchsorted(stored, wanted, side="right") - lo
+    total = int(counts.sum())
+    if not total:
+        return ids[:0], ids[:0]
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(ids, counts), np.asarray(rows[np.repeat(lo, counts) + offsets])
 
 
 def remove_unlisted(root: Path, names: list[str]) -> None:
