@@ -35,7 +35,7 @@ from .normalize import item_text
 from .parallel import in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
-from .store import Store, StoreError, run_lock
+from .store import Store, StoreError, run_lock, write_assignments
 from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise
 
 
@@ -321,29 +321,29 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
     an Excel file of 100,000 topics takes longer to write than the whole night.
     """
     out.mkdir(parents=True, exist_ok=True)
-    all_rows = store.topic_rows()
-    new = store.topic_rows(run_id, created=True)
-    changed = list(_changed_rows(store, run_id, record["merged"]))
+    all_rows, new, changed = store.topic_rows(run_id)
+    changed = _with_sources(changed, record["merged"])
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
         "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
-    with in_background(write_xlsx, out / "topics.xlsx", sheets) as workbook:  # the slowest file: written meanwhile
-        paths = {"assignments": write_csv(out / "assignments.csv", ["id", "topic_id"], store.assignments()),
-                 "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
+    # the two slowest files are written by forked processes meanwhile
+    with in_background(write_xlsx, out / "topics.xlsx", sheets) as workbook, \
+            in_background(write_assignments, store.path, out / "assignments.csv") as assignments:
+        paths = {"topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
                  "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
                  "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
                  "rejected": write_rejected(out / "rejected.csv", rejected)}
-    paths["topics_xlsx"] = workbook.result
+    paths = {"assignments": assignments.result, **paths, "topics_xlsx": workbook.result}
     record["timings"] = timer.rounded()
     paths["run"] = write_json(out / "run.json", record)
     return paths
 
 
-def _changed_rows(store: Store, run_id: int, merged: dict[str, str]):
+def _with_sources(rows: list[tuple], merged: dict[str, str]) -> list[tuple]:
+    """Changed topics with the ids merged into each (``merged_from``)."""
     sources: dict[str, list[str]] = {}
     for old, into in merged.items():
         sources.setdefault(into, []).append(old)
-    for row in store.topic_rows(run_id, created=False):
-        yield (*row, " ".join(sorted(sources.get(row[0], []))))
+    return [(*row, " ".join(sorted(sources.get(row[0], [])))) for row in rows]
 
 
 def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,

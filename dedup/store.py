@@ -210,20 +210,27 @@ class Store:
             out.append(record)
         return out
 
-    def topic_rows(self, run_id: int | None = None, created: bool | None = None) -> list[tuple]:
-        """Live topics as export rows (TOPIC_COLUMNS), largest first; with run_id, those the run
-        created (created=True) or changed without creating (created=False)."""
+    def topic_rows(self, run_id: int | None = None) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """Live topics as export rows (TOPIC_COLUMNS), largest first: all of them, those run ``run_id``
+        created, and those it changed without creating (read in one pass)."""
         sql = ("SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
                " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
-               " ELSE '' END, department_top3, needs_review FROM topics WHERE merged_into IS NULL")
-        args: tuple = ()
-        if run_id is not None:
-            sql += " AND updated_run = ? AND created_run " + ("= ?" if created else "!= ?")
-            args = (run_id, run_id)
-        return self.db.execute(sql + " ORDER BY size DESC, topic_id", args).fetchall()
+               " ELSE '' END, department_top3, needs_review, created_run, updated_run FROM topics"
+               " WHERE merged_into IS NULL ORDER BY size DESC, topic_id")
+        every, created, changed = [], [], []
+        for row in self.db.execute(sql):
+            *fields, made, updated = row
+            fields = tuple(fields)
+            every.append(fields)
+            if made == run_id:
+                created.append(fields)
+            elif updated == run_id:
+                changed.append(fields)
+        return every, created, changed
 
     def assignments(self) -> Iterator[tuple[str, str]]:
-        yield from self.db.execute("SELECT id, topic_id FROM items ORDER BY id")
+        return self.db.execute("SELECT id, topic_id FROM items ORDER BY id")
+
 
     def counts(self) -> dict[str, int]:
         q = self.db.execute
@@ -276,3 +283,15 @@ class Store:
                         ((into, run_id, old) for old, into in merged.items()))
         con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
                         ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
+
+
+def write_assignments(db_path: Path, path: Path) -> Path:
+    """assignments.csv through a connection of its own, so that a forked process can write it."""
+    from .export import write_csv
+
+    con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        con.execute("PRAGMA busy_timeout=60000")
+        return write_csv(path, ["id", "topic_id"], con.execute("SELECT id, topic_id FROM items ORDER BY id"))
+    finally:
+        con.close()
