@@ -19,8 +19,21 @@ def _replace(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
+def pending(path: Path) -> Path:
+    """The temporary name a file is written under."""
+    return path.with_name(path.name + ".tmp")
+
+
+def publish(tmp: Path) -> Path:
+    """Put a file written with ``final=False`` in place; returns its final path."""
+    final = tmp.with_name(tmp.name.removesuffix(".tmp"))
+    _replace(tmp, final)
+    return final
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence], final: bool = True) -> Path:
+    """Write a CSV; with ``final=False`` it is left under its temporary name (see ``publish``)."""
+    tmp = pending(path)
     # The BOM makes Excel open Chinese text correctly; written by hand, because the
     # utf-8-sig codec encodes every write in Python (a third of the time for 1M rows).
     with tmp.open("w", encoding="utf-8", newline="") as fh:
@@ -28,11 +41,13 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Pa
         writer = csv.writer(fh)
         writer.writerow(header)
         writer.writerows(rows)
+    if not final:
+        return tmp
     _replace(tmp, path)
     return path
 
 
-def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[Sequence]]]) -> Path:
+def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[Sequence]]], final: bool = True) -> Path:
     """A workbook with one sheet per entry: name -> (header, rows), header frozen.
 
     Cell text is written as text, never as a formula or a link: a complaint
@@ -40,7 +55,7 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[Seque
     """
     import xlsxwriter
 
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = pending(path)
     book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
                                           "strings_to_urls": False, "strings_to_numbers": False})
     bold = book.add_format({"bold": True})
@@ -53,6 +68,8 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[Seque
         for r, row in enumerate(rows, start=1):
             ws.write_row(r, 0, row)
     book.close()
+    if not final:
+        return tmp
     _replace(tmp, path)
     return path
 

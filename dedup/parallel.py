@@ -74,11 +74,44 @@ def _run_chunk(k: int) -> list:
 
 
 class Background:
-    """A call running in a forked process; ``result`` is its return value once the block has ended."""
+    """A call running in a forked process (or, without fork, run when first waited for)."""
 
     def __init__(self, func: Callable[..., R], *args) -> None:
         self.func, self.args = func, args
-        self.result: R | None = None
+        self.child = self.receive = None
+        self._done, self._result = False, None
+        if "fork" in mp.get_all_start_methods():
+            ctx = mp.get_context("fork")
+            self.receive, send = ctx.Pipe(duplex=False)
+            self.child = ctx.Process(target=_call_and_send, args=(send, func, args), daemon=True)
+            self.child.start()
+            send.close()
+
+    def wait(self) -> R:
+        """The call's return value; its exception, if it raised one."""
+        if not self._done:
+            self._done = True
+            if self.child is None:
+                self._result = self.func(*self.args)
+            else:
+                try:
+                    ok, value = self.receive.recv()
+                except EOFError:
+                    self.child.join()
+                    name = getattr(self.func, "__name__", self.func)
+                    raise RuntimeError(f"{name} died in its worker (exit {self.child.exitcode})") from None
+                self.child.join()
+                if not ok:
+                    raise value
+                self._result = value
+        return self._result
+
+    def stop(self) -> None:
+        """Abandon the call."""
+        self._done = True
+        if self.child is not None and self.child.is_alive():
+            self.child.terminate()
+            self.child.join()
 
 
 def _call_and_send(conn, func: Callable, args: tuple) -> None:
@@ -92,33 +125,15 @@ def _call_and_send(conn, func: Callable, args: tuple) -> None:
 
 @contextmanager
 def in_background(func: Callable[..., R], *args) -> Iterator[Background]:
-    """Run ``func(*args)`` in a forked process while the block runs; wait for it at the end.
+    """Run ``func(*args)`` in a forked process while the block runs; waited for at its end.
 
-    Its exception, if any, is raised in the parent when the block ends. Where
-    fork is unavailable the call runs in-process when the block ends.
+    Its exception, if any, is raised by ``wait()`` or when the block ends; if
+    the block fails, the call is abandoned.
     """
     job = Background(func, *args)
-    if "fork" not in mp.get_all_start_methods():
-        yield job
-        job.result = func(*args)
-        return
-    ctx = mp.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_call_and_send, args=(send, func, args), daemon=True)
-    child.start()
-    send.close()
     try:
         yield job
     except BaseException:
-        child.terminate()
-        child.join()
+        job.stop()
         raise
-    try:
-        ok, value = receive.recv()
-    except EOFError:
-        child.join()
-        raise RuntimeError(f"{getattr(func, '__name__', func)} died in its worker (exit {child.exitcode})") from None
-    child.join()
-    if not ok:
-        raise value
-    job.result = value
+    job.wait()

@@ -15,7 +15,7 @@ import gc
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,16 +27,16 @@ from .candidates import lsh_params
 from .classify import ModelUnavailable, Router, load_router
 from .config import Config, NormalizeConfig
 from .engine import StageTimer, cluster_signed, group_texts, sign
-from .export import write_csv, write_json, write_rejected, write_xlsx
+from .export import pending, publish, write_csv, write_json, write_rejected, write_xlsx
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
 from .normalize import item_text
-from .parallel import in_background, map_chunks
+from .parallel import Background, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import Store, StoreError, run_lock, write_assignments
-from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise
+from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise, topic_row
 
 
 @dataclass
@@ -285,54 +285,107 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             params = index_params(config)
             write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
             segments = [name] if plan.replace_index else segments + [name]
-    with timer("store"):
-        finished = dt.datetime.now().isoformat(timespec="seconds")
-        with store.transaction() as con, store.deferred_indexes(con, defer=plan.replace_index):
-            run_id = store.write_run(con, kind=kind, started_at=started, finished_at=finished, inputs=inputs,
-                                     config=config.to_dict(), counts=counts, timings=timer.rounded())
-            if plan.replace_index:
-                con.execute("DELETE FROM nodes")
-            store.write_nodes(con, plan.node_rows)
-            store.move_topics(con, plan.moves)
-            if plan.reassign_items:
-                con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", plan.reassign_items)
-            store.write_items(con, run_id, plan.new_items)
-            store.write_topics(con, run_id, topics, merged, rejected)
-            if plan.node_rows:
-                store.set_meta(con, "index", json.dumps({"segments": segments, "params": index_params(config)}))
-    remove_unlisted(root, segments)
-    report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
-    if out_dir is not None:
-        with timer("write"):
-            report.outputs = write_exports(store, Path(out_dir), run_id, rejected, {
-                "run_id": run_id, "kind": kind, "dedup_version": __version__, "started_at": started,
-                "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing, "merged": merged,
-                "config": config.to_dict()}, timer, whole=plan.replace_index)
-        report.timings = timer.rounded()
+    with ExitStack() as stack:
+        early = _start_whole_exports(stack, Path(out_dir), topics, plan) \
+            if plan.replace_index and out_dir is not None else None
+        with timer("store"):
+            finished = dt.datetime.now().isoformat(timespec="seconds")
+            with store.transaction() as con, store.deferred_indexes(con, defer=plan.replace_index):
+                run_id = store.write_run(con, kind=kind, started_at=started, finished_at=finished, inputs=inputs,
+                                         config=config.to_dict(), counts=counts, timings=timer.rounded())
+                if plan.replace_index:
+                    con.execute("DELETE FROM nodes")
+                store.write_nodes(con, plan.node_rows)
+                store.move_topics(con, plan.moves)
+                if plan.reassign_items:
+                    con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", plan.reassign_items)
+                store.write_items(con, run_id, plan.new_items)
+                store.write_topics(con, run_id, topics, merged, rejected)
+                if plan.node_rows:
+                    store.set_meta(con, "index", json.dumps({"segments": segments,
+                                                             "params": index_params(config)}))
+        remove_unlisted(root, segments)
+        report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
+        if out_dir is not None:
+            with timer("write"):
+                report.outputs = write_exports(store, Path(out_dir), run_id, rejected, {
+                    "run_id": run_id, "kind": kind, "dedup_version": __version__, "started_at": started,
+                    "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing,
+                    "merged": merged, "config": config.to_dict()}, timer, whole=plan.replace_index, early=early)
+            report.timings = timer.rounded()
     return report
 
 
+@dataclass
+class _Early:
+    """The workbook and assignments of a run that replaces every topic, being written before the commit."""
+
+    workbook: Background     # -> (temporary path, hash of the topic rows it holds)
+    assignments: Background  # -> (temporary path, number of rows)
+
+
+def _start_whole_exports(stack: ExitStack, out: Path, topics: list[TopicSummary], plan: Plan) -> _Early:
+    """A full run or rebuild knows every export row before it commits, so forked processes write the two
+    slowest files while the database commits. They stay under temporary names until the committed rows
+    are checked against them (``write_exports``); a failed run removes them."""
+    out.mkdir(parents=True, exist_ok=True)
+    stack.callback(_discard, [pending(out / "topics.xlsx"), pending(out / "assignments.csv")])
+    return _Early(stack.enter_context(in_background(_early_workbook, out / "topics.xlsx", topics)),
+                  stack.enter_context(in_background(_early_assignments, out / "assignments.csv", plan)))
+
+
+def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
+    rows = [tuple(topic_row(t)) for t in sorted(topics, key=lambda t: (-t.size, t.topic_id))]
+    return write_xlsx(path, {"topics": (TOPIC_COLUMNS, rows)}, final=False), hash(tuple(rows))
+
+
+def _early_assignments(path: Path, plan: Plan) -> tuple[Path, int]:
+    if plan.reassign_items:
+        pairs = sorted((item_id, topic) for _, topic, item_id in plan.reassign_items)
+    else:
+        pairs = sorted((it.id, topic) for it, _, topic in plan.new_items)
+    return write_csv(path, ["id", "topic_id"], pairs, final=False), len(pairs)
+
+
+def _discard(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
 def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection], record: dict,
-                  timer: StageTimer, whole: bool) -> dict[str, Path]:
+                  timer: StageTimer, whole: bool, early: _Early | None = None) -> dict[str, Path]:
     """Every run writes all assignments and topics (CSV), tonight's new and changed topics, and a workbook.
 
     The workbook holds every topic after a full run or rebuild; after a night
     added to a database it holds the night's dispatch (new and changed topics):
     an Excel file of 100,000 topics takes longer to write than the whole night.
+    Files written early (``early``) are kept only if they hold what was committed.
     """
     out.mkdir(parents=True, exist_ok=True)
     all_rows, new, changed = store.topic_rows(run_id)
     changed = _with_sources(changed, record["merged"])
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
         "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
-    # the two slowest files are written by forked processes meanwhile
-    with in_background(write_xlsx, out / "topics.xlsx", sheets) as workbook, \
-            in_background(write_assignments, store.path, out / "assignments.csv") as assignments:
+    with ExitStack() as stack:
+        workbook = assignments = None
+        if early is not None:
+            tmp, digest = early.workbook.wait()
+            if digest == hash(tuple(all_rows)):
+                workbook = publish(tmp)
+            tmp, count = early.assignments.wait()
+            if count == store.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]:
+                assignments = publish(tmp)
+        # the two slowest files are written by forked processes meanwhile
+        workbook_job = stack.enter_context(in_background(write_xlsx, out / "topics.xlsx", sheets)) \
+            if workbook is None else None
+        assignments_job = stack.enter_context(in_background(write_assignments, store.path,
+                                                            out / "assignments.csv")) if assignments is None else None
         paths = {"topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
                  "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
                  "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
                  "rejected": write_rejected(out / "rejected.csv", rejected)}
-    paths = {"assignments": assignments.result, **paths, "topics_xlsx": workbook.result}
+        paths = {"assignments": assignments or assignments_job.wait(), **paths,
+                 "topics_xlsx": workbook or workbook_job.wait()}
     record["timings"] = timer.rounded()
     paths["run"] = write_json(out / "run.json", record)
     return paths

@@ -1,8 +1,16 @@
 """The files people open: text stays text, nothing half-written."""
 
-import openpyxl
+import csv
+import sqlite3
 
+import openpyxl
+import pytest
+
+from dedup import pipeline
+from dedup.config import Config
 from dedup.export import write_csv, write_xlsx
+from dedup.pipeline import run
+from dedup.store import Store
 
 
 def test_xlsx_keeps_text_as_text(tmp_path):
@@ -28,3 +36,49 @@ def test_xlsx_one_sheet_per_entry(tmp_path):
 def test_csv_has_bom_for_excel(tmp_path):
     path = write_csv(tmp_path / "a.csv", ["id", "topic_id"], [("1", "T0000001")])
     assert path.read_bytes().startswith(b"\xef\xbb\xbfid,topic_id")
+
+
+def _read(path):
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_full_run_files_written_early_equal_the_committed_ones(tmp_path, suggestions_csv, monkeypatch):
+    """A full run writes assignments and the workbook before committing; they must hold what was stored."""
+    out = tmp_path / "out"
+    monkeypatch.setattr(pipeline, "write_assignments", _must_not_run)  # the early file must be the one kept
+    report = run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
+    store = Store(tmp_path / "db.sqlite")
+    assert _read(out / "assignments.csv")[1:] == [list(r) for r in store.assignments()]
+    rows = store.topic_rows(report.run_id)[0]
+    sheet = openpyxl.load_workbook(out / "topics.xlsx")["topics"]
+    assert [tuple(c.value if c.value is not None else "" for c in row) for row in sheet.iter_rows(min_row=2)] == \
+        [tuple(r) for r in rows]
+    assert not list(out.glob("*.tmp"))
+
+
+def test_night_writes_assignments_from_the_database(tmp_path, suggestions_csv, monkeypatch):
+    run([suggestions_csv], tmp_path / "db.sqlite", tmp_path / "first", Config())
+    night = tmp_path / "night.csv"
+    night.write_text("id,received_at,channel,content\nN1,2019-08-01 10:00:00,电话,高唐县鱼丘湖街道路灯坏了很久没人修\n",
+                     encoding="utf-8")
+    run([night], tmp_path / "db.sqlite", tmp_path / "out", Config())
+    lines = _read(tmp_path / "out" / "assignments.csv")
+    assert lines[0] == ["id", "topic_id"] and len(lines) == len(_read(tmp_path / "first" / "assignments.csv")) + 1
+    assert "N1" in {r[0] for r in lines}
+
+
+def test_failed_commit_leaves_no_files_behind(tmp_path, suggestions_csv, monkeypatch):
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Store, "write_topics", broken)
+    out = tmp_path / "out"
+    with pytest.raises(sqlite3.OperationalError):
+        run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
+    assert not list(out.glob("*")) if out.exists() else True
+    assert Store(tmp_path / "db.sqlite").counts()["items"] == 0
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("assignments.csv should have come from the early writer")

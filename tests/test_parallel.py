@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from dedup.parallel import SERIAL_BELOW, in_background, map_chunks
@@ -27,8 +29,15 @@ def _fail(x):
 
 def test_background_call_returns_its_value():
     with in_background(_times_seven, 7) as job:
-        assert job.result is None
-    assert job.result == 49
+        assert job.wait() == 49
+    assert job.wait() == 49  # waiting again gives the same value
+
+
+def test_background_call_is_abandoned_when_the_block_fails():
+    with pytest.raises(KeyError):
+        with in_background(time.sleep, 30) as job:
+            raise KeyError("stop")
+    assert job.child is None or not job.child.is_alive()
 
 
 def test_background_call_raises_in_parent():
