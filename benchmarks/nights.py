@@ -86,6 +86,7 @@ def night(db: Path, n: int, seed: int) -> None:
                               "import resource, sys\nfrom dedup.cli import main\n"
                               "try:\n    main(standalone_mode=False)\nfinally:\n"
                               "    print('peak_rss_mib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+                              " 'largest_worker_mib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
                               " file=sys.stderr)",
                               "run", str(paths["export"]), "--db", str(db), "--out", str(tmp / "out"), "--no-progress"],
                              capture_output=True, text=True, cwd=ROOT)

@@ -14,6 +14,8 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import sqlite3
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from .normalize import item_text
 from .parallel import Background, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
-from .store import Store, StoreError, run_lock, write_assignments
+from .store import TOPIC_SELECT, Store, StoreError, run_lock, write_assignments
 from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise, topic_row
 
 
@@ -265,29 +267,35 @@ def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSumma
 
 def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, model_path, timer: StageTimer,
             started: str, inputs: list, counts: dict, rejected: list[Rejection], out_dir, index_meta) -> RunReport:
-    with timer("summarise"):
-        topics, tokens, weight, node_topic, sample = _summaries(store, plan, kind == "rebuild") \
-            if plan.affected else ([], [], np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    routing = _route(topics, tokens, weight, node_topic, sample, config, model_path, timer) if topics \
-        else "routing: no topic changed"
-    merged = dict(plan.moves)
-    known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
-                                               sorted(plan.affected))}
-    counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),
-                   "merged_topics": len(merged),
-                   **{f"cluster_{k}": v for k, v in plan.stats.items()}})
-    root = index_root(db_path)
-    segments = list(index_meta["segments"]) if index_meta else []
-    with timer("index"):
-        if plan.indexed is not None and len(plan.indexed[0]):
-            node_ids, sig, codes = plan.indexed
-            name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
-            params = index_params(config)
-            write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
-            segments = [name] if plan.replace_index else segments + [name]
     with ExitStack() as stack:
-        early = _start_whole_exports(stack, Path(out_dir), topics, plan) \
-            if plan.replace_index and out_dir is not None else None
+        early = _Early(stack, Path(out_dir)) if out_dir is not None else None
+        if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
+            early.start_assignments(_night_assignments, store.path, store.last_run(), plan)
+        with timer("summarise"):
+            topics, tokens, weight, node_topic, sample = _summaries(store, plan, kind == "rebuild") \
+                if plan.affected else ([], [], np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        routing = _route(topics, tokens, weight, node_topic, sample, config, model_path, timer) if topics \
+            else "routing: no topic changed"
+        merged = dict(plan.moves)
+        known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
+                                                   sorted(plan.affected))}
+        counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),
+                       "merged_topics": len(merged),
+                       **{f"cluster_{k}": v for k, v in plan.stats.items()}})
+        root = index_root(db_path)
+        segments = list(index_meta["segments"]) if index_meta else []
+        with timer("index"):
+            if plan.indexed is not None and len(plan.indexed[0]):
+                node_ids, sig, codes = plan.indexed
+                name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
+                params = index_params(config)
+                write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
+                segments = [name] if plan.replace_index else segments + [name]
+        if early is not None and plan.replace_index:  # every row is known: write while the database commits
+            early.start_assignments(_whole_assignments, plan)
+            early.start_workbook(topics)
+        elif early is not None:  # stored topics, tonight's replacing theirs
+            early.start_topics(store.path, store.last_run(), topics, merged)
         with timer("store"):
             finished = dt.datetime.now().isoformat(timespec="seconds")
             with store.transaction() as con, store.deferred_indexes(con, defer=plan.replace_index):
@@ -316,22 +324,34 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
     return report
 
 
-@dataclass
 class _Early:
-    """The workbook and assignments of a run that replaces every topic, being written before the commit."""
+    """Export files written by forked processes before the commit, under temporary names.
 
-    workbook: Background     # -> (temporary path, hash of the topic rows it holds)
-    assignments: Background  # -> (temporary path, number of rows)
+    A full run or rebuild knows every row before it commits, so the workbook and
+    assignments are written while the database commits; a night reads the stored
+    assignments while it summarises and adds its own. ``write_exports`` keeps a
+    file only if it holds what was committed (the same topic rows; the same
+    number of items per topic); a failed run removes them.
+    """
 
+    def __init__(self, stack: ExitStack, out: Path) -> None:
+        self.stack, self.out = stack, out
+        self.workbook: Background | None = None      # -> (temporary path, hash of its topic rows)
+        self.assignments: Background | None = None   # -> (temporary path, items per topic) or None
+        self.topics: Background | None = None        # -> (temporary path, hash of the run's rows) or None
+        out.mkdir(parents=True, exist_ok=True)
+        stack.callback(_discard, [pending(out / name) for name in ("topics.xlsx", "assignments.csv", "topics.csv")])
 
-def _start_whole_exports(stack: ExitStack, out: Path, topics: list[TopicSummary], plan: Plan) -> _Early:
-    """A full run or rebuild knows every export row before it commits, so forked processes write the two
-    slowest files while the database commits. They stay under temporary names until the committed rows
-    are checked against them (``write_exports``); a failed run removes them."""
-    out.mkdir(parents=True, exist_ok=True)
-    stack.callback(_discard, [pending(out / "topics.xlsx"), pending(out / "assignments.csv")])
-    return _Early(stack.enter_context(in_background(_early_workbook, out / "topics.xlsx", topics)),
-                  stack.enter_context(in_background(_early_assignments, out / "assignments.csv", plan)))
+    def start_assignments(self, func, *args) -> None:
+        self.assignments = self.stack.enter_context(in_background(_write_pairs, self.out / "assignments.csv",
+                                                                  func, *args))
+
+    def start_workbook(self, topics: list[TopicSummary]) -> None:
+        self.workbook = self.stack.enter_context(in_background(_early_workbook, self.out / "topics.xlsx", topics))
+
+    def start_topics(self, db_path: Path, last_run: int, topics: list[TopicSummary], merged: dict[str, str]) -> None:
+        self.topics = self.stack.enter_context(in_background(_night_topics, self.out / "topics.csv", db_path,
+                                                             last_run, topics, merged))
 
 
 def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
@@ -339,12 +359,61 @@ def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
     return write_xlsx(path, {"topics": (TOPIC_COLUMNS, rows)}, final=False), hash(tuple(rows))
 
 
-def _early_assignments(path: Path, plan: Plan) -> tuple[Path, int]:
+def _snapshot(db_path: Path, last_run: int, sql: str) -> list[tuple] | None:
+    """Rows of ``sql`` as the database stood before this run, or None if this run has already committed."""
+    con = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        con.execute("PRAGMA busy_timeout=60000")
+        con.execute("BEGIN")  # one snapshot for both reads
+        if con.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0] != last_run:
+            return None
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _night_topics(path: Path, db_path: Path, last_run: int, topics: list[TopicSummary],
+                  merged: dict[str, str]) -> tuple[Path, int] | None:
+    """topics.csv as this run will leave the database: stored rows, the run's own in place of theirs."""
+    rows = _snapshot(db_path, last_run, f"{TOPIC_SELECT} FROM topics WHERE merged_into IS NULL")
+    if rows is None:
+        return None
+    mine = [tuple(topic_row(t)) for t in topics if t.topic_id not in merged]
+    gone = set(merged) | {t.topic_id for t in topics}
+    rows = [r for r in rows if r[0] not in gone] + mine
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return write_csv(path, TOPIC_COLUMNS, rows, final=False), hash(tuple(sorted(mine)))
+
+
+def _write_pairs(path: Path, func, *args) -> tuple[Path, Counter] | None:
+    pairs = func(*args)
+    if pairs is None:
+        return None
+    pairs.sort()
+    return write_csv(path, ["id", "topic_id"], pairs, final=False), Counter(topic for _, topic in pairs)
+
+
+def _whole_assignments(plan: Plan) -> list[tuple[str, str]]:
     if plan.reassign_items:
-        pairs = sorted((item_id, topic) for _, topic, item_id in plan.reassign_items)
-    else:
-        pairs = sorted((it.id, topic) for it, _, topic in plan.new_items)
-    return write_csv(path, ["id", "topic_id"], pairs, final=False), len(pairs)
+        return [(item_id, topic) for _, topic, item_id in plan.reassign_items]
+    return [(it.id, topic) for it, _, topic in plan.new_items]
+
+
+def _night_assignments(db_path: Path, last_run: int, plan: Plan) -> list[tuple[str, str]] | None:
+    """The stored assignments as this run will leave them, or None if the database is no longer as it was."""
+    pairs = _snapshot(db_path, last_run, "SELECT id, topic_id FROM items")
+    if pairs is None:
+        return None
+    if plan.moves:  # applied one after another, as Store.move_topics does
+        final = {}
+        for topic in plan.moves:
+            to = topic
+            for a, b in plan.moves.items():
+                to = b if to == a else to
+            final[topic] = to
+        pairs = [(i, final.get(t, t)) for i, t in pairs]
+    pairs += [(it.id, topic) for it, _, topic in plan.new_items]
+    return pairs
 
 
 def _discard(paths: list[Path]) -> None:
@@ -362,25 +431,31 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
     Files written early (``early``) are kept only if they hold what was committed.
     """
     out.mkdir(parents=True, exist_ok=True)
-    all_rows, new, changed = store.topic_rows(run_id)
+    early_topics = early.topics.wait() if early is not None and early.topics is not None else None
+    all_rows, new, changed = store.topic_rows(run_id, every=early_topics is None)
+    topics_csv = workbook = assignments = None
+    if early_topics is not None and early_topics[1] == hash(tuple(sorted(new + changed))):
+        topics_csv = publish(early_topics[0])
+    elif early_topics is not None:
+        all_rows = store.topic_rows(run_id)[0]
+    if early is not None and early.workbook is not None:
+        tmp, digest = early.workbook.wait()
+        if digest == hash(tuple(all_rows)):
+            workbook = publish(tmp)
+    if early is not None and early.assignments is not None:
+        written = early.assignments.wait()
+        if written is not None and written[1] == store.topic_sizes():
+            assignments = publish(written[0])
     changed = _with_sources(changed, record["merged"])
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
         "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
     with ExitStack() as stack:
-        workbook = assignments = None
-        if early is not None:
-            tmp, digest = early.workbook.wait()
-            if digest == hash(tuple(all_rows)):
-                workbook = publish(tmp)
-            tmp, count = early.assignments.wait()
-            if count == store.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]:
-                assignments = publish(tmp)
-        # the two slowest files are written by forked processes meanwhile
+        # what could not be written early is written now, the two slowest files by forked processes
         workbook_job = stack.enter_context(in_background(write_xlsx, out / "topics.xlsx", sheets)) \
             if workbook is None else None
         assignments_job = stack.enter_context(in_background(write_assignments, store.path,
                                                             out / "assignments.csv")) if assignments is None else None
-        paths = {"topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
+        paths = {"topics": topics_csv or write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
                  "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
                  "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
                  "rejected": write_rejected(out / "rejected.csv", rejected)}

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .records import Item, Rejection
-from .topics import TopicSummary, topic_row
+from .topics import TOPIC_COLUMNS, TopicSummary, topic_row
 
 SCHEMA_VERSION = 2
 
@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS rejected (
     run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
+
+# topics.csv columns as stored (TOPIC_COLUMNS, in order)
+TOPIC_SELECT = ("SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
+                " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
+                " ELSE '' END, department_top3, needs_review")
 
 _TOPIC_INDEXES = {"nodes_topic": "CREATE INDEX nodes_topic ON nodes(topic_id)",
                   "items_topic": "CREATE INDEX items_topic ON items(topic_id)"}
@@ -210,27 +215,27 @@ class Store:
             out.append(record)
         return out
 
-    def topic_rows(self, run_id: int | None = None) -> tuple[list[tuple], list[tuple], list[tuple]]:
-        """Live topics as export rows (TOPIC_COLUMNS), largest first: all of them, those run ``run_id``
-        created, and those it changed without creating (read in one pass)."""
-        sql = ("SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
-               " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
-               " ELSE '' END, department_top3, needs_review, created_run, updated_run FROM topics"
-               " WHERE merged_into IS NULL ORDER BY size DESC, topic_id")
-        every, created, changed = [], [], []
-        for row in self.db.execute(sql):
-            *fields, made, updated = row
-            fields = tuple(fields)
-            every.append(fields)
-            if made == run_id:
-                created.append(fields)
-            elif updated == run_id:
-                changed.append(fields)
-        return every, created, changed
+    def topic_rows(self, run_id: int | None = None, every: bool = True) -> tuple[list[tuple], list[tuple],
+                                                                                 list[tuple]]:
+        """Live topics as export rows (TOPIC_COLUMNS), largest first: all of them (unless ``every`` is
+        False), those run ``run_id`` created, and those it changed without creating (read in one pass)."""
+        where = "merged_into IS NULL" + ("" if every else " AND updated_run = ?")
+        rows = self.db.execute(f"{TOPIC_SELECT}, created_run, updated_run FROM topics WHERE {where}"
+                               " ORDER BY size DESC, topic_id", () if every else (run_id,)).fetchall()
+        width = len(TOPIC_COLUMNS)
+        return ([r[:width] for r in rows] if every else [], [r[:width] for r in rows if r[width] == run_id],
+                [r[:width] for r in rows if r[width + 1] == run_id and r[width] != run_id])
+
+    def topic_sizes(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT topic_id, size FROM topics WHERE merged_into IS NULL AND size > 0"))
 
     def assignments(self) -> Iterator[tuple[str, str]]:
         return self.db.execute("SELECT id, topic_id FROM items ORDER BY id")
 
+
+    def last_run(self) -> int:
+        """The id of the latest committed run (0 for none)."""
+        return self.db.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         q = self.db.execute

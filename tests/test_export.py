@@ -5,6 +5,7 @@ import sqlite3
 
 import openpyxl
 import pytest
+from conftest import SUGGESTIONS
 
 from dedup import pipeline
 from dedup.config import Config
@@ -57,15 +58,31 @@ def test_full_run_files_written_early_equal_the_committed_ones(tmp_path, suggest
     assert not list(out.glob("*.tmp"))
 
 
-def test_night_writes_assignments_from_the_database(tmp_path, suggestions_csv, monkeypatch):
-    run([suggestions_csv], tmp_path / "db.sqlite", tmp_path / "first", Config())
+def test_night_files_are_the_stored_ones_and_tonights(tmp_path, suggestions_csv, monkeypatch):
+    """A night reads the stored assignments and topics before committing and adds its own; the files
+    must equal what the database holds afterwards."""
+    db = tmp_path / "db.sqlite"
+    run([suggestions_csv], db, tmp_path / "first", Config())
+    monkeypatch.setattr(pipeline, "write_assignments", _must_not_run)  # read before the commit, not after
+    every_row = Store.topic_rows
+
+    def only_tonights(self, run_id=None, every=True):
+        assert not every, "topics.csv should have come from the early writer"
+        return every_row(self, run_id, every)
+
+    monkeypatch.setattr(Store, "topic_rows", only_tonights)
     night = tmp_path / "night.csv"
-    night.write_text("id,received_at,channel,content\nN1,2019-08-01 10:00:00,电话,高唐县鱼丘湖街道路灯坏了很久没人修\n",
-                     encoding="utf-8")
-    run([night], tmp_path / "db.sqlite", tmp_path / "out", Config())
-    lines = _read(tmp_path / "out" / "assignments.csv")
-    assert lines[0] == ["id", "topic_id"] and len(lines) == len(_read(tmp_path / "first" / "assignments.csv")) + 1
-    assert "N1" in {r[0] for r in lines}
+    night.write_text("id,received_at,channel,content\n"
+                     "N1,2019-08-01 10:00:00,电话,高唐县鱼丘湖街道路灯坏了很久没人修\n"
+                     f"N2,2019-08-01 11:00:00,微信,{SUGGESTIONS[0][3]}\n", encoding="utf-8")
+    run([night], db, tmp_path / "out", Config())
+    monkeypatch.undo()
+    store = Store(db)
+    assert _read(tmp_path / "out" / "assignments.csv")[1:] == [list(r) for r in store.assignments()]
+    assert {"N1", "N2"} <= {r[0] for r in store.assignments()}
+    expected = [[str(v) for v in row] for row in store.topic_rows()[0]]
+    assert _read(tmp_path / "out" / "topics.csv")[1:] == expected
+    assert not list((tmp_path / "out").glob("*.tmp"))
 
 
 def test_failed_commit_leaves_no_files_behind(tmp_path, suggestions_csv, monkeypatch):
@@ -82,3 +99,4 @@ def test_failed_commit_leaves_no_files_behind(tmp_path, suggestions_csv, monkeyp
 
 def _must_not_run(*args, **kwargs):
     raise AssertionError("assignments.csv should have come from the early writer")
+

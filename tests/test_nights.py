@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SUGGESTIONS, write_csv
 
+from dedup import pipeline
 from dedup.cli import EXIT_INPUT, main
 from dedup.config import Config
 from dedup.pipeline import rebuild, run
@@ -70,7 +71,7 @@ def test_ids_stay_across_nights_and_new_items_join(tmp_path):
     check_consistent(db)
 
 
-def test_bridge_merges_older_id_survives_and_redirects(tmp_path):
+def test_bridge_merges_older_id_survives_and_redirects(tmp_path, monkeypatch):
     db = tmp_path / "d.sqlite"
     a = ("M1", "2019-03-01 08:00:00", "电话", "古楼街道星光花园门口的路灯坏了三盏晚上出行非常不方便请尽快维修")
     b = ("M2", "2019-03-02 08:00:00", "电话", "古楼街道星光花园门口的路灯坏了三盏晚上出行特别危险老人容易摔倒")
@@ -78,6 +79,7 @@ def test_bridge_merges_older_id_survives_and_redirects(tmp_path):
     before = dict(Store(db).assignments())
     assert before["M1"] != before["M2"]
     bridge = ("M3", "2019-03-03 08:00:00", "电话", "古楼街道星光花园门口的路灯坏了三盏晚上出行非常不方便老人容易摔倒")
+    monkeypatch.setattr(pipeline, "write_assignments", None)  # assignments.csv must be the one written early
     report = run([night(tmp_path, "n2.csv", [bridge])], db, tmp_path / "out", LOOSE, NO_MODEL)
     older, newer = sorted([before["M1"], before["M2"]])
     assert report.merged == {newer: older}
@@ -88,6 +90,8 @@ def test_bridge_merges_older_id_survives_and_redirects(tmp_path):
     with open(tmp_path / "out" / "changed_topics.csv", encoding="utf-8-sig", newline="") as fh:
         changed = list(csv.DictReader(fh))
     assert [(r["topic_id"], r["merged_from"]) for r in changed] == [(older, newer)]
+    with open(tmp_path / "out" / "assignments.csv", encoding="utf-8-sig", newline="") as fh:
+        assert {r["id"]: r["topic_id"] for r in csv.DictReader(fh)} == after  # the early file follows the merge
     check_consistent(db)
 
 
