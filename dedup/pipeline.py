@@ -329,9 +329,10 @@ class _Early:
 
     A full run or rebuild knows every row before it commits, so the workbook and
     assignments are written while the database commits; a night reads the stored
-    assignments while it summarises and adds its own. ``write_exports`` keeps a
-    file only if it holds what was committed (the same topic rows; the same
-    number of items per topic); a failed run removes them.
+    assignments and topics before it commits and applies its own changes to them.
+    ``write_exports`` keeps a file only if it holds what was committed (the same
+    topic rows, or the same rows of the run's topics for a night; the same number
+    of items per topic); a failed run removes them.
     """
 
     def __init__(self, stack: ExitStack, out: Path) -> None:
