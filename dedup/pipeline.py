@@ -14,7 +14,6 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -37,7 +36,7 @@ from .normalize import item_text
 from .parallel import Background, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
-from .store import TOPIC_SELECT, Store, StoreError, run_lock, write_assignments
+from .store import ASSIGNMENTS_SQL, TOPIC_SELECT, Store, StoreError, read_only, run_lock, snapshot
 from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise, topic_row
 
 
@@ -360,23 +359,10 @@ def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
     return write_xlsx(path, {"topics": (TOPIC_COLUMNS, rows)}, final=False), hash(tuple(rows))
 
 
-def _snapshot(db_path: Path, last_run: int, sql: str) -> list[tuple] | None:
-    """Rows of ``sql`` as the database stood before this run, or None if this run has already committed."""
-    con = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    try:
-        con.execute("PRAGMA busy_timeout=60000")
-        con.execute("BEGIN")  # one snapshot for both reads
-        if con.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0] != last_run:
-            return None
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def _night_topics(path: Path, db_path: Path, last_run: int, topics: list[TopicSummary],
                   merged: dict[str, str]) -> tuple[Path, int] | None:
     """topics.csv as this run will leave the database: stored rows, the run's own in place of theirs."""
-    rows = _snapshot(db_path, last_run, f"{TOPIC_SELECT} FROM topics WHERE merged_into IS NULL")
+    rows = snapshot(db_path, last_run, f"{TOPIC_SELECT} FROM topics WHERE merged_into IS NULL")
     if rows is None:
         return None
     mine = [tuple(topic_row(t)) for t in topics if t.topic_id not in merged]
@@ -402,7 +388,7 @@ def _whole_assignments(plan: Plan) -> list[tuple[str, str]]:
 
 def _night_assignments(db_path: Path, last_run: int, plan: Plan) -> list[tuple[str, str]] | None:
     """The stored assignments as this run will leave them, or None if the database is no longer as it was."""
-    pairs = _snapshot(db_path, last_run, "SELECT id, topic_id FROM items")
+    pairs = snapshot(db_path, last_run, "SELECT id, topic_id FROM items")
     if pairs is None:
         return None
     if plan.moves:  # applied one after another, as Store.move_topics does
@@ -415,6 +401,12 @@ def _night_assignments(db_path: Path, last_run: int, plan: Plan) -> list[tuple[s
         pairs = [(i, final.get(t, t)) for i, t in pairs]
     pairs += [(it.id, topic) for it, _, topic in plan.new_items]
     return pairs
+
+
+def write_assignments(db_path: Path, path: Path) -> Path:
+    """assignments.csv as committed, read through a connection of its own (this runs in a forked process)."""
+    with read_only(db_path) as con:
+        return write_csv(path, ["id", "topic_id"], con.execute(ASSIGNMENTS_SQL))
 
 
 def _discard(paths: list[Path]) -> None:

@@ -50,6 +50,8 @@ TOPIC_SELECT = ("SELECT topic_id, size, representative_id, representative_text, 
                 " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
                 " ELSE '' END, department_top3, needs_review")
 
+ASSIGNMENTS_SQL = "SELECT id, topic_id FROM items ORDER BY id"
+
 _TOPIC_INDEXES = {"nodes_topic": "CREATE INDEX nodes_topic ON nodes(topic_id)",
                   "items_topic": "CREATE INDEX items_topic ON items(topic_id)"}
 
@@ -230,8 +232,7 @@ class Store:
         return dict(self.db.execute("SELECT topic_id, size FROM topics WHERE merged_into IS NULL AND size > 0"))
 
     def assignments(self) -> Iterator[tuple[str, str]]:
-        return self.db.execute("SELECT id, topic_id FROM items ORDER BY id")
-
+        return self.db.execute(ASSIGNMENTS_SQL)
 
     def last_run(self) -> int:
         """The id of the latest committed run (0 for none)."""
@@ -290,13 +291,22 @@ class Store:
                         ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
 
 
-def write_assignments(db_path: Path, path: Path) -> Path:
-    """assignments.csv through a connection of its own, so that a forked process can write it."""
-    from .export import write_csv
 
-    con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+@contextmanager
+def read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection of its own: a forked process must not use its parent's."""
+    con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     try:
         con.execute("PRAGMA busy_timeout=60000")
-        return write_csv(path, ["id", "topic_id"], con.execute("SELECT id, topic_id FROM items ORDER BY id"))
+        yield con
     finally:
         con.close()
+
+
+def snapshot(db_path: Path, last_run: int, sql: str) -> list[tuple] | None:
+    """Rows of ``sql`` as the database stood after run ``last_run``, or None if a later run has committed."""
+    with read_only(db_path) as con:
+        con.execute("BEGIN")  # one snapshot for both reads
+        if con.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0] != last_run:
+            return None
+        return con.execute(sql).fetchall()
