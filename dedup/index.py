@@ -64,7 +64,7 @@ def _sorted_tables(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.n
     return np.take_along_axis(keys, order, axis=1), np.take_along_axis(rows, order, axis=1)
 
 
-def place_tables(keys: np.ndarray, rows: np.ndarray, finest: np.ndarray):
+def place_tables(keys: np.ndarray, rows: np.ndarray, finest: np.ndarray) -> tuple[np.ndarray, ...]:
     """From sorted (keys, rows): the keyed table of rows that name a finest place and the plain one of the rest."""
     placed = finest[rows] >= 0
     n_placed = int(placed[0].sum()) if len(placed) else 0
