@@ -100,3 +100,16 @@ def test_failed_commit_leaves_no_files_behind(tmp_path, suggestions_csv, monkeyp
 def _must_not_run(*args, **kwargs):
     raise AssertionError("assignments.csv should have come from the early writer")
 
+
+
+def test_rebuild_files_written_early_equal_the_committed_ones(tmp_path, suggestions_csv, monkeypatch):
+    db = tmp_path / "db.sqlite"
+    run([suggestions_csv], db, None, Config())
+    monkeypatch.setattr(pipeline, "write_assignments", _must_not_run)
+    pipeline.rebuild(db, tmp_path / "out", Config().with_overrides({"cluster.threshold": 0.6}))
+    store = Store(db)
+    assert _read(tmp_path / "out" / "assignments.csv")[1:] == [list(r) for r in store.assignments()]
+    expected = [[str(v) for v in row] for row in store.topic_rows()[0]]
+    assert _read(tmp_path / "out" / "topics.csv")[1:] == expected
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "topics.xlsx")["topics"]
+    assert sheet.max_row == len(expected) + 1
