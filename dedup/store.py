@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
-    node_id INTEGER PRIMARY KEY, text TEXT NOT NULL, tokens TEXT NOT NULL, key TEXT NOT NULL,
+    node_id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, tokens TEXT NOT NULL, key TEXT NOT NULL,
     weight INTEGER NOT NULL, topic_id TEXT NOT NULL, is_centre INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS nodes_topic ON nodes(topic_id);
 CREATE TABLE IF NOT EXISTS items (
@@ -52,11 +52,8 @@ TOPIC_SELECT = ("SELECT topic_id, size, representative_id, representative_text, 
 
 ASSIGNMENTS_SQL = "SELECT id, topic_id FROM items ORDER BY id"
 
-# Indexes a full run drops and builds again after its bulk insert. Texts are unique through a named
-# index (databases made before it have the column's own UNIQUE, which cannot be dropped, and keep it).
-_BULK_INDEXES = {"nodes_topic": "CREATE INDEX nodes_topic ON nodes(topic_id)",
-                 "items_topic": "CREATE INDEX items_topic ON items(topic_id)",
-                 "nodes_text": "CREATE UNIQUE INDEX nodes_text ON nodes(text)"}
+_TOPIC_INDEXES = {"nodes_topic": "CREATE INDEX nodes_topic ON nodes(topic_id)",
+                  "items_topic": "CREATE INDEX items_topic ON items(topic_id)"}
 
 
 class StoreError(Exception):
@@ -94,8 +91,6 @@ class Store:
             self.db.execute("PRAGMA busy_timeout=60000")  # readers (`dedup status`) wait out a commit
             self.db.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache: a big night inserts in bulk
             self.db.executescript(SCHEMA)
-            if not self._indexes_like("sqlite_autoindex_nodes%"):  # not made before the named index
-                self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS nodes_text ON nodes(text)")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a dedup database ({exc})") from exc
         version = self.meta("schema_version")
@@ -123,7 +118,7 @@ class Store:
 
     @contextmanager
     def deferred_indexes(self, con: sqlite3.Connection, defer: bool = True) -> Iterator[None]:
-        """Drop the bulk indexes for a bulk write and build them again after it, in the same transaction.
+        """Drop the topic indexes for a bulk write and build them again after it, in the same transaction.
 
         Filling a million-row table and then sorting once for each index costs
         about half of keeping the indexes up to date row by row, in random order.
@@ -131,16 +126,11 @@ class Store:
         if not defer:
             yield
             return
-        names = [name for name in _BULK_INDEXES if self._indexes_like(name)]
-        for name in names:
-            con.execute(f"DROP INDEX {name}")
+        for name in _TOPIC_INDEXES:
+            con.execute(f"DROP INDEX IF EXISTS {name}")
         yield
-        for name in names:
-            con.execute(_BULK_INDEXES[name])
-
-    def _indexes_like(self, like: str) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?",
-                                              (like,))]
+        for name, sql in _TOPIC_INDEXES.items():
+            con.execute(sql)
 
     def set_meta(self, con: sqlite3.Connection, key: str, value: str) -> None:
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
