@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing as mp
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -190,6 +191,110 @@ def load_router(path: str | Path) -> Router:
     if payload.get("format") != MODEL_FORMAT:
         raise ModelUnavailable(f"{path} has model format {payload.get('format')}, this dedup reads {MODEL_FORMAT}")
     return Router(payload["pipeline"], path, sidecar)
+
+
+class RouterLoader:
+    """The department model, loaded by a forked process while the run reads and clusters.
+
+    Importing scikit-learn and unpickling the model take seconds that a night
+    would otherwise spend at its end; the process then answers the run's
+    predictions. Where fork is unavailable the model loads in-process when asked for.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.conn = self.process = None
+        self._router: Router | None = None
+        self._error: BaseException | None = None
+        if "fork" in mp.get_all_start_methods():
+            ctx = mp.get_context("fork")
+            self.conn, child = ctx.Pipe()
+            self.process = ctx.Process(target=_serve_router, args=(child, self.path), daemon=True)
+            self.process.start()
+            child.close()
+
+    def __enter__(self) -> RouterLoader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def router(self) -> Router:
+        """The loaded model; raises what ``load_router`` raises (every time it is asked)."""
+        if self._error is not None:
+            raise self._error
+        if self._router is None:
+            try:
+                if self.conn is None:
+                    self._router = load_router(self.path)
+                else:
+                    labels, path, sidecar = self._receive()
+                    self._router = _RemoteRouter(self, labels, path, sidecar)
+            except BaseException as exc:
+                self._error = exc
+                raise
+        return self._router
+
+    def ask(self, texts: list) -> np.ndarray:
+        self.conn.send(texts)
+        return self._receive()
+
+    def _receive(self):
+        try:
+            ok, value = self.conn.recv()
+        except EOFError:
+            self.process.join()
+            raise RuntimeError(f"the process serving {self.path} died (exit {self.process.exitcode})") from None
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        if self.process is None:
+            return
+        if self._router is not None and self.process.is_alive():
+            self.conn.send(None)  # done: it exits after its last answer
+            self.process.join(timeout=5)
+        if self.process.is_alive():  # never asked, or not answering: it holds nothing worth waiting for
+            self.process.terminate()
+            self.process.join()
+        self.conn.close()
+        self.process = None
+
+
+class _RemoteRouter(Router):
+    """A Router whose model lives in a RouterLoader's process."""
+
+    def __init__(self, loader: RouterLoader, labels: list[str], path: Path, sidecar: dict) -> None:
+        super().__init__(None, path, sidecar)
+        self._loader, self._labels = loader, labels
+
+    @property
+    def labels(self) -> list[str]:
+        return self._labels
+
+    def predict_proba(self, texts: Sequence[str | list[str]], workers: int = 0) -> np.ndarray:
+        return self._loader.ask(list(texts))
+
+
+def _serve_router(conn, path: Path) -> None:
+    def reply(ok: bool, value) -> None:
+        try:
+            conn.send((ok, value))
+        except Exception:  # an exception that does not pickle still says what happened
+            conn.send((False, RuntimeError(f"{type(value).__name__}: {value}")))
+
+    try:
+        router = load_router(path)
+    except BaseException as exc:
+        reply(False, exc)
+        return
+    reply(True, (router.labels, router.path, router.sidecar))
+    while (texts := conn.recv()) is not None:
+        try:
+            reply(True, router.predict_proba(texts))
+        except BaseException as exc:
+            reply(False, exc)
 
 
 def evaluate(pipeline, texts: Sequence[str], labels: Sequence[str], groups: Sequence[str]) -> dict:

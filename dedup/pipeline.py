@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__
 from .candidates import lsh_params
-from .classify import ModelUnavailable, Router, load_router
+from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
 from .engine import StageTimer, cluster_signed, group_texts, sign
 from .export import pending, publish, write_csv, write_json, write_rejected, write_xlsx
@@ -152,7 +152,7 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
-    with _locked(db_path) as store:
+    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader:
         with timer("ingest"):
             result = ingest(paths, config.ingest, store.contents_for, now)
             inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
@@ -171,7 +171,7 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
             plan = attach(store, index, items, tokens, config, timer)
         counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
                   "rejected": len(rejected)}
-        return _commit(store, db_path, "run", plan, config, model_path, timer, started, inputs, counts,
+        return _commit(store, db_path, "run", plan, config, loader, timer, started, inputs, counts,
                        rejected, out_dir, index_meta)
 
 
@@ -181,7 +181,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
-    with _locked(db_path) as store:
+    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader:
         with timer("load"):
             stored = store.all_items()
             tokens_of = {row[1]: row[2].split(" ") for row in store.all_nodes()}
@@ -190,7 +190,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
         tokens = [tokens_of[it.text] for it in items]
         plan = _plan_full(store, items, tokens, previous, config, timer)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
-        return _commit(store, db_path, "rebuild", plan, config, model_path, timer, started, [], counts, [],
+        return _commit(store, db_path, "rebuild", plan, config, loader, timer, started, [], counts, [],
                        out_dir, json.loads(store.meta("index") or "null"))
 
 
@@ -264,8 +264,9 @@ def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSumma
     return topics, tokens, weight, node_topic, sample
 
 
-def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, model_path, timer: StageTimer,
-            started: str, inputs: list, counts: dict, rejected: list[Rejection], out_dir, index_meta) -> RunReport:
+def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, loader: RouterLoader,
+            timer: StageTimer, started: str, inputs: list, counts: dict, rejected: list[Rejection], out_dir,
+            index_meta) -> RunReport:
     with ExitStack() as stack:
         early = _Early(stack, Path(out_dir)) if out_dir is not None else None
         if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
@@ -273,7 +274,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         with timer("summarise"):
             topics, tokens, weight, node_topic, sample = _summaries(store, plan, kind == "rebuild") \
                 if plan.affected else ([], [], np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
-        routing = _route(topics, tokens, weight, node_topic, sample, config, model_path, timer) if topics \
+        routing = _route(topics, tokens, weight, node_topic, sample, config, loader, timer) if topics \
             else "routing: no topic changed"
         merged = dict(plan.moves)
         known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
@@ -468,12 +469,12 @@ def _with_sources(rows: list[tuple], merged: dict[str, str]) -> list[tuple]:
 
 
 def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,
-           node_topic: np.ndarray, sample: np.ndarray, config: Config, model_path: str | Path | None,
+           node_topic: np.ndarray, sample: np.ndarray, config: Config, loader: RouterLoader,
            timer: StageTimer) -> str:
     """Fill department columns, or say why routing was skipped (the run still succeeds)."""
     with timer("classify"):
         try:
-            router: Router = load_router(model_path or config.classify.model)
+            router = loader.router()
         except ModelUnavailable as exc:
             return f"routing skipped: {exc}"
         router.route(topics, [node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],

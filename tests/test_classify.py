@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from dedup.classify import ModelError, ModelUnavailable, grouped_split, load_router, topic_scores, train
+from dedup.classify import ModelError, ModelUnavailable, RouterLoader, grouped_split, load_router, topic_scores, train
 from dedup.config import Config
 from dedup.pipeline import run
+from dedup.store import Store
 from dedup.topics import TopicSummary
 
 # tiny labelled history: (text, department, topic)
@@ -102,3 +103,33 @@ def test_needs_review_flag_below_threshold(model):
     topic = TopicSummary("T1", 1, "x", "x", [], {}, "", "")
     router.route([topic], ["一句和任何部门都无关的话"], np.ones(1), np.zeros(1, dtype=int), review_below=0.99)
     assert topic.needs_review
+
+
+def test_loaded_in_a_process_routes_as_in_process(model):
+    docs = ["古楼街道星光花园的路灯坏了", "湖西街道光明小区暖气不热", "一句和任何部门都无关的话"]
+    with RouterLoader(model) as loader:
+        remote = loader.router()
+        assert remote.labels == load_router(model).labels
+        assert np.array_equal(remote.predict_proba(docs), load_router(model).predict_proba(docs))
+        assert loader.router() is remote
+    assert loader.process is None
+
+
+def test_loader_raises_the_load_error_each_time_it_is_asked(tmp_path):
+    bad = tmp_path / "bad.joblib"
+    bad.write_bytes(b"this is not a model")
+    with RouterLoader(bad) as loader:
+        for _ in range(2):
+            with pytest.raises(ModelError, match="corrupt"):
+                loader.router()
+    with RouterLoader(tmp_path / "none.joblib") as loader:
+        with pytest.raises(ModelUnavailable, match="no department model"):
+            loader.router()
+
+
+def test_run_with_corrupt_model_stores_nothing(tmp_path, suggestions_csv):
+    bad = tmp_path / "bad.joblib"
+    bad.write_bytes(b"this is not a model")
+    with pytest.raises(ModelError):
+        run([suggestions_csv], tmp_path / "d.sqlite", tmp_path / "o", Config(), model_path=bad)
+    assert Store(tmp_path / "d.sqlite").counts()["items"] == 0
