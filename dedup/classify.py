@@ -209,7 +209,8 @@ class RouterLoader:
         if "fork" in mp.get_all_start_methods():
             ctx = mp.get_context("fork")
             self.conn, child = ctx.Pipe()
-            self.process = ctx.Process(target=_serve_router, args=(child, self.path), daemon=True)
+            # not a daemon: it spreads large predictions over forked workers of its own
+            self.process = ctx.Process(target=_serve_router, args=(child, self.path))
             self.process.start()
             child.close()
 
@@ -290,7 +291,13 @@ def _serve_router(conn, path: Path) -> None:
         reply(False, exc)
         return
     reply(True, (router.labels, router.path, router.sidecar))
-    while (texts := conn.recv()) is not None:
+    while True:
+        try:
+            texts = conn.recv()
+        except EOFError:  # the run is gone
+            return
+        if texts is None:
+            return
         try:
             reply(True, router.predict_proba(texts))
         except BaseException as exc:

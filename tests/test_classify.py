@@ -105,8 +105,9 @@ def test_needs_review_flag_below_threshold(model):
     assert topic.needs_review
 
 
-def test_loaded_in_a_process_routes_as_in_process(model):
-    docs = ["古楼街道星光花园的路灯坏了", "湖西街道光明小区暖气不热", "一句和任何部门都无关的话"]
+def test_loaded_in_a_process_routes_as_in_process(model, monkeypatch):
+    monkeypatch.setattr("dedup.parallel.SERIAL_BELOW", 2)  # the process spreads even these over workers
+    docs = ["古楼街道星光花园的路灯坏了", "湖西街道光明小区暖气不热", "一句和任何部门都无关的话"] * 4
     with RouterLoader(model) as loader:
         remote = loader.router()
         assert remote.labels == load_router(model).labels
