@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .parallel import map_chunks
+from .parallel import die_with_parent, map_chunks
 from .segment import Segmenter, places
 
 MODEL_FORMAT = 1
@@ -210,7 +211,7 @@ class RouterLoader:
             ctx = mp.get_context("fork")
             self.conn, child = ctx.Pipe()
             # not a daemon: it spreads large predictions over forked workers of its own
-            self.process = ctx.Process(target=_serve_router, args=(child, self.path))
+            self.process = ctx.Process(target=_serve_router, args=(child, self.path, os.getpid()))
             self.process.start()
             child.close()
 
@@ -278,7 +279,9 @@ class _RemoteRouter(Router):
         return self._loader.ask(list(texts))
 
 
-def _serve_router(conn, path: Path) -> None:
+def _serve_router(conn, path: Path, parent: int) -> None:
+    die_with_parent(parent)
+
     def reply(ok: bool, value) -> None:
         try:
             conn.send((ok, value))

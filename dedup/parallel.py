@@ -8,8 +8,10 @@ gives. Small inputs run in-process: starting workers costs more than it saves.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -20,6 +22,21 @@ R = TypeVar("R")
 
 SERIAL_BELOW = 20_000
 _JOB: tuple[Callable, list] | None = None
+
+
+def die_with_parent(parent: int) -> None:
+    """Have Linux kill this forked process when ``parent`` dies.
+
+    A run killed with kill -9 must not leave workers behind: they would hold
+    the run's lock file (a flock shared through fork) and keep the next night
+    out. Elsewhere this does nothing.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before we asked
+        os._exit(1)
 
 
 def default_workers() -> int:
@@ -56,7 +73,8 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
             return out
         global _JOB
         _JOB = (func, chunks)  # forked workers inherit the function and the chunks: only results are pickled
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             for chunk, part in zip(chunks, pool.map(_run_chunk, range(len(chunks)))):
                 out.extend(part)
                 if bar:
@@ -83,7 +101,7 @@ class Background:
         if "fork" in mp.get_all_start_methods():
             ctx = mp.get_context("fork")
             self.receive, send = ctx.Pipe(duplex=False)
-            self.child = ctx.Process(target=_call_and_send, args=(send, func, args), daemon=True)
+            self.child = ctx.Process(target=_call_and_send, args=(send, os.getpid(), func, args), daemon=True)
             self.child.start()
             send.close()
 
@@ -114,7 +132,8 @@ class Background:
             self.child.join()
 
 
-def _call_and_send(conn, func: Callable, args: tuple) -> None:
+def _call_and_send(conn, parent: int, func: Callable, args: tuple) -> None:
+    die_with_parent(parent)
     try:
         conn.send((True, func(*args)))
     except BaseException as exc:  # the parent re-raises it

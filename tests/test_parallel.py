@@ -1,4 +1,9 @@
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +49,33 @@ def test_background_call_raises_in_parent():
     with pytest.raises(ValueError, match="bad 3"):
         with in_background(_fail, 3):
             pass
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie left for a reaper."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+@pytest.mark.parametrize("spawn", [
+    "with in_background(time.sleep, 60) as job:\n    print(job.child.pid, flush=True)\n    time.sleep(60)\n",
+    "with RouterLoader(MODEL) as loader:\n    print(loader.process.pid, flush=True)\n    time.sleep(60)\n",
+])
+def test_forked_processes_die_with_a_killed_run(spawn):
+    """kill -9 of a run must not leave workers holding its lock."""
+    code = ("import time\nfrom dedup.classify import RouterLoader\nfrom dedup.parallel import in_background\n"
+            f"MODEL = {str(Path(__file__).parents[1] / 'models' / 'department.joblib')!r}\n" + spawn)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    child = int(proc.stdout.readline())
+    assert _alive(child)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
