@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import multiprocessing as mp
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -270,7 +271,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
     with ExitStack() as stack:
         early = _Early(stack, Path(out_dir)) if out_dir is not None else None
         if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
-            early.start_assignments(_night_assignments, store.path, store.last_run(), plan)
+            early.start_night_assignments(store.path, store.last_run(), plan)
         with timer("summarise"):
             topics, tokens, weight, node_topic, sample = _summaries(store, plan, kind == "rebuild") \
                 if plan.affected else ([], [], np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -292,10 +293,12 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                 write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
                 segments = [name] if plan.replace_index else segments + [name]
         if early is not None and plan.replace_index:  # every row is known: write while the database commits
-            early.start_assignments(_whole_assignments, plan)
+            early.start_assignments(plan)
             early.start_workbook(topics)
         elif early is not None:  # stored topics, tonight's replacing theirs
             early.start_topics(store.path, store.last_run(), topics, merged)
+        if early is not None:
+            early.wait_for_snapshots()  # so that they read the database as it was before this run
         with timer("store"):
             finished = dt.datetime.now().isoformat(timespec="seconds")
             with store.transaction() as con, store.deferred_indexes(con, defer=plan.replace_index):
@@ -340,19 +343,41 @@ class _Early:
         self.workbook: Background | None = None      # -> (temporary path, hash of its topic rows)
         self.assignments: Background | None = None   # -> (temporary path, items per topic) or None
         self.topics: Background | None = None        # -> (temporary path, hash of the run's rows) or None
+        self._snapshots: list = []                   # (ready event, its job)
         out.mkdir(parents=True, exist_ok=True)
         stack.callback(_discard, [pending(out / name) for name in ("topics.xlsx", "assignments.csv", "topics.csv")])
 
-    def start_assignments(self, func, *args) -> None:
-        self.assignments = self.stack.enter_context(in_background(_write_pairs, self.out / "assignments.csv",
-                                                                  func, *args))
+    def wait_for_snapshots(self) -> None:
+        """Until every snapshot read holds its read lock (or its process has ended)."""
+        for ready, job in self._snapshots:
+            while ready is not None and job.child is not None and not ready.wait(0.05):
+                if not job.child.is_alive():
+                    break
+
+    def _start(self, name: str, func, *args, snapshot: bool = False) -> Background:
+        """``func(*args)`` in a forked process; a snapshot reader also gets an event to set (see store.snapshot)."""
+        ready = mp.get_context("fork").Event() if snapshot and _can_fork() else None
+        job = self.stack.enter_context(in_background(func, self.out / name, *args, *((ready,) if snapshot else ())))
+        if snapshot:
+            self._snapshots.append((ready, job))
+        return job
+
+    def start_assignments(self, plan: Plan) -> None:
+        self.assignments = self._start("assignments.csv", _write_pairs, _whole_assignments, plan)
+
+    def start_night_assignments(self, db_path: Path, last_run: int, plan: Plan) -> None:
+        self.assignments = self._start("assignments.csv", _write_pairs, _night_assignments, db_path, last_run, plan,
+                                       snapshot=True)
 
     def start_workbook(self, topics: list[TopicSummary]) -> None:
-        self.workbook = self.stack.enter_context(in_background(_early_workbook, self.out / "topics.xlsx", topics))
+        self.workbook = self._start("topics.xlsx", _early_workbook, topics)
 
     def start_topics(self, db_path: Path, last_run: int, topics: list[TopicSummary], merged: dict[str, str]) -> None:
-        self.topics = self.stack.enter_context(in_background(_night_topics, self.out / "topics.csv", db_path,
-                                                             last_run, topics, merged))
+        self.topics = self._start("topics.csv", _night_topics, db_path, last_run, topics, merged, snapshot=True)
+
+
+def _can_fork() -> bool:
+    return "fork" in mp.get_all_start_methods()
 
 
 def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
@@ -361,9 +386,9 @@ def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
 
 
 def _night_topics(path: Path, db_path: Path, last_run: int, topics: list[TopicSummary],
-                  merged: dict[str, str]) -> tuple[Path, int] | None:
+                  merged: dict[str, str], ready=None) -> tuple[Path, int] | None:
     """topics.csv as this run will leave the database: stored rows, the run's own in place of theirs."""
-    rows = snapshot(db_path, last_run, f"{TOPIC_SELECT} FROM topics WHERE merged_into IS NULL")
+    rows = snapshot(db_path, last_run, f"{TOPIC_SELECT} FROM topics WHERE merged_into IS NULL", ready)
     if rows is None:
         return None
     mine = [tuple(topic_row(t)) for t in topics if t.topic_id not in merged]
@@ -387,9 +412,9 @@ def _whole_assignments(plan: Plan) -> list[tuple[str, str]]:
     return [(it.id, topic) for it, _, topic in plan.new_items]
 
 
-def _night_assignments(db_path: Path, last_run: int, plan: Plan) -> list[tuple[str, str]] | None:
+def _night_assignments(db_path: Path, last_run: int, plan: Plan, ready=None) -> list[tuple[str, str]] | None:
     """The stored assignments as this run will leave them, or None if the database is no longer as it was."""
-    pairs = snapshot(db_path, last_run, "SELECT id, topic_id FROM items")
+    pairs = snapshot(db_path, last_run, "SELECT id, topic_id FROM items", ready)
     if pairs is None:
         return None
     if plan.moves:  # applied one after another, as Store.move_topics does

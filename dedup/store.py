@@ -303,10 +303,16 @@ def read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
         con.close()
 
 
-def snapshot(db_path: Path, last_run: int, sql: str) -> list[tuple] | None:
-    """Rows of ``sql`` as the database stood after run ``last_run``, or None if a later run has committed."""
+def snapshot(db_path: Path, last_run: int, sql: str, ready=None) -> list[tuple] | None:
+    """Rows of ``sql`` as the database stood after run ``last_run``, or None if a later run has committed.
+
+    ``ready`` (an Event) is set once the read holds its lock: from then on a writer's commit waits for it.
+    """
     with read_only(db_path) as con:
         con.execute("BEGIN")  # one snapshot for both reads
-        if con.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0] != last_run:
+        current = con.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0]
+        if ready is not None:
+            ready.set()
+        if current != last_run:
             return None
         return con.execute(sql).fetchall()
