@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .parallel import die_with_parent, map_chunks
+from .parallel import can_fork, die_with_parent, map_chunks, receive_outcome, send_outcome
 from .segment import Segmenter, places
 
 MODEL_FORMAT = 1
@@ -207,7 +207,7 @@ class RouterLoader:
         self.conn = self.process = None
         self._router: Router | None = None
         self._error: BaseException | None = None
-        if "fork" in mp.get_all_start_methods():
+        if can_fork():
             ctx = mp.get_context("fork")
             self.conn, child = ctx.Pipe()
             # not a daemon: it spreads large predictions over forked workers of its own
@@ -242,14 +242,7 @@ class RouterLoader:
         return self._receive()
 
     def _receive(self):
-        try:
-            ok, value = self.conn.recv()
-        except EOFError:
-            self.process.join()
-            raise RuntimeError(f"the process serving {self.path} died (exit {self.process.exitcode})") from None
-        if not ok:
-            raise value
-        return value
+        return receive_outcome(self.conn, self.process, f"the department model {self.path}")
 
     def close(self) -> None:
         if self.process is None:
@@ -281,19 +274,12 @@ class _RemoteRouter(Router):
 
 def _serve_router(conn, path: Path, parent: int) -> None:
     die_with_parent(parent)
-
-    def reply(ok: bool, value) -> None:
-        try:
-            conn.send((ok, value))
-        except Exception:  # an exception that does not pickle still says what happened
-            conn.send((False, RuntimeError(f"{type(value).__name__}: {value}")))
-
     try:
         router = load_router(path)
     except BaseException as exc:
-        reply(False, exc)
+        send_outcome(conn, False, exc)
         return
-    reply(True, (router.labels, router.path, router.sidecar))
+    send_outcome(conn, True, (router.labels, router.path, router.sidecar))
     while True:
         try:
             texts = conn.recv()
@@ -302,9 +288,9 @@ def _serve_router(conn, path: Path, parent: int) -> None:
         if texts is None:
             return
         try:
-            reply(True, router.predict_proba(texts))
+            send_outcome(conn, True, router.predict_proba(texts))
         except BaseException as exc:
-            reply(False, exc)
+            send_outcome(conn, False, exc)
 
 
 def evaluate(pipeline, texts: Sequence[str], labels: Sequence[str], groups: Sequence[str]) -> dict:

@@ -39,6 +39,30 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def can_fork() -> bool:
+    return "fork" in mp.get_all_start_methods()
+
+
+def send_outcome(conn, ok: bool, value) -> None:
+    """Send (ok, value) to the parent; an exception that does not pickle still says what happened."""
+    try:
+        conn.send((ok, value))
+    except Exception:
+        conn.send((False, RuntimeError(f"{type(value).__name__}: {value}")))
+
+
+def receive_outcome(conn, process, name: str):
+    """The value a forked process sent, or its exception raised here; a clear error if it died."""
+    try:
+        ok, value = conn.recv()
+    except EOFError:
+        process.join()
+        raise RuntimeError(f"{name} died in its worker process (exit {process.exitcode})") from None
+    if not ok:
+        raise value
+    return value
+
+
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -54,7 +78,7 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
     workers = workers or default_workers()
     if serial is None:
         serial = len(items) < SERIAL_BELOW
-    serial = serial or workers <= 1 or "fork" not in mp.get_all_start_methods()
+    serial = serial or workers <= 1 or not can_fork()
     pieces = 1 if serial else workers * pieces
     size = max(1, -(-len(items) // pieces))
     chunks = [items[k:k + size] for k in range(0, len(items), size)]
@@ -97,8 +121,8 @@ class Background:
     def __init__(self, func: Callable[..., R], *args) -> None:
         self.func, self.args = func, args
         self.child = self.receive = None
-        self._done, self._result = False, None
-        if "fork" in mp.get_all_start_methods():
+        self._done, self._result, self._error = False, None, None
+        if can_fork():
             ctx = mp.get_context("fork")
             self.receive, send = ctx.Pipe(duplex=False)
             self.child = ctx.Process(target=_call_and_send, args=(send, os.getpid(), func, args), daemon=True)
@@ -106,22 +130,19 @@ class Background:
             send.close()
 
     def wait(self) -> R:
-        """The call's return value; its exception, if it raised one."""
+        """The call's return value; its exception, if it raised one (every time it is asked)."""
         if not self._done:
             self._done = True
-            if self.child is None:
-                self._result = self.func(*self.args)
-            else:
-                try:
-                    ok, value = self.receive.recv()
-                except EOFError:
+            try:
+                if self.child is None:
+                    self._result = self.func(*self.args)
+                else:
+                    self._result = receive_outcome(self.receive, self.child, getattr(self.func, "__name__", "call"))
                     self.child.join()
-                    name = getattr(self.func, "__name__", self.func)
-                    raise RuntimeError(f"{name} died in its worker (exit {self.child.exitcode})") from None
-                self.child.join()
-                if not ok:
-                    raise value
-                self._result = value
+            except BaseException as exc:
+                self._error = exc
+        if self._error is not None:
+            raise self._error
         return self._result
 
     def stop(self) -> None:
@@ -135,9 +156,9 @@ class Background:
 def _call_and_send(conn, parent: int, func: Callable, args: tuple) -> None:
     die_with_parent(parent)
     try:
-        conn.send((True, func(*args)))
+        send_outcome(conn, True, func(*args))
     except BaseException as exc:  # the parent re-raises it
-        conn.send((False, exc))
+        send_outcome(conn, False, exc)
     finally:
         conn.close()
 

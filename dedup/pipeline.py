@@ -34,7 +34,7 @@ from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
 from .normalize import item_text
-from .parallel import Background, in_background, map_chunks
+from .parallel import Background, can_fork, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import ASSIGNMENTS_SQL, TOPIC_SELECT, Store, StoreError, read_only, run_lock, snapshot
@@ -356,7 +356,7 @@ class _Early:
 
     def _start(self, name: str, func, *args, snapshot: bool = False) -> Background:
         """``func(*args)`` in a forked process; a snapshot reader also gets an event to set (see store.snapshot)."""
-        ready = mp.get_context("fork").Event() if snapshot and _can_fork() else None
+        ready = mp.get_context("fork").Event() if snapshot and can_fork() else None
         job = self.stack.enter_context(in_background(func, self.out / name, *args, *((ready,) if snapshot else ())))
         if snapshot:
             self._snapshots.append((ready, job))
@@ -374,10 +374,6 @@ class _Early:
 
     def start_topics(self, db_path: Path, last_run: int, topics: list[TopicSummary], merged: dict[str, str]) -> None:
         self.topics = self._start("topics.csv", _night_topics, db_path, last_run, topics, merged, snapshot=True)
-
-
-def _can_fork() -> bool:
-    return "fork" in mp.get_all_start_methods()
 
 
 def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
