@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .arrays import unique
+
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -61,16 +63,16 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
         left_keyed, right_keyed = block[left] >= 0, block[right] >= 0
         parts = [(left[left_keyed], right[right_keyed], True),
                  (left[~left_keyed], right, False), (left[left_keyed], right[~right_keyed], False)]
-    codes = []
-    for b, band in enumerate(buckets):
-        for lo, hi, use_key in parts:
-            a, c = bucket_join(keyed[b] if use_key else band, lo, hi)
-            if allowed is not None and len(a):
-                ok = allowed(a, c)
-                a, c = a[ok], c[ok]
-            codes.append(a * n + c)
-    codes = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
-    return codes // n, codes % n
+    # a near copy shares most bands with its centre: the joins list each pair
+    # up to once per band, so duplicates go before ``allowed`` sees a pair
+    codes = [a * n + c for b, band in enumerate(buckets) for lo, hi, use_key in parts
+             for a, c in [bucket_join(keyed[b] if use_key else band, lo, hi)]]
+    codes = unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    i, j = codes // n, codes % n
+    if allowed is not None and len(i):
+        ok = allowed(i, j)
+        i, j = i[ok], j[ok]
+    return i, j
 
 
 def keyed_buckets(buckets: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -122,15 +124,41 @@ class _Memo:
         out = np.empty(len(codes))
         out[known] = self.sims[pos[known]]
         if (~known).any():
-            new_codes, first = np.unique(codes[~known], return_index=True)
-            unknown_idx = np.flatnonzero(~known)[first]
-            new_sims = self.similar(i[unknown_idx], j[unknown_idx])
-            merged = np.concatenate((self.codes, new_codes))
-            order = np.argsort(merged, kind="stable")
-            self.codes = merged[order]
-            self.sims = np.concatenate((self.sims, new_sims))[order]
+            new_codes = unique(codes[~known])  # similarity is symmetric: the code is the pair
+            new_sims = self.similar(new_codes // self.n, new_codes % self.n)
+            at = np.searchsorted(self.codes, new_codes)  # both sorted and disjoint: insert in place
+            self.codes = np.insert(self.codes, at, new_codes)
+            self.sims = np.insert(self.sims, at, new_sims)
             out[~known] = self.sims[np.searchsorted(self.codes, codes[~known])]
         return out
+
+
+def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int) -> np.ndarray:
+    """Nodes of ``todo`` that ``similar`` accepts with one of their bucket tops (``tops``: one per band).
+
+    One accepted top is enough, so each node's tops are asked about in turn,
+    the top it shares most bands with first (the likeliest to be accepted),
+    and a node stops being asked about once blocked.
+    """
+    bands, m = tops.shape
+    by_node = np.sort(tops.T, axis=1).ravel()  # row k: the tops of todo[k], equal ones side by side
+    start = np.ones(len(by_node), dtype=bool)
+    start[1:] = by_node[1:] != by_node[:-1]
+    start[::bands] = True
+    at = np.flatnonzero(start)
+    shared = np.diff(np.append(at, len(by_node)))
+    node, top = todo[at // bands], by_node[at]
+    keep = top != node
+    node, top, shared = node[keep], top[keep], shared[keep]
+    order = np.lexsort((top, -shared, node))
+    node, top = node[order], top[order]
+    turn = np.arange(len(node)) - np.searchsorted(node, node)  # 0 for each node's likeliest top
+    blocked = np.zeros(n, dtype=bool)
+    for k in range(int(turn.max()) + 1 if len(turn) else 0):
+        ask = np.flatnonzero((turn == k) & ~blocked[node])
+        if len(ask):
+            blocked[node[ask[similar(node[ask], top[ask]) >= 0]]] = True
+    return blocked
 
 
 def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str], similar: Similarity,
@@ -176,14 +204,7 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
             top = np.full(int(band.max()) + 1, n, dtype=np.int64)
             np.minimum.at(top, key, rank[todo])
             tops[b] = node_of_rank[top[key]]
-        tops.sort(axis=0)
-        fresh = np.ones_like(tops, dtype=bool)
-        fresh[1:] = tops[1:] != tops[:-1]
-        fresh &= tops != todo
-        i, j = np.broadcast_to(todo, tops.shape)[fresh], tops[fresh]
-        blocked = np.zeros(n, dtype=bool)
-        if len(i):
-            blocked[i[similar(i, j) >= 0]] = True
+        blocked = _blocked(todo, tops, similar, n)
         leaders = todo[~blocked[todo]]
         labels[leaders] = leaders
         unassigned[leaders] = False

@@ -14,6 +14,7 @@ from functools import partial
 
 import numpy as np
 
+from .arrays import unique
 from .candidates import bucket_ids, lsh_params
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
@@ -130,7 +131,7 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed, verifier.block)
         if cc.place_veto:
             labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys)
-        centres = np.unique(labels)
+        centres = unique(labels)
         # number topics by their centre's key so numbering ignores input order
         centres = centres[np.argsort(np.asarray([nodes.keys[c] for c in centres], dtype=object), kind="stable")]
         topic_of_centre = np.empty(len(nodes.texts), dtype=np.int64)

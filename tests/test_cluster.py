@@ -112,3 +112,27 @@ def test_order_free_and_partition(case):
     for node, centre in enumerate(labels.tolist()):
         assert labels[centre] == centre  # every node in exactly one topic, whose centre is a member
         assert centre == node or (min(node, centre), max(node, centre)) in accepted
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_blocked_is_any_accepted_top(n_todo, bands, seed):
+    from dedup.cluster import _blocked
+
+    rng = np.random.default_rng(seed)
+    n = 12
+    todo = np.sort(rng.choice(n, size=n_todo, replace=False))
+    tops = rng.integers(0, n, size=(bands, n_todo))
+    accepted = rng.random((n, n)) < 0.3
+    asked = []
+
+    def similar(i, j):
+        asked.extend(zip(i.tolist(), j.tolist()))
+        return np.where(accepted[i, j], 0.5, -1.0)
+
+    got = _blocked(todo, tops, similar, n)
+    expected = np.zeros(n, dtype=bool)
+    for k, node in enumerate(todo.tolist()):
+        expected[node] = any(accepted[node, t] for t in tops[:, k].tolist() if t != node)
+    assert np.array_equal(got, expected)
+    assert all(a != b for a, b in asked) and len(asked) == len(set(asked))  # never itself, never twice
