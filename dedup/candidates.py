@@ -39,13 +39,16 @@ def candidate_probability(similarity: np.ndarray | float, bands: int, rows: int)
     return 1.0 - (1.0 - np.asarray(similarity, dtype=float) ** rows) ** bands
 
 
-def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
-    """A 64-bit key per row for one band; equal bands give equal keys."""
-    part = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+def band_keys(sig: np.ndarray, band: int, rows: int, columns: np.ndarray | None = None) -> np.ndarray:
+    """A 64-bit key per row for one band; equal bands give equal keys.
+
+    ``columns`` is ``sig.T`` made contiguous, when the caller has it: a band's
+    columns are then read in order instead of one 4-byte value per 512-byte row.
+    """
     key = np.zeros(len(sig), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for col in range(rows):
-            key = (key ^ part[:, col]) * _MIX
+        for col in range(band * rows, (band + 1) * rows):
+            key = (key ^ (sig[:, col] if columns is None else columns[col]).astype(np.uint64)) * _MIX
             key ^= key >> np.uint64(29)
     return key
 
@@ -59,7 +62,8 @@ def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.n
     """
     from .parallel import SERIAL_BELOW, map_chunks
 
-    parts = map_chunks(partial(_band_buckets, sig=sig, rows=rows), range(bands), workers,
+    columns = np.ascontiguousarray(sig[:, :bands * rows].T)
+    parts = map_chunks(partial(_band_buckets, columns=columns, rows=rows), range(bands), workers,
                        serial=len(sig) < SERIAL_BELOW, pieces=1)
     if any(part is None for part in parts):
         return _bucket_ids_exact(sig, bands, rows)
@@ -69,21 +73,24 @@ def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.n
     return out
 
 
-def _band_buckets(bands: Sequence[int], sig: np.ndarray, rows: int) -> list[np.ndarray | None]:
-    """Dense bucket numbers for each of these bands; None for a band with a key collision."""
+def _band_buckets(bands: Sequence[int], columns: np.ndarray, rows: int) -> list[np.ndarray | None]:
+    """Dense bucket numbers for each of these bands (``columns`` is sig.T); None for a key collision."""
     out: list[np.ndarray | None] = []
-    n = len(sig)
+    n = columns.shape[1]
     for band in bands:
-        keys = band_keys(sig, band, rows)
-        order = np.argsort(keys, kind="stable")
+        keys = band_keys(columns.T, band, rows, columns)
+        order = np.argsort(keys)  # ties in any order: equal keys get one number all the same
         sorted_keys = keys[order]
         new_bucket = np.empty(n, dtype=bool)
         if n:
             new_bucket[0] = True
             new_bucket[1:] = sorted_keys[1:] != sorted_keys[:-1]
-            part = sig[order, band * rows:(band + 1) * rows]
             # equal keys must hold equal values; a collision is numbered from the values instead
-            if ((part[1:] != part[:-1]).any(axis=1) & ~new_bucket[1:]).any():
+            differ = np.zeros(n - 1, dtype=bool)
+            for col in range(band * rows, (band + 1) * rows):
+                values = columns[col][order]
+                differ |= values[1:] != values[:-1]
+            if (differ & ~new_bucket[1:]).any():
                 out.append(None)
                 continue
         ids = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)

@@ -3,7 +3,7 @@
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from dedup.candidates import candidate_pairs, candidate_probability, lsh_params
+from dedup.candidates import bucket_ids, candidate_pairs, candidate_probability, lsh_params
 from dedup.signatures import char_shingles, datasketch_hashfunc, hash_shingles, signatures
 
 TEXTS = ["东昌府区古楼街道星光花园门口的路灯坏了三盏", "东昌府区古楼街道星光花园门口的路灯坏了两盏",
@@ -45,3 +45,32 @@ def test_params_default_to_datasketch_optimum():
 def test_s_curve_is_monotone():
     p = candidate_probability(np.linspace(0, 1, 11), 20, 5)
     assert p[0] == 0.0 and abs(p[-1] - 1.0) < 1e-12 and (np.diff(p) >= 0).all()
+
+
+def partition(labels):
+    groups = {}
+    for row, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(row)
+    return sorted(groups.values())
+
+
+def test_bucket_ids_group_exactly_the_equal_bands():
+    rng = np.random.default_rng(3)
+    sig = rng.integers(0, 3, size=(300, 12), dtype=np.uint32)  # few values: many shared bands
+    ids = bucket_ids(sig, 4, 3)
+    for band in range(4):
+        expected = np.unique(sig[:, band * 3:(band + 1) * 3], axis=0, return_inverse=True)[1].ravel()
+        assert partition(ids[band]) == partition(expected)
+        assert ids[band].min() == 0 and ids[band].max() == len(np.unique(ids[band])) - 1  # dense
+
+
+def test_a_key_collision_is_split_by_the_values(monkeypatch):
+    import dedup.candidates as candidates
+
+    rng = np.random.default_rng(4)
+    sig = rng.integers(0, 3, size=(200, 6), dtype=np.uint32)
+    monkeypatch.setattr(candidates, "_MIX", np.uint64(0))  # every band key becomes 0
+    ids = bucket_ids(sig, 2, 3)
+    for band in range(2):
+        expected = np.unique(sig[:, band * 3:(band + 1) * 3], axis=0, return_inverse=True)[1].ravel()
+        assert partition(ids[band]) == partition(expected)
