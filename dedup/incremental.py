@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import unique
 from .candidates import band_keys, bucket_ids
 from .cluster import best_centres, lsh_star_cluster
 from .config import Config
@@ -54,7 +55,7 @@ def attach(store: Store, index: Index, items: list[Item], tokens: list[list[str]
         keys = np.stack([band_keys(signed.sig, b, params["rows"]) for b in range(params["bands"])]) if m else \
             np.empty((params["bands"], 0), np.uint64)
         query, found = index.lookup(keys, place_codes(signed.places) if config.cluster.place_veto else None)
-        stored_rows = {r[0]: r for r in store.node_rows(np.unique(found).tolist())} if len(found) else {}
+        stored_rows = {r[0]: r for r in store.node_rows(unique(found).tolist())} if len(found) else {}
         centre_ids = np.array(sorted(nid for nid, r in stored_rows.items() if r[6]), dtype=np.int64)  # not demoted
     c = len(centre_ids)
     centre_rows = [stored_rows[int(nid)] for nid in centre_ids]
@@ -90,7 +91,7 @@ def attach(store: Store, index: Index, items: list[Item], tokens: list[list[str]
         # merges: a new text accepted by two stored centres that accept each other
         accepted = sims >= 0
         bridge_a, bridge_b = [], []
-        for node in np.unique(qi[accepted]).tolist():
+        for node in unique(qi[accepted]).tolist():
             mine = cj[accepted & (qi == node)]
             best = labels[node]
             for other in mine.tolist():

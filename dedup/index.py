@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import unique
 from .candidates import band_keys
 from .verify import codes_compatible
 
@@ -159,7 +160,7 @@ class Index:
                         codes_found.append(query.astype(np.int64) * (1 << 40) + np.asarray(seg.node_ids)[row])
         if not codes_found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        codes = np.unique(np.concatenate(codes_found))
+        codes = unique(np.concatenate(codes_found))
         return codes >> 40, codes & ((1 << 40) - 1)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from datasketch import MinHash
 
+from .arrays import unique
 from .config import SignConfig
 
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -70,7 +71,7 @@ def hash_shingles(shingle_lists: list[list[str]], cache: dict[str, int] | None =
             if h is None:
                 h = cache[s] = shingle_hash(s)
             values.append(h)
-        out.append(np.unique(np.array(values, dtype=np.uint32)))
+        out.append(unique(np.array(values, dtype=np.uint32)))
     return out
 
 
