@@ -93,8 +93,20 @@ def test_fast_normalize_equals_reference_on_sample():
 
 
 @given(st.text(alphabet=st.sampled_from(list("路灯坏了我是张伟叫本人 ，。！？：；、（）【】“”‘’～…,.!?:;@0123456789"
-                                          "１２３４５６７８９０ＡＢａｂ＠\u3000\u0301︑﹐市民来电反映您好")),
+                                          "１２３４５６７８９０ＡＢａｂ＠\u3000\u0301︑﹐市民来电反映您好٣٧١ -＂😀")),
                max_size=40))
 @settings(max_examples=400, deadline=None)
 def test_fast_normalize_equals_reference_property(text):
+    assert normalize(text) == _reference_normalize(text)
+
+
+FRAGMENTS = ["13812345678", "138 1234 5678", "+86 139-1234-5678", "371502199001011234", "37150219900101123X",
+             "0635-8888888", "06358888888", "١٣٨١٢٣٤٥٦٧٨", "１３８１２３４５６７８", "2019年", "12", "3盏", "，", "。。",
+             "!!", "～～", "……", " ", "\u3000", "我叫张伟", "本人李娜，", "电话", "邮箱zw@example.com", "市民来电反映：",
+             "路灯坏了", "＂", "😀"]
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_fast_normalize_equals_reference_on_contact_fragments(text):
     assert normalize(text) == _reference_normalize(text)
