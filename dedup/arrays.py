@@ -7,6 +7,8 @@ millions of integers (11M int64: 23 s against 0.4 s). The helpers here sort.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -19,3 +21,24 @@ def unique(values: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(out[1:], out[:-1], out=keep[1:])
     return out[keep]
+
+
+def text_array(values: Sequence[str]) -> np.ndarray:
+    """Strings as an array that numpy sorts in Python's order, comparing in C.
+
+    Fixed-width unicode compares code points as Python does, except that numpy
+    drops trailing NULs; a list holding a NUL stays an array of objects
+    (compared by Python, ten times slower for a million ids).
+    """
+    values = list(values)
+    if not values or "\x00" in "\x01".join(values):
+        return np.asarray(values, dtype=object)
+    return np.asarray(values, dtype=str)
+
+
+def ranks(values: Sequence[str]) -> np.ndarray:
+    """Each string's position in sorted order (ties by position), as ``argsort(argsort(values))``."""
+    order = np.argsort(text_array(values), kind="stable")
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = np.arange(len(order))
+    return out

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .arrays import unique
+from .arrays import ranks, unique
 
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -101,8 +101,7 @@ def priority(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str]) -> n
     score = np.zeros(len(weights))
     for band in buckets:  # a node counts itself in every band, so a heavy original outranks its copies
         score += np.bincount(band, weights=weights)[band]
-    key_rank = np.argsort(np.argsort(np.asarray(keys, dtype=object), kind="stable"), kind="stable")
-    order = np.lexsort((key_rank, -score))
+    order = np.lexsort((ranks(keys), -score))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank

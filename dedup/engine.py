@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from .arrays import unique
+from .arrays import text_array, unique
 from .candidates import bucket_ids, lsh_params
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
@@ -133,7 +133,7 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
             labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys)
         centres = unique(labels)
         # number topics by their centre's key so numbering ignores input order
-        centres = centres[np.argsort(np.asarray([nodes.keys[c] for c in centres], dtype=object), kind="stable")]
+        centres = centres[np.argsort(text_array([nodes.keys[c] for c in centres]), kind="stable")]
         topic_of_centre = np.empty(len(nodes.texts), dtype=np.int64)
         topic_of_centre[centres] = np.arange(len(centres))
         node_topic = topic_of_centre[labels]

@@ -10,6 +10,7 @@ from itertools import chain
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from .arrays import ranks, text_array
 from .records import CHANNELS, Item
 
 
@@ -87,12 +88,19 @@ def sample_members(node_topic: np.ndarray, centre_node: np.ndarray, node_weight:
     """
     is_centre = np.zeros(len(node_topic), dtype=bool)
     is_centre[centre_node] = True
-    key_rank = np.argsort(np.argsort(np.asarray(keys, dtype=object), kind="stable"), kind="stable")
-    order = np.lexsort((key_rank, -node_weight, ~is_centre, node_topic))
+    order = np.lexsort((ranks(keys), -node_weight, ~is_centre, node_topic))
     topics_sorted = node_topic[order]
     first = np.searchsorted(topics_sorted, topics_sorted, side="left")
     position = np.arange(len(order)) - first
     return np.sort(order[position < k])
+
+
+def _time_keys(received: np.ndarray) -> np.ndarray:
+    """Sort keys for "YYYY-MM-DD HH:MM:SS" strings: seconds, which order as the strings do."""
+    try:
+        return np.array(received, dtype="datetime64[s]").astype(np.int64)
+    except ValueError:
+        return text_array(received.tolist())
 
 
 def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, centre_node: np.ndarray,
@@ -104,14 +112,14 @@ def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarr
     keywords = keywords_by_topic([node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
                                  n_topics)
     item_topic = node_topic[item_node]
-    ids = np.array([it.id for it in items], dtype=object)
+    ids = text_array([it.id for it in items])
     received = np.array([it.received_at for it in items], dtype=object)
     channel_code = {c: k for k, c in enumerate(CHANNELS)}
     channels = np.bincount(item_topic * len(CHANNELS) + np.array([channel_code[it.channel] for it in items]),
                            minlength=n_topics * len(CHANNELS)).reshape(n_topics, len(CHANNELS))
     sizes = np.bincount(item_topic, minlength=n_topics)
     # first and last received per topic: sort by (topic, time), take each group's ends
-    by_time = np.lexsort((received, item_topic))
+    by_time = np.lexsort((_time_keys(received), item_topic))
     starts = np.searchsorted(item_topic[by_time], np.arange(n_topics))
     first = received[by_time[starts]]
     last = received[by_time[starts + sizes - 1]]

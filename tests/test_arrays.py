@@ -14,3 +14,23 @@ def test_unique_is_numpy_unique(values, spread):
     assert got.dtype == x.dtype
     assert np.array_equal(got, np.unique(x))
     assert np.array_equal(x, np.array([v % spread if spread < 50 else v for v in values], dtype=np.int64))  # untouched
+
+
+@given(st.lists(st.text(alphabet="ab\x00中1", max_size=4), max_size=30))
+def test_ranks_follow_python_order(values):
+    from dedup.arrays import ranks
+
+    expected = sorted(range(len(values)), key=lambda k: (values[k], k))
+    got = ranks(values)
+    assert [int(k) for k in np.argsort(got)] == expected
+
+
+@given(st.lists(st.datetimes(min_value=__import__("datetime").datetime(1990, 1, 1)), max_size=30))
+def test_time_keys_order_as_the_strings(times):
+    from dedup.topics import _time_keys
+
+    texts = np.array([t.strftime("%Y-%m-%d %H:%M:%S") for t in times], dtype=object)
+    keys = _time_keys(texts)
+    for a in range(len(texts)):
+        for b in range(len(texts)):
+            assert (keys[a] < keys[b]) == (texts[a] < texts[b])
