@@ -175,8 +175,9 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
 
     ``similar(i, j)`` returns each pair's similarity, or -1 to refuse it;
     ``allowed(i, j)``, if given, is a cheap mask of pairs worth asking about,
-    applied while pairs are gathered so that refused ones never pile up;
-    ``block`` is an exact-match key that such pairs must share where both have one.
+    applied to the gathered pairs before any similarity is asked for;
+    ``block`` is an exact-match key that such pairs must share where both have one,
+    so that the join never builds most of the pairs ``allowed`` would refuse.
     Every member was accepted against its own centre, so A~B~C cannot chain A
     to an unrelated C; priorities come from buckets, weights and keys, never
     from input order, so the topics do not depend on it.
