@@ -39,16 +39,17 @@ def candidate_probability(similarity: np.ndarray | float, bands: int, rows: int)
     return 1.0 - (1.0 - np.asarray(similarity, dtype=float) ** rows) ** bands
 
 
-def band_keys(sig: np.ndarray, band: int, rows: int, columns: np.ndarray | None = None) -> np.ndarray:
-    """A 64-bit key per row for one band; equal bands give equal keys.
+def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """A 64-bit key per row for one band; equal bands give equal keys."""
+    return _mixed([sig[:, col] for col in range(band * rows, (band + 1) * rows)], len(sig))
 
-    ``columns`` is ``sig.T`` made contiguous, when the caller has it: a band's
-    columns are then read in order instead of one 4-byte value per 512-byte row.
-    """
-    key = np.zeros(len(sig), dtype=np.uint64)
+
+def _mixed(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """The band key of n rows from the band's columns, one array per column."""
+    key = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for col in range(band * rows, (band + 1) * rows):
-            key = (key ^ (sig[:, col] if columns is None else columns[col]).astype(np.uint64)) * _MIX
+        for column in columns:
+            key = (key ^ column.astype(np.uint64)) * _MIX
             key ^= key >> np.uint64(29)
     return key
 
@@ -74,11 +75,15 @@ def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.n
 
 
 def _band_buckets(bands: Sequence[int], columns: np.ndarray, rows: int) -> list[np.ndarray | None]:
-    """Dense bucket numbers for each of these bands (``columns`` is sig.T); None for a key collision."""
+    """Dense bucket numbers for each of these bands; None for a key collision.
+
+    ``columns`` is ``sig.T`` made contiguous: a band's values are read in order
+    rather than one 4-byte value per 512-byte signature row.
+    """
     out: list[np.ndarray | None] = []
     n = columns.shape[1]
     for band in bands:
-        keys = band_keys(columns.T, band, rows, columns)
+        keys = _mixed(columns[band * rows:(band + 1) * rows], n)
         order = np.argsort(keys)  # ties in any order: equal keys get one number all the same
         sorted_keys = keys[order]
         new_bucket = np.empty(n, dtype=bool)
