@@ -6,8 +6,22 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import CountVectorizer
 
-from dedup.classify import ModelError, ModelUnavailable, RouterLoader, grouped_split, load_router, topic_scores, train
+from dedup.classify import (
+    ModelError,
+    ModelUnavailable,
+    RouterLoader,
+    SegmentAnalyzer,
+    features,
+    grouped_split,
+    load_router,
+    segment_counts,
+    topic_scores,
+    train,
+)
 from dedup.config import Config
 from dedup.pipeline import run
 from dedup.store import Store
@@ -134,3 +148,54 @@ def test_run_with_corrupt_model_stores_nothing(tmp_path, suggestions_csv):
     with pytest.raises(ModelError):
         run([suggestions_csv], tmp_path / "d.sqlite", tmp_path / "o", Config(), model_path=bad)
     assert Store(tmp_path / "d.sqlite").counts()["items"] == 0
+
+
+# token lists that exercise every kind of feature: words, bigrams, counties named or implied by a
+# street (once per text however often), a literal "@county" token, unknown words, an empty text
+TOKEN_DOCS = [
+    ["东昌府区", "古楼街道", "路灯", "坏", "古楼街道", "路灯", "坏"],
+    ["阳谷县", "柳园街道", "暖气", "不热"],                      # two counties, one of them implied
+    ["@东昌府区", "古楼街道", "暖气"],                           # the literal token and the implied county
+    ["没见过", "的", "词", "路灯", "没见过"],
+    [],
+    ["路灯", "路灯", "路灯", "不亮"],
+    ["公积金", "提取", "公积金", "提取", "审批", "太慢"],
+]
+WORDS = sorted({w for doc in TOKEN_DOCS for w in doc} | {"新区街道", "湖西街道", "临清市", "松林镇", "a b", "a", "b"})
+
+
+def _fitted_vocabulary(docs):
+    return CountVectorizer(analyzer=SegmentAnalyzer()).fit(docs).vocabulary_
+
+
+def _same_matrix(a, b):
+    a, b = a.tocsr(), b.tocsr()
+    return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data))
+
+
+def test_segment_counts_equal_countvectorizer_on_fixtures():
+    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer()).fit(TOKEN_DOCS[:3] + [["路灯", "不亮"]])
+    assert "@东昌府区" in vectorizer.vocabulary_ and "@阳谷县" in vectorizer.vocabulary_
+    assert _same_matrix(segment_counts(TOKEN_DOCS, vectorizer.vocabulary_), vectorizer.transform(TOKEN_DOCS))
+    assert segment_counts([], vectorizer.vocabulary_).shape == (0, len(vectorizer.vocabulary_))
+
+
+@settings(max_examples=60, deadline=None)
+@given(train_docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=8), min_size=1, max_size=6),
+       docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=10), max_size=8))
+def test_segment_counts_equal_countvectorizer(train_docs, docs):
+    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer())
+    try:
+        vectorizer.fit(train_docs)
+    except ValueError:  # nothing to learn from (every training text empty)
+        return
+    assert _same_matrix(segment_counts(docs, vectorizer.vocabulary_), vectorizer.transform(docs))
+
+
+def test_fast_features_give_the_pipelines_probabilities(model, monkeypatch):
+    pipeline = load_router(model).pipeline
+    docs = [SegmentAnalyzer().segmenter(t) for t in TEXTS] + TOKEN_DOCS
+    fast = features(pipeline, docs)
+    assert _same_matrix(fast, pipeline.named_steps["features"].transform(docs))
+    assert np.array_equal(load_router(model).predict_proba(docs), pipeline.predict_proba(docs))
