@@ -93,8 +93,8 @@ def grouped_split(groups: Sequence[str], test_size: float = 0.25, seed: int = 0)
 
 def topic_scores(proba: np.ndarray, topic: np.ndarray, weight: np.ndarray, n_topics: int) -> np.ndarray:
     """Weighted mean of member probabilities per topic, shape (n_topics, n_classes)."""
-    sums = np.zeros((n_topics, proba.shape[1]))
-    np.add.at(sums, topic, proba * weight[:, None])
+    sums = np.stack([np.bincount(topic, weights=column * weight, minlength=n_topics) for column in proba.T], axis=1) \
+        if proba.shape[1] else np.zeros((n_topics, 0))
     totals = np.bincount(topic, weights=weight, minlength=n_topics)
     return sums / np.maximum(totals, 1e-12)[:, None]
 

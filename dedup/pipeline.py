@@ -4,8 +4,10 @@ A run reads every input before it touches the database. On an empty
 database it clusters the night whole; on one with an index it attaches the
 night to the stored topics (``incremental.attach``), reading only the stored
 texts the index points it to. Everything a run decides is written in one
-transaction, with the index segment written just before it; exports are
-written after the commit, from what was committed.
+transaction, with the index segment written just before it; a full run or
+rebuild opens that transaction in a forked process that inserts the nodes and
+items while the run summarises and routes, and commits once it is sent the
+topics. Exports are written after the commit, from what was committed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import heapq
 import json
 import multiprocessing as mp
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -28,7 +32,7 @@ from . import __version__
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
-from .engine import StageTimer, cluster_signed, group_texts, sign
+from .engine import Clustering, Nodes, Signed, StageTimer, cluster_signed, group_texts, sign
 from .export import pending, publish, write_csv, write_json, write_rejected, write_xlsx
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
@@ -37,8 +41,8 @@ from .normalize import item_text
 from .parallel import Background, can_fork, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
-from .store import ASSIGNMENTS_SQL, TOPIC_SELECT, Store, StoreError, read_only, run_lock, snapshot
-from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, sample_members, summarise, topic_row
+from .store import ASSIGNMENTS_SQL, TOPIC_SELECT, Store, StoreError, Transaction, read_only, run_lock, snapshot
+from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, numbering_keys, sample_members, summarise, topic_row
 
 
 @dataclass
@@ -53,7 +57,7 @@ class RunReport:
     outputs: dict[str, Path] = field(default_factory=dict)
 
     def largest(self, k: int = 5) -> list[TopicSummary]:
-        return sorted(self.topics, key=lambda t: (-t.size, t.topic_id))[:k]
+        return heapq.nsmallest(k, self.topics, key=lambda t: (-t.size, t.topic_id))
 
 
 @dataclass
@@ -69,6 +73,61 @@ class Plan:
     stats: dict = field(default_factory=dict)
     reassign_items: list[tuple[int, str, str]] = field(default_factory=list)  # rebuild: (node, topic, id)
     tokens: dict[int, list[str]] = field(default_factory=dict)  # node -> tokens, where already in memory
+    full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
+
+    def rows(self) -> tuple[list[tuple], list[tuple[Item, int, str]], list[tuple[int, str, str]]]:
+        """(node rows, new items, reassigned items) to write."""
+        if self.full is not None:
+            return self.full.rows()
+        return self.node_rows, self.new_items, self.reassign_items
+
+    def assignments(self) -> list[tuple[str, str]]:
+        """(item id, topic id) for every item of a full run or rebuild."""
+        return self.full.assignments()
+
+
+@dataclass
+class FullRows:
+    """A full run's or rebuild's clustering with its topic ids, from which its rows are built on demand:
+    a million tuples cost seconds that the process writing them can spend while the run routes."""
+
+    items: list[Item]
+    nodes: Nodes
+    clustering: Clustering
+    ids: list[str]                   # topic id per cluster
+    node_id: np.ndarray              # stored id per node: the texts' rank, so tables grow at their ends
+    rebuild: bool
+
+    def rows(self) -> tuple[list[tuple], list[tuple[Item, int, str]], list[tuple[int, str, str]]]:
+        nodes, ids = self.nodes, self.ids
+        by_text = np.empty(len(self.node_id), dtype=np.int64)
+        by_text[self.node_id] = np.arange(len(self.node_id))
+        is_centre = np.zeros(len(nodes.texts), dtype=np.int64)
+        is_centre[self.clustering.centre_node] = 1
+        topic_of = [ids[t] for t in self.clustering.node_topic.tolist()]
+        weight, flags = nodes.weight.astype(np.int64).tolist(), is_centre.tolist()
+        node_rows = [(rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], topic_of[k], flags[k])
+                     for rank, k in enumerate(by_text.tolist())]
+        node_of_item = self.node_id[nodes.item_node].tolist()
+        item_topic = self.clustering.item_topic.tolist()
+        if self.rebuild:  # every stored item gets its new node and topic
+            return node_rows, [], [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(self.items)]
+        return node_rows, [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(self.items)], []
+
+    def assignments(self) -> list[tuple[str, str]]:
+        ids = self.ids
+        return [(it.id, ids[t]) for it, t in zip(self.items, self.clustering.item_topic.tolist())]
+
+    def summaries(self) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
+        """(topics in id order, node tokens, node weights, topic per node, sampled nodes), as ``_summaries``."""
+        nodes, clustering = self.nodes, self.clustering
+        sample = sample_members(clustering.node_topic, clustering.centre_node, nodes.weight, nodes.keys)
+        topics = summarise(self.items, nodes.item_node, clustering.node_topic, clustering.centre_node, nodes.tokens,
+                           nodes.weight, self.ids, sample)
+        by_id = sorted(range(len(topics)), key=self.ids.__getitem__)  # in id order, as a night lists them
+        position = np.empty(len(topics), dtype=np.int64)
+        position[by_id] = np.arange(len(topics))
+        return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[clustering.node_topic], sample
 
 
 def file_digest(path: Path) -> str:
@@ -202,64 +261,47 @@ def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previou
         nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
     signed = sign(nodes, config, timer)
     clustering = cluster_signed(nodes, signed, config, timer)
+    return _plan_clustered(store, items, nodes, signed, clustering, previous, timer)
+
+
+def _plan_clustered(store: Store, items: list[Item], nodes: Nodes, signed: Signed, clustering: Clustering,
+                    previous: dict[str, str], timer: StageTimer) -> Plan:
     with timer("summarise"):
         n_topics = len(clustering.centre_node)
-        item_topic = clustering.item_topic.tolist()
-        members: list[list[str]] = [[] for _ in range(n_topics)]
-        earliest = ["9999"] * n_topics
-        for it, t in zip(items, item_topic):
-            members[t].append(it.id)
-            earliest[t] = min(earliest[t], it.received_at)
-        ids, merged, _ = assign_ids(members, previous, store.next_topic_number(),
-                                    [(earliest[t], min(members[t])) for t in range(n_topics)])
-    with timer("store"):  # the rows to store, built here
+        members: list[list[str]] = [[] for _ in range(n_topics)]  # a rebuild: members' previous topics vote
+        if previous:
+            for it, t in zip(items, clustering.item_topic.tolist()):
+                members[t].append(it.id)
+        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics)
+        ids, merged, _ = assign_ids(members, previous, store.next_topic_number(), order)
+    with timer("store"):
         # node ids follow the texts' order, so that the table and the unique index
         # on nodes.text both grow at their ends (in first-seen order: 3x slower)
         by_text = sorted(range(len(nodes.texts)), key=nodes.texts.__getitem__)
         node_id = np.empty(len(by_text), dtype=np.int64)
         node_id[by_text] = np.arange(len(by_text))
-        is_centre = np.zeros(len(nodes.texts), dtype=np.int64)
-        is_centre[clustering.centre_node] = 1
-        topic_of = [ids[t] for t in clustering.node_topic.tolist()]
-        weight = nodes.weight.astype(np.int64).tolist()
-        flags = is_centre.tolist()
-        node_rows = [(rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], topic_of[k], flags[k])
-                     for rank, k in enumerate(by_text)]
-        node_of_item = node_id[nodes.item_node].tolist()
         centres = clustering.centre_node
         indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
-        plan = Plan(node_rows, [], merged, set(ids), indexed, True, clustering.stats,
-                    tokens=dict(zip(node_id.tolist(), nodes.tokens)))
-        if previous:   # a rebuild: every stored item gets its new node and topic
-            plan.reassign_items = [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
-        else:
-            plan.new_items = [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(items)]
-    return plan
+        full = FullRows(items, nodes, clustering, ids, node_id, rebuild=bool(previous))
+    return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full)
 
 
-def _summaries(store: Store, plan: Plan, rebuild: bool) -> tuple[list[TopicSummary], list, np.ndarray,
-                                                                  np.ndarray, np.ndarray]:
-    """Summaries of the affected topics, from stored members and tonight's."""
+def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
+    """Summaries of the topics a night affects, from their stored members and tonight's."""
     affected = sorted(plan.affected)
     planned = {row[0]: row for row in plan.node_rows}
-    if rebuild:
-        by_id = {item_id: (node, topic) for node, topic, item_id in plan.reassign_items}
-        stored_items = [(it, *by_id[it.id]) for it, _, _ in store.all_items()]
-        node_rows = list(planned.values())
-    else:
-        old_topics = list(affected)
-        stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in
-                        store.items_of_topics(old_topics + list(plan.moves))]
-        rows = {row[0]: row for row in store.nodes_of_topics(old_topics + list(plan.moves))}
-        rows.update(planned)
-        node_rows = [(r[0], r[1], r[2], r[3], r[4], plan.moves.get(r[5], r[5]), r[6]) for r in rows.values()]
+    old_topics = list(affected)
+    stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in
+                    store.items_of_topics(old_topics + list(plan.moves))]
+    rows = {row[0]: row for row in store.nodes_of_topics(old_topics + list(plan.moves))}
+    rows.update(planned)
+    node_rows = [(r[0], r[1], r[2], r[3], r[4], plan.moves.get(r[5], r[5]), r[6]) for r in rows.values()]
     all_items = stored_items + plan.new_items
     local = {row[0]: k for k, row in enumerate(node_rows)}
     topic_index = {t: k for k, t in enumerate(affected)}
     node_topic = np.array([topic_index[r[5]] for r in node_rows], dtype=np.int64)
-    weight = np.zeros(len(node_rows))
     item_node = np.array([local[node] for _, node, _ in all_items], dtype=np.int64)
-    np.add.at(weight, item_node, 1)
+    weight = np.bincount(item_node, minlength=len(node_rows)).astype(np.float64)
     centre = np.full(len(affected), -1, dtype=np.int64)
     for k, r in enumerate(node_rows):
         if r[6]:
@@ -279,14 +321,24 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         early = _Early(stack, Path(out_dir)) if out_dir is not None else None
         if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
             early.start_night_assignments(store.path, store.last_run(), plan)
+        known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
+                                                   sorted(plan.affected))}
+        # a full run or rebuild writes its nodes and items while it summarises and routes
+        writer = Transaction(store, partial(_write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
+                                            config=config.to_dict()),
+                             defer_indexes=plan.replace_index, ahead=plan.full is not None)
+        stack.callback(writer.abandon)
         with timer("summarise"):
-            topics, tokens, weight, node_topic, sample = _summaries(store, plan, kind == "rebuild") \
-                if plan.affected else ([], [], np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+            if plan.full is not None:
+                topics, tokens, weight, node_topic, sample = plan.full.summaries()
+            elif plan.affected:
+                topics, tokens, weight, node_topic, sample = _summaries(store, plan)
+            else:
+                none = np.zeros(0, dtype=np.int64)
+                topics, tokens, weight, node_topic, sample = [], [], np.zeros(0), none, none
         routing = _route(topics, tokens, weight, node_topic, sample, config, loader, timer) if topics \
             else "routing: no topic changed"
         merged = dict(plan.moves)
-        known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
-                                                   sorted(plan.affected))}
         counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),
                        "merged_topics": len(merged),
                        **{f"cluster_{k}": v for k, v in plan.stats.items()}})
@@ -308,20 +360,11 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             early.wait_for_snapshots()  # so that they read the database as it was before this run
         with timer("store"):
             finished = dt.datetime.now().isoformat(timespec="seconds")
-            with store.transaction() as con, store.deferred_indexes(con, defer=plan.replace_index):
-                run_id = store.write_run(con, kind=kind, started_at=started, finished_at=finished, inputs=inputs,
-                                         config=config.to_dict(), counts=counts, timings=timer.rounded())
-                if plan.replace_index:
-                    con.execute("DELETE FROM nodes")
-                store.write_nodes(con, plan.node_rows)
-                store.move_topics(con, plan.moves)
-                if plan.reassign_items:
-                    con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", plan.reassign_items)
-                store.write_items(con, run_id, plan.new_items)
-                store.write_topics(con, run_id, topics, merged, rejected)
-                if plan.node_rows:
-                    store.set_meta(con, "index", json.dumps({"segments": segments,
-                                                             "params": index_params(config)}))
+            new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
+                if plan.node_rows or plan.full is not None else None
+            run_id, rows_seconds = writer.commit((finished, counts, timer.rounded(), topics, merged, rejected,
+                                                  new_index))
+        timer.seconds["store_rows"] = rows_seconds
         remove_unlisted(root, segments)
         report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
         if out_dir is not None:
@@ -332,6 +375,30 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                     "merged": merged, "config": config.to_dict()}, timer, whole=plan.replace_index, early=early)
             report.timings = timer.rounded()
     return report
+
+
+def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str, inputs: list,
+                config: dict) -> tuple[int, float]:
+    """The body of a run's transaction: nodes and items first, then what ``later()`` brings (the run's
+    record, its topics, the index's new segment list). Returns the run id and the seconds the rows took."""
+    begun = time.perf_counter()
+    run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
+                             counts={}, timings={})
+    node_rows, new_items, reassign_items = plan.rows()
+    if plan.replace_index:
+        con.execute("DELETE FROM nodes")
+    store.write_nodes(con, node_rows)
+    store.move_topics(con, plan.moves)
+    if reassign_items:
+        con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", reassign_items)
+    store.write_items(con, run_id, new_items)
+    rows_seconds = time.perf_counter() - begun
+    finished, counts, timings, topics, merged, rejected, new_index = later()
+    store.finish_run(con, run_id, finished_at=finished, counts=counts, timings=timings)
+    store.write_topics(con, run_id, topics, merged, rejected)
+    if new_index is not None:
+        store.set_meta(con, "index", new_index)
+    return run_id, rows_seconds
 
 
 class _Early:
@@ -370,7 +437,7 @@ class _Early:
         return job
 
     def start_assignments(self, plan: Plan) -> None:
-        self.assignments = self._start("assignments.csv", _write_pairs, _whole_assignments, plan)
+        self.assignments = self._start("assignments.csv", _write_pairs, Plan.assignments, plan)
 
     def start_night_assignments(self, db_path: Path, last_run: int, plan: Plan) -> None:
         self.assignments = self._start("assignments.csv", _write_pairs, _night_assignments, db_path, last_run, plan,
@@ -409,10 +476,6 @@ def _write_pairs(path: Path, func, *args) -> tuple[Path, Counter] | None:
     return write_csv(path, ["id", "topic_id"], pairs, final=False), Counter(topic for _, topic in pairs)
 
 
-def _whole_assignments(plan: Plan) -> list[tuple[str, str]]:
-    if plan.reassign_items:
-        return [(item_id, topic) for _, topic, item_id in plan.reassign_items]
-    return [(it.id, topic) for it, _, topic in plan.new_items]
 
 
 def _night_assignments(db_path: Path, last_run: int, plan: Plan, ready=None) -> list[tuple[str, str]] | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import multiprocessing as mp
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .parallel import can_fork, die_with_parent, receive_outcome, send_outcome
 from .records import Item, Rejection
 from .topics import TOPIC_COLUMNS, TopicSummary, topic_row
 
@@ -248,13 +250,18 @@ class Store:
                 "rejected": q("SELECT COUNT(*) FROM rejected").fetchone()[0]}
 
     # writes, inside one transaction
-    def write_run(self, con: sqlite3.Connection, *, kind: str, started_at: str, finished_at: str, inputs: list,
+    def write_run(self, con: sqlite3.Connection, *, kind: str, started_at: str, finished_at: str | None, inputs: list,
                   config: dict, counts: dict, timings: dict) -> int:
         cur = con.execute("INSERT INTO runs (kind, started_at, finished_at, inputs, config, counts, timings)"
                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
                           (kind, started_at, finished_at, json.dumps(inputs, ensure_ascii=False),
                            json.dumps(config, ensure_ascii=False), json.dumps(counts), json.dumps(timings)))
         return int(cur.lastrowid)
+
+    def finish_run(self, con: sqlite3.Connection, run_id: int, *, finished_at: str, counts: dict,
+                   timings: dict) -> None:
+        con.execute("UPDATE runs SET finished_at = ?, counts = ?, timings = ? WHERE run_id = ?",
+                    (finished_at, json.dumps(counts), json.dumps(timings), run_id))
 
     def write_nodes(self, con: sqlite3.Connection, rows: Iterable[tuple]) -> None:
         """Insert or replace (node_id, text, tokens, key, weight, topic_id, is_centre)."""
@@ -290,6 +297,86 @@ class Store:
         con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
                         ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
 
+
+
+class Transaction:
+    """One run's writes in one transaction, begun before the run has decided everything.
+
+    ``body(store, con, later)`` writes inside the transaction and calls
+    ``later()`` for what the run passes to ``commit``; the transaction commits
+    when ``body`` returns. With ``ahead``, a forked process with a connection of
+    its own runs ``body`` at once (a full run's million rows are inserted while
+    the run summarises and routes); the run must not touch the database until
+    ``commit`` returns. A body that raises, ``abandon()``, or a run that dies
+    (the process dies with it) rolls everything back. Otherwise, and where
+    fork is unavailable, ``commit`` runs ``body`` on ``store``'s connection.
+    """
+
+    def __init__(self, store: Store, body: Callable, defer_indexes: bool = False, ahead: bool = False) -> None:
+        self.store, self.body, self.defer = store, body, defer_indexes
+        self.conn = self.child = None
+        if ahead and can_fork():
+            ctx = mp.get_context("fork")
+            self.conn, theirs = ctx.Pipe()
+            self.child = ctx.Process(target=self._serve, args=(theirs, os.getpid()), daemon=True)
+            self.child.start()
+            theirs.close()
+
+    def _write(self, store: Store, later: Callable):
+        with store.transaction() as con, store.deferred_indexes(con, defer=self.defer):
+            return self.body(store, con, later)
+
+    def _serve(self, conn, parent: int) -> None:
+        die_with_parent(parent)
+        try:
+            store = Store(self.store.path)  # never the parent's connection: SQLite's must not cross a fork
+            try:
+                send_outcome(conn, True, self._write(store, lambda: _sent(conn)))
+            finally:
+                store.close()
+        except BaseException as exc:
+            send_outcome(conn, False, exc)
+
+    def commit(self, message):
+        """Hand ``later()`` its answer; ``body``'s return value once committed, or its exception."""
+        if self.child is None:
+            return self._write(self.store, lambda: message)
+        try:
+            self.conn.send(message)
+        except OSError:  # it failed before asking; its outcome says why
+            pass
+        try:
+            return receive_outcome(self.conn, self.child, f"writing {self.store.path}")
+        finally:
+            self._end()
+
+    def abandon(self) -> None:
+        """Roll back (a no-op once committed)."""
+        if self.child is None:
+            return
+        try:
+            self.conn.send(_ABANDONED)
+        except OSError:
+            pass
+        self.child.join(timeout=60)
+        if self.child.is_alive():
+            self.child.kill()
+        self._end()
+
+    def _end(self) -> None:
+        self.child.join()
+        self.conn.close()
+        self.child = None
+
+
+_ABANDONED = "abandoned"
+
+
+def _sent(conn):
+    message = conn.recv()  # EOFError if the run is gone: rolled back
+    if isinstance(message, str) and message == _ABANDONED:
+        raise StoreError("the run stopped before it committed; nothing was written")
+    return message
 
 
 @contextmanager

@@ -1,0 +1,88 @@
+"""The run's transaction, written ahead by a forked process: all or nothing, whatever happens."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dedup.parallel import can_fork
+from dedup.store import Store, Transaction
+
+ahead = pytest.mark.parametrize("ahead", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not can_fork(), reason="writing ahead needs fork"))])
+
+
+def _rows(path: Path) -> list[tuple]:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT key, value FROM meta WHERE key LIKE 'k%' ORDER BY key").fetchall()
+    finally:
+        con.close()
+
+
+def _body(store, con, later):
+    store.set_meta(con, "k1", "written ahead")
+    pid = os.getpid()
+    value = later()
+    store.set_meta(con, "k2", value)
+    return pid
+
+
+@ahead
+def test_commits_what_it_wrote_ahead_and_what_it_was_sent(tmp_path, ahead):
+    store = Store(tmp_path / "db.sqlite")
+    writer = Transaction(store, _body, ahead=ahead)
+    assert _rows(store.path) == []  # nothing visible before the commit
+    pid = writer.commit("sent at commit")
+    assert _rows(store.path) == [("k1", "written ahead"), ("k2", "sent at commit")]
+    assert (pid != os.getpid()) == ahead
+    writer.abandon()  # after a commit: nothing to undo
+    assert len(_rows(store.path)) == 2
+
+
+@ahead
+def test_abandoned_or_failed_transaction_leaves_nothing(tmp_path, ahead):
+    store = Store(tmp_path / "db.sqlite")
+    writer = Transaction(store, _body, ahead=ahead)
+    writer.abandon()
+    assert _rows(store.path) == []
+
+    def failing(store, con, later):
+        store.set_meta(con, "k1", "half")
+        raise ValueError("disk on fire")
+
+    writer = Transaction(store, failing, ahead=ahead)
+    with pytest.raises(ValueError, match="disk on fire"):
+        writer.commit("anything")
+    assert _rows(store.path) == []
+    store.set_meta(store.db, "k3", "the database is usable after it")
+    assert _rows(store.path) == [("k3", "the database is usable after it")]
+
+
+@pytest.mark.skipif(not can_fork(), reason="writing ahead needs fork")
+def test_killed_run_rolls_back_what_was_written_ahead(tmp_path):
+    """kill -9 while the forked writer holds the transaction: its rows never appear, the database opens."""
+    db = tmp_path / "db.sqlite"
+    script = (
+        "import sys, time\n"
+        "from dedup.store import Store, Transaction\n"
+        "def body(store, con, later):\n"
+        "    con.executemany('INSERT INTO meta VALUES (?, ?)', ((f'k{i}', 'x') for i in range(20000)))\n"
+        "    print('written', flush=True)\n"
+        "    return later()\n"
+        f"store = Store({str(db)!r})\n"
+        "Transaction(store, body, ahead=True)\n"
+        "time.sleep(60)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "written"  # 20,000 rows inserted, not committed
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _rows(db) == []
+    store = Store(db)  # and the next run can write
+    Transaction(store, _body).commit("next")
+    assert [k for k, _ in _rows(db)] == ["k1", "k2"]
