@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
+import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -48,30 +51,133 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence], final
 
 
 def write_xlsx(path: Path, sheets: dict[str, tuple[Sequence[str], Iterable[Sequence]]], final: bool = True) -> Path:
-    """A workbook with one sheet per entry: name -> (header, rows), header frozen.
+    """A workbook with one sheet per entry: name -> (header, rows), header bold and frozen.
 
     Cell text is written as text, never as a formula or a link: a complaint
-    that starts with "=" must not run in the office's spreadsheet.
+    that starts with "=" must not run in the office's spreadsheet. Numbers are
+    numbers; None and "" leave the cell empty. The SpreadsheetML is written here
+    rather than by XlsxWriter, which spends about 13 µs a cell (19 s for the
+    1.5M cells of a 1.28M-item run; ~3 s here); the cells are what XlsxWriter
+    writes for them (inline strings, its escapes, its 32,767-unit limit), checked
+    by reading the files back with openpyxl.
     """
-    import xlsxwriter
-
+    for name in sheets:
+        if not 0 < len(name) <= 31 or any(c in name for c in "[]:*?/\\"):
+            raise ValueError(f"{name!r} cannot name a worksheet")
     tmp = pending(path)
-    book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
-                                          "strings_to_urls": False, "strings_to_numbers": False})
-    bold = book.add_format({"bold": True})
-    for name, (header, rows) in sheets.items():
-        ws = book.add_worksheet(name)
-        ws.write_row(0, 0, list(header), bold)
-        ws.freeze_panes(1, 0)
-        for column, width in enumerate(_widths(header)):
-            ws.set_column(column, column, width)
-        for r, row in enumerate(rows, start=1):
-            ws.write_row(r, 0, row)
-    book.close()
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        book.writestr("[Content_Types].xml", _content_types(len(sheets)))
+        book.writestr("_rels/.rels", _RELS)
+        book.writestr("xl/workbook.xml", _workbook(list(sheets)))
+        book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(sheets)))
+        book.writestr("xl/styles.xml", _STYLES)
+        for k, (header, rows) in enumerate(sheets.values(), start=1):
+            with book.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh:
+                _write_sheet(fh, list(header), rows)
     if not final:
         return tmp
     _replace(tmp, path)
     return path
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_RELS = (f'{_HEAD}<Relationships xmlns="{_PACKAGE_REL}"><Relationship Id="rId1" Type="{_REL}/officeDocument"'
+         ' Target="xl/workbook.xml"/></Relationships>')
+_STYLES = (f'{_HEAD}<styleSheet xmlns="{_MAIN}">'
+           '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+           '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+           '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+           '<fill><patternFill patternType="gray125"/></fill></fills>'
+           '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+           '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+           '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+           '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+_STRING_UNITS = 32767  # Excel's longest cell text, in UTF-16 code units
+_ESCAPED = re.compile("(_x[0-9a-fA-F]{4}_)")  # Excel reads these as escapes: escape their underscore
+_CONTROL = re.compile("([\x00-\x08\x0b-\x1f])")  # not allowed in XML: written as _xHHHH_
+_NEEDS_WORK = re.compile("[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]")
+
+
+def _content_types(n_sheets: int) -> str:
+    sheets = "".join(f'<Override PartName="/xl/worksheets/sheet{k}.xml" ContentType="application/'
+                     'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                     for k in range(1, n_sheets + 1))
+    return (f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/'
+            f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{sheets}</Types>')
+
+
+def _workbook(names: list[str]) -> str:
+    sheets = "".join(f'<sheet name="{_text(name)}" sheetId="{k}" r:id="rId{k}"/>' for k, name in enumerate(names, 1))
+    return f'{_HEAD}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>{sheets}</sheets></workbook>'
+
+
+def _workbook_rels(n_sheets: int) -> str:
+    sheets = "".join(f'<Relationship Id="rId{k}" Type="{_REL}/worksheet" Target="worksheets/sheet{k}.xml"/>'
+                     for k in range(1, n_sheets + 1))
+    return (f'{_HEAD}<Relationships xmlns="{_PACKAGE_REL}">{sheets}'
+            f'<Relationship Id="rId{n_sheets + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>')
+
+
+def _column_name(k: int) -> str:
+    name = ""
+    k += 1
+    while k:
+        k, rest = divmod(k - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _text(value: str) -> str:
+    """Cell text as XlsxWriter escapes it."""
+    if len(value) > _STRING_UNITS // 2 and len(value.encode("utf-16-le")) > 2 * _STRING_UNITS:
+        value = value.encode("utf-16-le")[:2 * _STRING_UNITS].decode("utf-16-le", errors="ignore")
+    if not _NEEDS_WORK.search(value):
+        return value
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", _ESCAPED.sub(r"_x005F\1", value))
+    return value.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+
+
+def _cell(ref: str, value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f'<c r="{ref}"><v>{value:.16G}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{_text(str(value))}</t></is></c>'
+
+
+def _write_sheet(fh, header: list[str], rows: Iterable[Sequence]) -> None:
+    rows = rows if isinstance(rows, list) else list(rows)
+    width = max([len(header), *map(len, rows)]) or 1
+    letters = [_column_name(k) for k in range(width)]
+    widths = "".join(f'<col min="{k}" max="{k}" width="{w + 0.7109375}" customWidth="1"/>'
+                     for k, w in enumerate(_widths(header), start=1))
+    fh.write((f'{_HEAD}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><dimension ref="A1:{letters[-1]}{len(rows) + 1}"/>'
+              '<sheetViews><sheetView workbookViewId="0">'
+              '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+              '<selection pane="bottomLeft"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+              + (f"<cols>{widths}</cols>" if widths else "") + "<sheetData>").encode("utf-8"))
+    cells = "".join(f'<c r="{letters[k]}1" s="1" t="inlineStr"><is><t xml:space="preserve">{_text(str(name))}</t>'
+                    '</is></c>' for k, name in enumerate(header))
+    part = [f'<row r="1">{cells}</row>']
+    for r, row in enumerate(rows, start=2):
+        part.append(f'<row r="{r}">' + "".join([_cell(f"{letters[k]}{r}", v) for k, v in enumerate(row)]) + "</row>")
+        if len(part) >= 4096:
+            fh.write("".join(part).encode("utf-8"))
+            part = []
+    part.append("</sheetData></worksheet>")
+    fh.write("".join(part).encode("utf-8"))
 
 
 def _widths(header: Sequence[str]) -> list[int]:

@@ -6,6 +6,8 @@ import sqlite3
 import openpyxl
 import pytest
 from conftest import SUGGESTIONS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup import pipeline
 from dedup.config import Config
@@ -32,6 +34,60 @@ def test_xlsx_one_sheet_per_entry(tmp_path):
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["new", "changed"]
     assert [c.value for c in book["changed"][1]] == ["a", "b"]
+
+
+def _reference_xlsx(path, sheets):
+    """The workbook as XlsxWriter writes it (the writer ``write_xlsx`` replaced, kept as its reference)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False})
+    bold = book.add_format({"bold": True})
+    for name, (header, rows) in sheets.items():
+        ws = book.add_worksheet(name)
+        ws.write_row(0, 0, list(header), bold)
+        ws.freeze_panes(1, 0)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row):  # cell by cell: write_row stops at a truncated string
+                ws.write(r, c, value)
+    book.close()
+    return path
+
+
+def _cells(path):
+    book = openpyxl.load_workbook(path)
+    return {name: [[(c.value, c.data_type, c.font.b) for c in row] for row in book[name].iter_rows()]
+            for name in book.sheetnames}
+
+
+AWKWARD = ["路灯不亮", "=SUM(A1:A2)", "http://example.com", "0012", " leading and trailing ", "tab\there",
+           "line\nbreak", "cr\rhere", "bell\x07", "\x00nul", "_x0041_ is not A", "_x00zz_", "& < > \" '",
+           "\ufffe\uffff", "😀 astral", "x" * 40000, "汉" * 20000 + "😀" * 10, "", None, 0, -3, 2 ** 40, 0.1, 1e-300,
+           True, False]
+
+
+def test_xlsx_cells_are_xlsxwriters(tmp_path):
+    rows = [AWKWARD[k:k + 5] for k in range(0, len(AWKWARD), 5)]
+    sheets = {"topics": (["a", "b", "c", "d", "e"], rows), "empty": (["only", "a header"], [])}
+    ours = _cells(write_xlsx(tmp_path / "ours.xlsx", sheets))
+    assert ours == _cells(_reference_xlsx(tmp_path / "reference.xlsx", sheets))
+    assert ours["topics"][0][0] == ("a", "s", True) and ours["topics"][1][0][2] is False
+    sheet = openpyxl.load_workbook(tmp_path / "ours.xlsx")["topics"]
+    assert sheet.freeze_panes == "A2"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.text(max_size=30), st.integers(-10 ** 12, 10 ** 12), st.none()),
+                         min_size=3, max_size=3), max_size=6))
+def test_xlsx_cells_are_xlsxwriters_for_any_text(tmp_path_factory, rows):
+    folder = tmp_path_factory.mktemp("x")
+    sheets = {"s": (["x", "y", "z"], rows)}
+    assert _cells(write_xlsx(folder / "ours.xlsx", sheets)) == _cells(_reference_xlsx(folder / "ref.xlsx", sheets))
+
+
+def test_xlsx_refuses_a_bad_sheet_name(tmp_path):
+    with pytest.raises(ValueError, match="cannot name a worksheet"):
+        write_xlsx(tmp_path / "t.xlsx", {"a/b": (["x"], [])})
 
 
 def test_csv_has_bom_for_excel(tmp_path):
