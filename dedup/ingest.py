@@ -73,8 +73,10 @@ _CANONICAL_TIME = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]
 
 def parse_time(value: object) -> str | None:
     """Normalise a time cell to 'YYYY-MM-DD HH:MM:SS', or None when it cannot be read."""
-    if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value) and value[8:10] <= "28":
-        return value  # the common case, already canonical and a real date: skip strptime
+    if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value):
+        if value[8:10] <= "28" or _real_date(value):
+            return value  # the common case, already canonical and a real date: skip strptime
+        return None
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
@@ -89,6 +91,15 @@ def parse_time(value: object) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def _real_date(value: str) -> bool:
+    """Whether a canonical time's day 29-31 exists in its month."""
+    try:
+        dt.date(int(value[:4]), int(value[5:7]), int(value[8:10]))
+    except ValueError:
+        return False
+    return True
 
 
 def normalize_channel(value: object) -> str | None:
@@ -211,7 +222,7 @@ def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = R
     mapping = map_header(header[1], config, path, required)
     width = len(header[1])
     for number, row in rows:
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():  # a blank line, or only separators
             continue
         if len(row) < width and number == _last_line(text):
             yield number, f"truncated row ({len(row)} of {width} fields): file may be cut off"
@@ -223,7 +234,8 @@ def _last_line(text: str) -> int:
     return text.rstrip("\r\n").count("\n") + 1
 
 
-def validate(record: dict[str, object], path: Path, line: int, config: IngestConfig, latest: str) -> Item | Rejection:
+def validate(record: dict[str, object], path: Path | str, line: int, config: IngestConfig,
+             latest: str) -> Item | Rejection:
     """Turn one mapped record into an Item, or say why not; times after ``latest`` are in the future."""
     def reject(reason: str) -> Rejection:
         return Rejection(str(path), line, item_id, reason)
@@ -269,12 +281,13 @@ def ingest(paths: list[Path], config: IngestConfig,
         if not path.exists():
             raise IngestError(f"{path}: no such file")
         records = list(iter_records(path, config))  # read whole file first: an unreadable one stores nothing
+        source = str(path)  # one string shared by every item of the file
         for line, record in records:
             result.rows_read += 1
             if isinstance(record, str):
                 result.rejected.append(Rejection(str(path), line, "", record))
                 continue
-            outcome = validate(record, path, line, config, latest)
+            outcome = validate(record, source, line, config, latest)
             if isinstance(outcome, Rejection):
                 result.rejected.append(outcome)
             else:

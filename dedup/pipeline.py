@@ -326,7 +326,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         # a full run or rebuild writes its nodes and items while it summarises and routes
         writer = Transaction(store, partial(_write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
                                             config=config.to_dict()),
-                             defer_indexes=plan.replace_index, ahead=plan.full is not None)
+                             ahead=plan.full is not None)
         stack.callback(writer.abandon)
         with timer("summarise"):
             if plan.full is not None:
@@ -385,13 +385,15 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
                              counts={}, timings={})
     node_rows, new_items, reassign_items = plan.rows()
-    if plan.replace_index:
-        con.execute("DELETE FROM nodes")
-    store.write_nodes(con, node_rows)
-    store.move_topics(con, plan.moves)
-    if reassign_items:
-        con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", reassign_items)
-    store.write_items(con, run_id, new_items)
+    # the topic indexes are built again once the rows are in, before the run sends its topics
+    with store.deferred_indexes(con, defer=plan.replace_index):
+        if plan.replace_index:
+            con.execute("DELETE FROM nodes")
+        store.write_nodes(con, node_rows)
+        store.move_topics(con, plan.moves)
+        if reassign_items:
+            con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", reassign_items)
+        store.write_items(con, run_id, new_items)
     rows_seconds = time.perf_counter() - begun
     finished, counts, timings, topics, merged, rejected, new_index = later()
     store.finish_run(con, run_id, finished_at=finished, counts=counts, timings=timings)

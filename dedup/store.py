@@ -312,8 +312,8 @@ class Transaction:
     fork is unavailable, ``commit`` runs ``body`` on ``store``'s connection.
     """
 
-    def __init__(self, store: Store, body: Callable, defer_indexes: bool = False, ahead: bool = False) -> None:
-        self.store, self.body, self.defer = store, body, defer_indexes
+    def __init__(self, store: Store, body: Callable, ahead: bool = False) -> None:
+        self.store, self.body = store, body
         self.conn = self.child = None
         if ahead and can_fork():
             ctx = mp.get_context("fork")
@@ -323,7 +323,7 @@ class Transaction:
             theirs.close()
 
     def _write(self, store: Store, later: Callable):
-        with store.transaction() as con, store.deferred_indexes(con, defer=self.defer):
+        with store.transaction() as con:
             return self.body(store, con, later)
 
     def _serve(self, conn, parent: int) -> None:

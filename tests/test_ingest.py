@@ -5,6 +5,8 @@ import json
 
 import pytest
 from conftest import HEADER, SUGGESTIONS, write_csv
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dedup.config import IngestConfig
 from dedup.ingest import IngestError, ingest, parse_time
@@ -124,4 +126,15 @@ def test_truncated_last_line_rejected(tmp_path):
     ("2019-03-01T08:00:00", "2019-03-01 08:00:00"), ("2019年3月1日", "2019-03-01 00:00:00"),
     ("2019-03-01", "2019-03-01 00:00:00"), ("nonsense", None), ("", None)])
 def test_parse_time(value, expected):
+    assert parse_time(value) == expected
+
+
+@given(st.integers(1900, 2100), st.integers(1, 12), st.integers(1, 31), st.integers(0, 23))
+def test_canonical_times_are_checked_as_strptime_checks_them(year, month, day, hour):
+    """The fast path for canonical times (days 29-31 included) agrees with strptime."""
+    value = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:30:00"
+    try:
+        expected = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        expected = None
     assert parse_time(value) == expected
