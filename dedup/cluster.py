@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .arrays import ranks, unique
+from .verify import SEVERAL, place_codes
 
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -225,7 +226,7 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
 
 
 def split_conflicts(labels: np.ndarray, node_places: Sequence[dict[int, frozenset[str]]], weights: np.ndarray,
-                    keys: Sequence[str]) -> np.ndarray:
+                    keys: Sequence[str], codes: np.ndarray | None = None) -> np.ndarray:
     """Split topics whose members name incompatible places.
 
     A centre that names no place ("the street lights are broken") can be
@@ -236,8 +237,11 @@ def split_conflicts(labels: np.ndarray, node_places: Sequence[dict[int, frozense
     group. A group keeps the old centre if it holds it, else its heaviest member.
     """
     labels = labels.copy()
+    # only topics whose members name two places at one level (or several at once) can need splitting
+    suspect = _mixed_places(labels, place_codes(node_places) if codes is None else codes)
     topics: dict[int, list[int]] = {}
-    for node, centre in enumerate(labels.tolist()):
+    examined = np.flatnonzero(suspect[labels])
+    for node, centre in zip(examined.tolist(), labels[examined].tolist()):
         topics.setdefault(centre, []).append(node)
     for centre, members in topics.items():
         placed = sorted((m for m in members if node_places[m]), key=lambda m: (-weights[m], keys[m]))
@@ -261,3 +265,14 @@ def split_conflicts(labels: np.ndarray, node_places: Sequence[dict[int, frozense
         for group, _ in groups[1:]:
             labels[group] = centre if centre in group else group[0]
     return labels
+
+
+def _mixed_places(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per label: do its members name different places at some level, or several at once?"""
+    mixed = np.zeros(len(labels), dtype=bool)
+    for level in codes:
+        named = level >= 0
+        pairs = unique(labels[named].astype(np.int64) << 32 | (level[named] & 0xFFFFFFFF))
+        mixed |= np.bincount(pairs >> 32, minlength=len(labels)) > 1
+        mixed[labels[level == SEVERAL]] = True
+    return mixed

@@ -130,7 +130,7 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
     with timer("cluster"):
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed, verifier.block)
         if cc.place_veto:
-            labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys)
+            labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys, verifier.codes)
         centres = unique(labels)
         # number topics by their centre's key so numbering ignores input order
         centres = centres[np.argsort(text_array([nodes.keys[c] for c in centres]), kind="stable")]

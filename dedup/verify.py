@@ -23,21 +23,28 @@ def place_codes(node_places: Sequence[dict[int, frozenset[str]]]) -> np.ndarray:
     """(3, n) int array: a stable hash of the place per level, NONE, or SEVERAL (checked one by one).
 
     The codes are hashes of the place words, not local numbers, so codes
-    stored in the index on one night compare with tonight's.
+    stored in the index on one night compare with tonight's. No two place
+    words of the gazetteer share a hash (tested), so equal codes are equal places.
     """
-    codes = np.full((3, len(node_places)), NONE, dtype=np.int64)
     hashed: dict[str, int] = {}
-    for node, found in enumerate(node_places):
-        for level, words in found.items():
-            if len(words) == 1:
-                word = next(iter(words))
-                code = hashed.get(word)
-                if code is None:
-                    code = hashed[word] = shingle_hash(word)
-                codes[level - 1, node] = code
-            else:
-                codes[level - 1, node] = SEVERAL
-    return codes
+    columns: dict[int, tuple[int, int, int]] = {}  # places() shares one dict between texts naming the same places
+    out = []
+    for found in node_places:
+        column = columns.get(id(found))
+        if column is None:
+            codes = [NONE, NONE, NONE]
+            for level, words in found.items():
+                if len(words) == 1:
+                    word = next(iter(words))
+                    code = hashed.get(word)
+                    if code is None:
+                        code = hashed[word] = shingle_hash(word)
+                    codes[level - 1] = code
+                else:
+                    codes[level - 1] = SEVERAL
+            column = columns[id(found)] = tuple(codes)
+        out.append(column)
+    return np.ascontiguousarray(np.array(out, dtype=np.int64).reshape(len(out), 3).T)
 
 
 def codes_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Star clustering over LSH buckets: no chaining, order-free, every node in exactly one topic."""
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup.cluster import bucket_join, lsh_star_cluster, split_conflicts
@@ -136,3 +137,38 @@ def test_blocked_is_any_accepted_top(n_todo, bands, seed):
         expected[node] = any(accepted[node, t] for t in tops[:, k].tolist() if t != node)
     assert np.array_equal(got, expected)
     assert all(a != b for a, b in asked) and len(asked) == len(set(asked))  # never itself, never twice
+
+
+def test_place_words_have_distinct_codes():
+    """Place codes stand for their words (the index and the conflict check compare codes)."""
+    from dedup.gazetteer import place_levels
+    from dedup.signatures import shingle_hash
+
+    words = list(place_levels())
+    assert len({shingle_hash(w) for w in words}) == len(words)
+
+
+PLACE_CHOICES = [{}, {2: frozenset({"古楼街道"})}, {2: frozenset({"柳园街道"})}, {1: frozenset({"东昌府区"})},
+                 {1: frozenset({"阳谷县"}), 2: frozenset({"古楼街道"})}, {2: frozenset({"古楼街道", "柳园街道"})},
+                 {3: frozenset({"星光花园"})}, {3: frozenset({"龙湾小区"}), 2: frozenset({"柳园街道"})},
+                 {2: frozenset({"新区街道"})}, {1: frozenset({"东昌府区", "阳谷县"})}]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, len(PLACE_CHOICES) - 1), st.integers(1, 4)),
+                min_size=1, max_size=14))
+@example(nodes=[(0, 5, 2), (0, 8, 1)])  # two streets at once against a third: they conflict
+def test_split_conflicts_examines_every_topic_that_could_split(nodes):
+    """Skipping topics whose members agree on their places changes nothing."""
+    import dedup.cluster as cluster_module
+
+    n = len(nodes)
+    labels = np.array([min(c, n - 1) for c, _, _ in nodes])
+    labels = labels[labels]  # every label is a member of its own topic
+    places = [PLACE_CHOICES[p] for _, p, _ in nodes]
+    weights = np.array([w for _, _, w in nodes], dtype=float)
+    keys = [f"k{k:02d}" for k in range(n)]
+    fast = split_conflicts(labels, places, weights, keys)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(cluster_module, "_mixed_places", lambda labels, codes: np.ones(len(labels), dtype=bool))
+        assert fast.tolist() == split_conflicts(labels, places, weights, keys).tolist()
