@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from .arrays import text_array, unique
+from .arrays import ranks, text_array, unique
 from .candidates import bucket_ids, lsh_params
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
@@ -54,21 +54,16 @@ class Nodes:
 
 
 def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[list[str]]) -> Nodes:
+    """One node per distinct text, numbered in first-seen order; its key is its smallest item id."""
     index: dict[str, int] = {}
-    node_texts, node_tokens, keys = [], [], []
-    item_node = np.empty(len(texts), dtype=np.int64)
-    for k, (item_id, text) in enumerate(zip(item_ids, texts)):
-        node = index.get(text)
-        if node is None:
-            node = index[text] = len(node_texts)
-            node_texts.append(text)
-            node_tokens.append(tokens[k])
-            keys.append(item_id)
-        elif item_id < keys[node]:
-            keys[node] = item_id
-        item_node[k] = node
+    item_node = np.fromiter((index.setdefault(text, len(index)) for text in texts), dtype=np.int64,
+                            count=len(texts))
+    node_texts = list(index)
+    first = np.unique(item_node, return_index=True)[1].tolist()  # the item that first carried each text
+    by_id = np.lexsort((ranks(item_ids), item_node))
+    smallest = by_id[np.searchsorted(item_node[by_id], np.arange(len(node_texts)))].tolist()
     weight = np.bincount(item_node, minlength=len(node_texts)).astype(np.float64)
-    return Nodes(node_texts, node_tokens, keys, weight, item_node)
+    return Nodes(node_texts, [tokens[k] for k in first], [item_ids[k] for k in smallest], weight, item_node)
 
 
 @dataclass

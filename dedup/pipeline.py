@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .arrays import text_array
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
@@ -41,7 +42,17 @@ from .normalize import item_text
 from .parallel import Background, can_fork, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
-from .store import ASSIGNMENTS_SQL, TOPIC_SELECT, Store, StoreError, Transaction, read_only, run_lock, snapshot
+from .store import (
+    ASSIGNMENTS_SQL,
+    TOPIC_SELECT,
+    Store,
+    StoreError,
+    Transaction,
+    read_only,
+    run_lock,
+    snapshot,
+    topic_records,
+)
 from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, numbering_keys, sample_members, summarise, topic_row
 
 
@@ -110,9 +121,11 @@ class FullRows:
                      for rank, k in enumerate(by_text.tolist())]
         node_of_item = self.node_id[nodes.item_node].tolist()
         item_topic = self.clustering.item_topic.tolist()
+        items = self.items
         if self.rebuild:  # every stored item gets its new node and topic
-            return node_rows, [], [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(self.items)]
-        return node_rows, [(it, node_of_item[k], ids[item_topic[k]]) for k, it in enumerate(self.items)], []
+            return node_rows, [], [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
+        by_id = np.argsort(text_array([it.id for it in items]), kind="stable").tolist()  # as write_items stores them
+        return node_rows, [(items[k], node_of_item[k], ids[item_topic[k]]) for k in by_id], []
 
     def assignments(self) -> list[tuple[str, str]]:
         ids = self.ids
@@ -351,9 +364,10 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                 params = index_params(config)
                 write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
                 segments = [name] if plan.replace_index else segments + [name]
+        rows = [tuple(topic_row(t)) for t in topics]  # made once, for the database and the workbook
         if early is not None and plan.replace_index:  # every row is known: write while the database commits
             early.start_assignments(plan)
-            early.start_workbook(topics)
+            early.start_workbook(rows)
         elif early is not None:  # stored topics, tonight's replacing theirs
             early.start_topics(store.path, store.last_run(), topics, merged)
         if early is not None:
@@ -362,8 +376,8 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             finished = dt.datetime.now().isoformat(timespec="seconds")
             new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
                 if plan.node_rows or plan.full is not None else None
-            run_id, rows_seconds = writer.commit((finished, counts, timer.rounded(), topics, merged, rejected,
-                                                  new_index))
+            run_id, rows_seconds = writer.commit((finished, counts, timer.rounded(), topic_records(topics, rows),
+                                                  merged, rejected, new_index))
         timer.seconds["store_rows"] = rows_seconds
         remove_unlisted(root, segments)
         report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
@@ -395,9 +409,9 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
             con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", reassign_items)
         store.write_items(con, run_id, new_items)
     rows_seconds = time.perf_counter() - begun
-    finished, counts, timings, topics, merged, rejected, new_index = later()
+    finished, counts, timings, records, merged, rejected, new_index = later()
     store.finish_run(con, run_id, finished_at=finished, counts=counts, timings=timings)
-    store.write_topics(con, run_id, topics, merged, rejected)
+    store.write_topics(con, run_id, records, merged, rejected)
     if new_index is not None:
         store.set_meta(con, "index", new_index)
     return run_id, rows_seconds
@@ -445,15 +459,15 @@ class _Early:
         self.assignments = self._start("assignments.csv", _write_pairs, _night_assignments, db_path, last_run, plan,
                                        snapshot=True)
 
-    def start_workbook(self, topics: list[TopicSummary]) -> None:
-        self.workbook = self._start("topics.xlsx", _early_workbook, topics)
+    def start_workbook(self, rows: list[tuple]) -> None:
+        self.workbook = self._start("topics.xlsx", _early_workbook, rows)
 
     def start_topics(self, db_path: Path, last_run: int, topics: list[TopicSummary], merged: dict[str, str]) -> None:
         self.topics = self._start("topics.csv", _night_topics, db_path, last_run, topics, merged, snapshot=True)
 
 
-def _early_workbook(path: Path, topics: list[TopicSummary]) -> tuple[Path, int]:
-    rows = [tuple(topic_row(t)) for t in sorted(topics, key=lambda t: (-t.size, t.topic_id))]
+def _early_workbook(path: Path, rows: list[tuple]) -> tuple[Path, int]:
+    rows = sorted(rows, key=lambda r: (-r[1], r[0]))  # largest first, as topics.csv
     return write_xlsx(path, {"topics": (TOPIC_COLUMNS, rows)}, final=False), hash(tuple(rows))
 
 

@@ -12,7 +12,7 @@ import json
 import multiprocessing as mp
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -278,8 +278,9 @@ class Store:
         con.executemany("UPDATE items SET topic_id = ? WHERE topic_id = ?", ((b, a) for a, b in moves.items()))
         con.executemany("UPDATE nodes SET topic_id = ? WHERE topic_id = ?", ((b, a) for a, b in moves.items()))
 
-    def write_topics(self, con: sqlite3.Connection, run_id: int, topics: Iterable[TopicSummary],
+    def write_topics(self, con: sqlite3.Connection, run_id: int, records: Iterable[tuple],
                      merged: dict[str, str], rejected: list[Rejection]) -> None:
+        """Upsert ``topic_records(...)``, mark merged topics, store the rejected rows."""
         con.executemany(
             "INSERT INTO topics (topic_id, size, representative_id, representative_text, keywords, channels,"
             " first_received, last_received, department, department_score, department_top3, needs_review,"
@@ -290,13 +291,18 @@ class Store:
             " last_received=excluded.last_received, department=excluded.department,"
             " department_score=excluded.department_score, department_top3=excluded.department_top3,"
             " needs_review=excluded.needs_review, updated_run=excluded.updated_run, merged_into=NULL",
-            ((*row[:9], t.department_score, row[10], row[11], run_id, run_id)
-             for t, row in ((t, topic_row(t)) for t in topics)))
+            ((*record, run_id, run_id) for record in records))
         con.executemany("UPDATE topics SET merged_into = ?, size = 0, updated_run = ? WHERE topic_id = ?",
                         ((into, run_id, old) for old, into in merged.items()))
         con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
                         ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
 
+
+
+def topic_records(topics: Sequence[TopicSummary], rows: Sequence[Sequence] | None = None) -> list[tuple]:
+    """Topics as the topics table holds them, less the run columns; ``rows`` are their ``topic_row``s if made."""
+    rows = [topic_row(t) for t in topics] if rows is None else rows
+    return [(*row[:9], t.department_score, row[10], row[11]) for t, row in zip(topics, rows)]
 
 
 class Transaction:

@@ -3,9 +3,11 @@
 import random
 
 from conftest import SUGGESTIONS, same_partition
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dedup.config import Config
-from dedup.engine import find_topics
+from dedup.engine import find_topics, group_texts
 from dedup.normalize import item_text
 from dedup.segment import Segmenter
 
@@ -42,3 +44,17 @@ def test_identical_texts_share_one_node():
     pred, clustering = topics_of(rows)
     assert pred["A1-copy"] == pred["A1"]
     assert clustering.stats["nodes"] == len(SUGGESTIONS)
+
+
+@given(st.lists(st.tuples(st.text(alphabet="ab\x00z", max_size=3), st.sampled_from(["路灯坏了", "暖气不热", "x", ""])),
+                unique_by=lambda r: r[0]))
+def test_group_texts_numbers_texts_first_seen_with_their_smallest_id(rows):
+    ids, texts = [r[0] for r in rows], [r[1] for r in rows]
+    tokens = [[f"tok{k}"] for k in range(len(rows))]
+    nodes = group_texts(ids, texts, tokens)
+    assert nodes.texts == list(dict.fromkeys(texts))
+    assert [nodes.texts[n] for n in nodes.item_node.tolist()] == texts
+    for n, text in enumerate(nodes.texts):
+        mine = [k for k in range(len(rows)) if texts[k] == text]
+        assert nodes.keys[n] == min(ids[k] for k in mine)
+        assert nodes.tokens[n] == tokens[mine[0]] and nodes.weight[n] == len(mine)
