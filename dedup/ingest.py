@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -103,8 +104,8 @@ def _real_date(value: str) -> bool:
 
 
 def normalize_channel(value: object) -> str | None:
-    key = str(value or "").strip().lower()
-    return CHANNEL_ALIASES.get(key)
+    found = CHANNEL_ALIASES.get(value) if type(value) is str else None  # most exports spell it as we do
+    return found or CHANNEL_ALIASES.get(str(value or "").strip().lower())
 
 
 def _fold(name: object) -> str:
@@ -221,45 +222,53 @@ def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = R
         raise IngestError(f"{path}: file is empty")
     mapping = map_header(header[1], config, path, required)
     width = len(header[1])
+    names, pick, needed = list(mapping), operator.itemgetter(*mapping.values()), max(mapping.values()) + 1
     for number, row in rows:
         if not "".join(row).strip():  # a blank line, or only separators
             continue
         if len(row) < width and number == _last_line(text):
             yield number, f"truncated row ({len(row)} of {width} fields): file may be cut off"
             continue
-        yield number, {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
+        if len(row) >= needed:
+            values = pick(row)
+            yield number, dict(zip(names, values if len(names) > 1 else (values,)))
+        else:
+            yield number, {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
 
 
 def _last_line(text: str) -> int:
     return text.rstrip("\r\n").count("\n") + 1
 
 
+def _cell(value: object) -> str:
+    return value.strip() if type(value) is str else str(value or "").strip()
+
+
 def validate(record: dict[str, object], path: Path | str, line: int, config: IngestConfig,
              latest: str) -> Item | Rejection:
     """Turn one mapped record into an Item, or say why not; times after ``latest`` are in the future."""
-    def reject(reason: str) -> Rejection:
-        return Rejection(str(path), line, item_id, reason)
-
-    item_id = str(record.get("id") or "").strip()
-    if isinstance(record.get("id"), float) and float(record["id"]).is_integer():  # Excel numbers
-        item_id = str(int(record["id"]))
+    raw_id = record.get("id")
+    item_id = _cell(raw_id)
+    if isinstance(raw_id, float) and raw_id.is_integer():  # Excel numbers
+        item_id = str(int(raw_id))
     if not item_id:
-        return reject("missing id")
-    content = str(record.get("content") or "").strip()
+        return Rejection(str(path), line, item_id, "missing id")
+    content = _cell(record.get("content"))
     if not content:
-        return reject("empty content")
+        return Rejection(str(path), line, item_id, "empty content")
     if len(content) > config.max_content_chars:
-        return reject(f"content too long ({len(content)} characters, limit {config.max_content_chars})")
+        return Rejection(str(path), line, item_id,
+                         f"content too long ({len(content)} characters, limit {config.max_content_chars})")
     received = parse_time(record.get("received_at"))
     if received is None:
-        return reject(f"unparseable time {str(record.get('received_at') or '')!r}")
+        return Rejection(str(path), line, item_id, f"unparseable time {str(record.get('received_at') or '')!r}")
     if received > latest:
-        return reject(f"time {received} is in the future")
+        return Rejection(str(path), line, item_id, f"time {received} is in the future")
     channel = normalize_channel(record.get("channel"))
     if channel is None:
-        return reject(f"unknown channel {str(record.get('channel') or '')!r} (expected one of {', '.join(CHANNELS)})")
-    title = str(record.get("title") or "").strip()
-    return Item(item_id, received, channel, content, title, str(path), line)
+        return Rejection(str(path), line, item_id, f"unknown channel {str(record.get('channel') or '')!r} "
+                         f"(expected one of {', '.join(CHANNELS)})")
+    return Item(item_id, received, channel, content, _cell(record.get("title")), str(path), line)
 
 
 def ingest(paths: list[Path], config: IngestConfig,
