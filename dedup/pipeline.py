@@ -365,10 +365,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                 write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
                 segments = [name] if plan.replace_index else segments + [name]
         rows = [tuple(topic_row(t)) for t in topics]  # made once, for the database and the workbook
-        if early is not None and plan.replace_index:  # every row is known: write while the database commits
-            early.start_assignments(plan)
-            early.start_workbook(rows)
-        elif early is not None:  # stored topics, tonight's replacing theirs
+        if early is not None and not plan.replace_index:  # stored topics, tonight's replacing theirs
             early.start_topics(store.path, store.last_run(), topics, merged)
         if early is not None:
             early.wait_for_snapshots()  # so that they read the database as it was before this run
@@ -376,8 +373,11 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             finished = dt.datetime.now().isoformat(timespec="seconds")
             new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
                 if plan.node_rows or plan.full is not None else None
-            run_id, rows_seconds = writer.commit((finished, counts, timer.rounded(), topic_records(topics, rows),
-                                                  merged, rejected, new_index))
+            writer.send((finished, counts, timer.rounded(), topic_records(topics, rows), merged, rejected, new_index))
+            if early is not None and plan.replace_index:  # every row is known: written while the writer commits
+                early.write_assignments(plan)
+                early.write_workbook(rows)
+            run_id, rows_seconds = writer.result()
         timer.seconds["store_rows"] = rows_seconds
         remove_unlisted(root, segments)
         report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
@@ -418,11 +418,13 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
 
 
 class _Early:
-    """Export files written by forked processes before the commit, under temporary names.
+    """Export files written before the commit is known to have succeeded, under temporary names.
 
     A full run or rebuild knows every row before it commits, so the workbook and
-    assignments are written while the database commits; a night reads the stored
-    assignments and topics before it commits and applies its own changes to them.
+    assignments are written while its forked writer commits (in-process: a forked
+    copy of a run's memory would cost a gigabyte); a night reads the stored
+    assignments and topics in forked processes before it commits and applies its
+    own changes to them.
     ``write_exports`` keeps a file only if it holds what was committed (the same
     topic rows, or the same rows of the run's topics for a night; the same number
     of items per topic); a failed run removes them.
@@ -430,8 +432,8 @@ class _Early:
 
     def __init__(self, stack: ExitStack, out: Path) -> None:
         self.stack, self.out = stack, out
-        self.workbook: Background | None = None      # -> (temporary path, hash of its topic rows)
-        self.assignments: Background | None = None   # -> (temporary path, items per topic) or None
+        self.workbook: _Done | None = None           # -> (temporary path, hash of its topic rows)
+        self.assignments: Background | _Done | None = None  # -> (temporary path, items per topic) or None
         self.topics: Background | None = None        # -> (temporary path, hash of the run's rows) or None
         self._snapshots: list = []                   # (ready event, its job)
         out.mkdir(parents=True, exist_ok=True)
@@ -452,18 +454,28 @@ class _Early:
             self._snapshots.append((ready, job))
         return job
 
-    def start_assignments(self, plan: Plan) -> None:
-        self.assignments = self._start("assignments.csv", _write_pairs, Plan.assignments, plan)
+    def write_assignments(self, plan: Plan) -> None:
+        self.assignments = _Done(_write_pairs(self.out / "assignments.csv", Plan.assignments, plan))
 
     def start_night_assignments(self, db_path: Path, last_run: int, plan: Plan) -> None:
         self.assignments = self._start("assignments.csv", _write_pairs, _night_assignments, db_path, last_run, plan,
                                        snapshot=True)
 
-    def start_workbook(self, rows: list[tuple]) -> None:
-        self.workbook = self._start("topics.xlsx", _early_workbook, rows)
+    def write_workbook(self, rows: list[tuple]) -> None:
+        self.workbook = _Done(_early_workbook(self.out / "topics.xlsx", rows))
 
     def start_topics(self, db_path: Path, last_run: int, topics: list[TopicSummary], merged: dict[str, str]) -> None:
         self.topics = self._start("topics.csv", _night_topics, db_path, last_run, topics, merged, snapshot=True)
+
+
+class _Done:
+    """A file written in-process, answering ``wait()`` as a ``Background`` job does."""
+
+    def __init__(self, result) -> None:
+        self.result = result
+
+    def wait(self):
+        return self.result
 
 
 def _early_workbook(path: Path, rows: list[tuple]) -> tuple[Path, int]:

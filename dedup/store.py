@@ -345,12 +345,22 @@ class Transaction:
 
     def commit(self, message):
         """Hand ``later()`` its answer; ``body``'s return value once committed, or its exception."""
+        self.send(message)
+        return self.result()
+
+    def send(self, message) -> None:
+        """Hand ``later()`` its answer; a forked writer goes on to commit while the caller works."""
+        self._message = message
+        if self.child is not None:
+            try:
+                self.conn.send(message)
+            except OSError:  # it failed before asking; its outcome says why
+                pass
+
+    def result(self):
+        """``body``'s return value once committed (in-process: the whole transaction runs now), or its exception."""
         if self.child is None:
-            return self._write(self.store, lambda: message)
-        try:
-            self.conn.send(message)
-        except OSError:  # it failed before asking; its outcome says why
-            pass
+            return self._write(self.store, lambda: self._message)
         try:
             return receive_outcome(self.conn, self.child, f"writing {self.store.path}")
         finally:
