@@ -20,7 +20,7 @@ import json
 import multiprocessing as mp
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -86,11 +86,11 @@ class Plan:
     tokens: dict[int, list[str]] = field(default_factory=dict)  # node -> tokens, where already in memory
     full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
 
-    def rows(self) -> tuple[list[tuple], list[tuple[Item, int, str]], list[tuple[int, str, str]]]:
-        """(node rows, new items, reassigned items) to write."""
+    def rows(self) -> tuple[Iterable[tuple], Iterable[tuple[Item, int, str]], Iterable[tuple[int, str, str]]]:
+        """(node rows, new items in id order, reassigned items) to write."""
         if self.full is not None:
             return self.full.rows()
-        return self.node_rows, self.new_items, self.reassign_items
+        return self.node_rows, sorted(self.new_items, key=lambda r: r[0].id), self.reassign_items
 
     def assignments(self) -> list[tuple[str, str]]:
         """(item id, topic id) for every item of a full run or rebuild."""
@@ -109,7 +109,8 @@ class FullRows:
     node_id: np.ndarray              # stored id per node: the texts' rank, so tables grow at their ends
     rebuild: bool
 
-    def rows(self) -> tuple[list[tuple], list[tuple[Item, int, str]], list[tuple[int, str, str]]]:
+    def rows(self) -> tuple[Iterator[tuple], Iterator[tuple[Item, int, str]], Iterator[tuple[int, str, str]]]:
+        """Made as they are written: a million tuples held at once would cost the writer hundreds of MB."""
         nodes, ids = self.nodes, self.ids
         by_text = np.empty(len(self.node_id), dtype=np.int64)
         by_text[self.node_id] = np.arange(len(self.node_id))
@@ -117,15 +118,15 @@ class FullRows:
         is_centre[self.clustering.centre_node] = 1
         topic_of = [ids[t] for t in self.clustering.node_topic.tolist()]
         weight, flags = nodes.weight.astype(np.int64).tolist(), is_centre.tolist()
-        node_rows = [(rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], topic_of[k], flags[k])
-                     for rank, k in enumerate(by_text.tolist())]
+        node_rows = ((rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], topic_of[k], flags[k])
+                     for rank, k in enumerate(by_text.tolist()))
         node_of_item = self.node_id[nodes.item_node].tolist()
         item_topic = self.clustering.item_topic.tolist()
         items = self.items
         if self.rebuild:  # every stored item gets its new node and topic
-            return node_rows, [], [(node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items)]
-        by_id = np.argsort(text_array([it.id for it in items]), kind="stable").tolist()  # as write_items stores them
-        return node_rows, [(items[k], node_of_item[k], ids[item_topic[k]]) for k in by_id], []
+            return node_rows, iter(()), ((node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items))
+        by_id = np.argsort(text_array([it.id for it in items]), kind="stable").tolist()
+        return node_rows, ((items[k], node_of_item[k], ids[item_topic[k]]) for k in by_id), iter(())
 
     def assignments(self) -> list[tuple[str, str]]:
         ids = self.ids
@@ -405,8 +406,7 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
             con.execute("DELETE FROM nodes")
         store.write_nodes(con, node_rows)
         store.move_topics(con, plan.moves)
-        if reassign_items:
-            con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", reassign_items)
+        con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", reassign_items)
         store.write_items(con, run_id, new_items)
     rows_seconds = time.perf_counter() - begun
     finished, counts, timings, records, merged, rejected, new_index = later()

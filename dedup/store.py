@@ -268,7 +268,7 @@ class Store:
         con.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def write_items(self, con: sqlite3.Connection, run_id: int, rows: Iterable[tuple[Item, int, str]]) -> None:
-        rows = sorted(rows, key=lambda r: r[0].id)  # in key order the primary-key index grows at its end
+        """Insert (item, node_id, topic_id) rows, best in id order: the primary-key index then grows at its end."""
         con.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         ((it.id, it.received_at, it.channel, it.content, it.title, it.source, it.line, run_id,
                           node, topic) for it, node, topic in rows))
