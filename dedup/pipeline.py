@@ -83,7 +83,6 @@ class Plan:
     replace_index: bool = False
     stats: dict = field(default_factory=dict)
     reassign_items: list[tuple[int, str, str]] = field(default_factory=list)  # rebuild: (node, topic, id)
-    tokens: dict[int, list[str]] = field(default_factory=dict)  # node -> tokens, where already in memory
     full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
 
     def rows(self) -> tuple[Iterable[tuple], Iterable[tuple[Item, int, str]], Iterable[tuple[int, str, str]]]:
@@ -304,10 +303,9 @@ def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.n
     """Summaries of the topics a night affects, from their stored members and tonight's."""
     affected = sorted(plan.affected)
     planned = {row[0]: row for row in plan.node_rows}
-    old_topics = list(affected)
-    stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in
-                    store.items_of_topics(old_topics + list(plan.moves))]
-    rows = {row[0]: row for row in store.nodes_of_topics(old_topics + list(plan.moves))}
+    touched = affected + list(plan.moves)
+    stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in store.items_of_topics(touched)]
+    rows = {row[0]: row for row in store.nodes_of_topics(touched)}
     rows.update(planned)
     node_rows = [(r[0], r[1], r[2], r[3], r[4], plan.moves.get(r[5], r[5]), r[6]) for r in rows.values()]
     all_items = stored_items + plan.new_items
@@ -321,7 +319,7 @@ def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.n
         if r[6]:
             centre[node_topic[k]] = k
     keys = [r[3] for r in node_rows]
-    tokens = [plan.tokens.get(r[0]) or r[2].split(" ") for r in node_rows]
+    tokens = [r[2].split(" ") for r in node_rows]
     sample = sample_members(node_topic, centre, weight, keys)
     topics = summarise([it for it, _, _ in all_items], item_node, node_topic, centre, tokens, weight, affected,
                        sample)
@@ -502,8 +500,6 @@ def _write_pairs(path: Path, func, *args) -> tuple[Path, Counter] | None:
         return None
     pairs.sort()
     return write_csv(path, ["id", "topic_id"], pairs, final=False), Counter(topic for _, topic in pairs)
-
-
 
 
 def _night_assignments(db_path: Path, last_run: int, plan: Plan, ready=None) -> list[tuple[str, str]] | None:

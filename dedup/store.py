@@ -313,9 +313,9 @@ class Transaction:
     when ``body`` returns. With ``ahead``, a forked process with a connection of
     its own runs ``body`` at once (a full run's million rows are inserted while
     the run summarises and routes); the run must not touch the database until
-    ``commit`` returns. A body that raises, ``abandon()``, or a run that dies
-    (the process dies with it) rolls everything back. Otherwise, and where
-    fork is unavailable, ``commit`` runs ``body`` on ``store``'s connection.
+    ``result`` (or ``commit``) returns. A body that raises, ``abandon()`` before ``send``, or a
+    run that dies (the process dies with it) rolls everything back. Otherwise,
+    and where fork is unavailable, ``send`` runs ``body`` on ``store``'s connection.
     """
 
     def __init__(self, store: Store, body: Callable, ahead: bool = False) -> None:
@@ -349,18 +349,20 @@ class Transaction:
         return self.result()
 
     def send(self, message) -> None:
-        """Hand ``later()`` its answer; a forked writer goes on to commit while the caller works."""
-        self._message = message
-        if self.child is not None:
-            try:
-                self.conn.send(message)
-            except OSError:  # it failed before asking; its outcome says why
-                pass
+        """Hand ``later()`` its answer. From here the transaction commits unless it fails itself: a
+        forked writer goes on while the caller works; in-process, the whole transaction runs now."""
+        if self.child is None:
+            self._result = self._write(self.store, lambda: message)
+            return
+        try:
+            self.conn.send(message)
+        except OSError:  # it failed before asking; its outcome says why
+            pass
 
     def result(self):
-        """``body``'s return value once committed (in-process: the whole transaction runs now), or its exception."""
+        """``body``'s return value once committed, or its exception."""
         if self.child is None:
-            return self._write(self.store, lambda: self._message)
+            return self._result
         try:
             return receive_outcome(self.conn, self.child, f"writing {self.store.path}")
         finally:
