@@ -42,3 +42,10 @@ def ranks(values: Sequence[str]) -> np.ndarray:
     out = np.empty(len(order), dtype=np.int64)
     out[order] = np.arange(len(order))
     return out
+
+
+def first_in_groups(groups: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
+    """For each group 0..n_groups-1 (every one non-empty), the index of its element with the smallest
+    ``key``, ties to the earliest index."""
+    order = np.lexsort((key, groups))
+    return order[np.searchsorted(groups[order], np.arange(n_groups))]

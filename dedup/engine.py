@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from .arrays import ranks, text_array, unique
+from .arrays import first_in_groups, ranks, text_array, unique
 from .candidates import bucket_ids, lsh_params
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
@@ -60,8 +60,7 @@ def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[
                             count=len(texts))
     node_texts = list(index)
     first = np.unique(item_node, return_index=True)[1].tolist()  # the item that first carried each text
-    by_id = np.lexsort((ranks(item_ids), item_node))
-    smallest = by_id[np.searchsorted(item_node[by_id], np.arange(len(node_texts)))].tolist()
+    smallest = first_in_groups(item_node, ranks(item_ids), len(node_texts)).tolist()
     weight = np.bincount(item_node, minlength=len(node_texts)).astype(np.float64)
     return Nodes(node_texts, [tokens[k] for k in first], [item_ids[k] for k in smallest], weight, item_node)
 

@@ -10,7 +10,7 @@ from itertools import chain
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .arrays import ranks, text_array
+from .arrays import first_in_groups, ranks, text_array
 from .records import CHANNELS, Item
 
 
@@ -106,12 +106,10 @@ def _time_keys(received: np.ndarray) -> np.ndarray:
 def numbering_keys(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, node_keys: Sequence[str],
                    n_topics: int) -> list[tuple[str, str]]:
     """(first received, smallest item id) of each topic: new topic ids are numbered in this order."""
-    item_topic = node_topic[item_node]
     received = np.array([it.received_at for it in items], dtype=object)
-    by_time = np.lexsort((_time_keys(received), item_topic))
-    earliest = received[by_time[np.searchsorted(item_topic[by_time], np.arange(n_topics))]].tolist()
-    by_key = np.lexsort((ranks(node_keys), node_topic))  # a node's key is its smallest item id
-    smallest = by_key[np.searchsorted(node_topic[by_key], np.arange(n_topics))].tolist()
+    earliest = received[first_in_groups(node_topic[item_node], _time_keys(received), n_topics)].tolist()
+    # a node's key is its smallest item id
+    smallest = first_in_groups(node_topic, ranks(node_keys), n_topics).tolist()
     return [(first, node_keys[k]) for first, k in zip(earliest, smallest)]
 
 

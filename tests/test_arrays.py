@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.arrays import unique
+from dedup.arrays import first_in_groups, unique
 
 
 @given(st.lists(st.integers(-2**62, 2**62), max_size=200), st.integers(1, 50))
@@ -34,3 +34,14 @@ def test_time_keys_order_as_the_strings(times):
     for a in range(len(texts)):
         for b in range(len(texts)):
             assert (keys[a] < keys[b]) == (texts[a] < texts[b])
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(-3, 3)), min_size=1, max_size=40))
+def test_first_in_groups_is_each_groups_smallest_key_earliest_first(pairs):
+    present = sorted({g for g, _ in pairs})
+    dense = {g: k for k, g in enumerate(present)}
+    groups = np.array([dense[g] for g, _ in pairs])
+    key = np.array([v for _, v in pairs])
+    expected = [min((v, k) for k, (g, v) in enumerate(zip(groups.tolist(), key.tolist())) if g == n)[1]
+                for n in range(len(present))]
+    assert first_in_groups(groups, key, len(present)).tolist() == expected
