@@ -38,7 +38,7 @@ from .export import pending, publish, write_csv, write_json, write_rejected, wri
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
-from .normalize import item_text
+from .normalize import item_texts
 from .parallel import Background, can_fork, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
@@ -152,7 +152,7 @@ def file_digest(path: Path) -> str:
 
 
 def _normalise_chunk(pairs: Sequence[tuple[str, str]], config: NormalizeConfig) -> list[str]:
-    return [item_text(title, content, config) for title, content in pairs]
+    return item_texts(pairs, config)
 
 
 def _segment_chunk(texts: Sequence[str], segmenter: Segmenter) -> list[list[str]]:

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -5,7 +6,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import NormalizeConfig
-from dedup.normalize import EMAIL_MASK, ID_MASK, NAME_MASK, PHONE_MASK, item_text, normalize
+from dedup.normalize import (
+    EMAIL_MASK,
+    ID_MASK,
+    NAME_MASK,
+    PHONE_MASK,
+    item_text,
+    item_texts,
+    normalize,
+    normalize_many,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -53,8 +63,9 @@ def _reference_normalize(text: str, config=NormalizeConfig()) -> str:
     text = n._SPACE.sub(" ", text).strip()
     if config.mask_contacts:
         text = n._EMAIL.sub(EMAIL_MASK, text)
-        text = n._ID_CARD.sub(ID_MASK, text)
-        text = n._PHONE.sub(PHONE_MASK, text)
+        text = re.sub(r"(?<!\d)\d{17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d)", ID_MASK, text)
+        text = re.sub(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)",
+                      PHONE_MASK, text)
         text = n._SELF_NAME.sub(lambda m: m.group(1) + NAME_MASK, text)
     text = n._REPEAT_PUNCT.sub(r"\1", text)
     ordered = sorted(config.boilerplate, key=len, reverse=True)
@@ -103,10 +114,47 @@ def test_fast_normalize_equals_reference_property(text):
 FRAGMENTS = ["13812345678", "138 1234 5678", "+86 139-1234-5678", "371502199001011234", "37150219900101123X",
              "0635-8888888", "06358888888", "١٣٨١٢٣٤٥٦٧٨", "１３８１２３４５６７８", "2019年", "12", "3盏", "，", "。。",
              "!!", "～～", "……", " ", "\u3000", "我叫张伟", "本人李娜，", "电话", "邮箱zw@example.com", "市民来电反映：",
-             "路灯坏了", "＂", "😀"]
+             "路灯坏了", "＂", "😀", "86", "+", "-", "0", "1", "8", "X", "0635", "1234"]
 
 
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join))
 @settings(max_examples=400, deadline=None)
 def test_fast_normalize_equals_reference_on_contact_fragments(text):
     assert normalize(text) == _reference_normalize(text)
+
+
+# normalize_many must give, text for text, what normalize gives, whatever sits beside each text.
+CONFIGS = [NormalizeConfig(), NormalizeConfig(mask_contacts=False), NormalizeConfig(boilerplate=())]
+BATCH_ALPHABET = list("路灯坏了我是张伟叫本人联系姓名 ，。！？：；、（）【】“”‘’～…,.!?:;@0123456789１２３ＡＢａ＠\u3000\u0301"
+                      "︑﹐市民来电反映您好٣٧ -＂\n\t\x00①ﬁ") + ["😀", "𝟗", "\U000104a3", "\ud800"]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_normalize_many_equals_normalize_on_edge_cases_and_fragments(config):
+    texts = EDGE_CASES + FRAGMENTS + ["", "a\x00b", "  x  "]
+    assert normalize_many(texts, config) == [normalize(t, config) for t in texts]
+    assert normalize_many([], config) == []
+
+
+def test_normalize_many_equals_normalize_on_sample():
+    import csv
+
+    with open(SAMPLE / "export.csv", encoding="utf-8-sig", newline="") as fh:
+        contents = [row["content"] for row in csv.DictReader(fh)]
+    assert normalize_many(contents) == [normalize(t) for t in contents]
+
+
+@given(st.lists(st.one_of(st.text(alphabet=st.sampled_from(BATCH_ALPHABET), max_size=30),
+                          st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join)), max_size=12),
+       st.sampled_from(CONFIGS))
+@settings(max_examples=500, deadline=None)
+def test_normalize_many_equals_normalize_property(texts, config):
+    assert normalize_many(texts, config) == [normalize(t, config) for t in texts]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["", "路灯坏了", "路灯", "标题：噪音", " ", "市民来电反映"]),
+                          st.sampled_from(["", "古楼街道路灯坏了三盏", "路灯坏了", "电话13812345678", "您好"])),
+                max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_item_texts_equals_item_text(pairs):
+    assert item_texts(pairs) == [item_text(title, content) for title, content in pairs]
