@@ -58,11 +58,15 @@ def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[
     index: dict[str, int] = {}
     item_node = np.fromiter((index.setdefault(text, len(index)) for text in texts), dtype=np.int64,
                             count=len(texts))
-    node_texts = list(index)
     first = np.unique(item_node, return_index=True)[1].tolist()  # the item that first carried each text
-    smallest = first_in_groups(item_node, ranks(item_ids), len(node_texts)).tolist()
-    weight = np.bincount(item_node, minlength=len(node_texts)).astype(np.float64)
-    return Nodes(node_texts, [tokens[k] for k in first], [item_ids[k] for k in smallest], weight, item_node)
+    return nodes_of(item_ids, item_node, list(index), [tokens[k] for k in first])
+
+
+def nodes_of(item_ids: Sequence[str], item_node: np.ndarray, texts: list[str], tokens: list[list[str]]) -> Nodes:
+    """The nodes of items already mapped to their texts (``item_node``; every text carried by some item)."""
+    smallest = first_in_groups(item_node, ranks(item_ids), len(texts)).tolist()
+    weight = np.bincount(item_node, minlength=len(texts)).astype(np.float64)
+    return Nodes(texts, tokens, [item_ids[k] for k in smallest], weight, item_node)
 
 
 @dataclass

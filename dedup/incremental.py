@@ -18,7 +18,7 @@ from .arrays import unique
 from .candidates import band_keys, bucket_ids
 from .cluster import best_centres, lsh_star_cluster
 from .config import Config
-from .engine import StageTimer, group_texts, sign, sign_docs
+from .engine import Nodes, StageTimer, group_texts, sign, sign_docs
 from .index import Index
 from .records import Item
 from .segment import places
@@ -31,12 +31,11 @@ def _older(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
-def attach(store: Store, index: Index, items: list[Item], tokens: list[list[str]], config: Config,
-           timer: StageTimer):
+def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: Config, timer: StageTimer):
+    """Tonight's items (``nodes``: their distinct texts) joined to the stored topics; returns the run's Plan."""
     from .pipeline import Plan, index_params
 
     params = index_params(config)
-    nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
     existing = store.nodes_for_texts(nodes.texts)
     new = np.array([t not in existing for t in nodes.texts], dtype=bool)
     new_idx = np.flatnonzero(new)

@@ -33,7 +33,7 @@ from .arrays import text_array
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
-from .engine import Clustering, Nodes, Signed, StageTimer, cluster_signed, group_texts, sign
+from .engine import Clustering, Nodes, Signed, StageTimer, cluster_signed, group_texts, nodes_of, sign
 from .export import pending, publish, write_csv, write_json, write_rejected, write_xlsx
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
@@ -159,34 +159,53 @@ def _segment_chunk(texts: Sequence[str], segmenter: Segmenter) -> list[list[str]
     return [segmenter(text) for text in texts]
 
 
+@dataclass
+class Prepared:
+    """Items ready to cluster: those with words left, those rejected for having none, and their nodes."""
+
+    items: list[Item]
+    rejected: list[Rejection]
+    nodes: Nodes                      # numbered as ``group_texts`` numbers the items' texts
+
+
 def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: StageTimer,
-            progress: bool = False, workers: int = 0) -> tuple[list[Item], list[list[str]], list[Rejection]]:
+            progress: bool = False, workers: int = 0) -> Prepared:
     """Normalise and segment; an item with no words left (emoji, punctuation) is rejected.
 
     Each distinct content is normalised once and each distinct text segmented
-    once (copies are most of a night), spread over ``workers`` processes.
+    once (copies are most of a night), spread over ``workers`` processes; items
+    are mapped to contents and contents to texts on arrays, so the nodes come
+    out of it without another pass over the items' texts.
     """
     with timer("normalise"):
-        contents = list(dict.fromkeys((it.title, it.content) for it in items))
-        texts = map_chunks(partial(_normalise_chunk, config=config.normalize), contents, workers,
+        index: dict = {}
+        content_of = np.fromiter((index.setdefault((it.title, it.content), len(index)) for it in items),
+                                 dtype=np.int64, count=len(items))
+        texts = map_chunks(partial(_normalise_chunk, config=config.normalize), list(index), workers,
                            "normalise" if progress else None)
-        text_of = dict(zip(contents, texts))
-        for it in items:
-            it.text = text_of[(it.title, it.content)]
+        for it, k in zip(items, content_of.tolist()):
+            it.text = texts[k]
     with timer("segment"):
-        unique = list(dict.fromkeys(texts))
+        index = {}
+        node_of_content = np.fromiter((index.setdefault(text, len(index)) for text in texts), dtype=np.int64,
+                                      count=len(texts))
+        unique = list(index)
+        del index
         words = map_chunks(partial(_segment_chunk, segmenter=segmenter), unique, workers,
                            "segment" if progress else None)
-        words_of = dict(zip(unique, words))
-        kept, tokens, rejected = [], [], []
-        for it in items:
-            found = words_of[it.text]
-            if not found:
-                rejected.append(Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)"))
-                continue
-            kept.append(it)
-            tokens.append(found)
-    return kept, tokens, rejected
+        item_node = node_of_content[content_of]
+        empty = np.fromiter((not found for found in words), dtype=bool, count=len(words))
+        kept, rejected = list(items), []
+        if empty.any():
+            dropped = empty[item_node]
+            rejected = [Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)")
+                        for it, gone in zip(items, dropped.tolist()) if gone]
+            kept = [it for it, gone in zip(items, dropped.tolist()) if not gone]
+            item_node = (np.cumsum(~empty) - 1)[item_node[~dropped]]
+            unique = [text for text, gone in zip(unique, empty.tolist()) if not gone]
+            words = [found for found in words if found]
+        nodes = nodes_of([it.id for it in kept], item_node, unique, words)
+    return Prepared(kept, rejected, nodes)
 
 
 def index_params(config: Config) -> dict:
@@ -229,19 +248,19 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
         with timer("ingest"):
             result = ingest(paths, config.ingest, store.contents_for, now)
             inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
-        items, tokens, empty = prepare(result.items, config, Segmenter(), timer, progress)
-        rejected = result.rejected + empty
+        prepared = prepare(result.items, config, Segmenter(), timer, progress)
+        items, rejected = prepared.items, result.rejected + prepared.rejected
         index_meta = json.loads(store.meta("index") or "null")
         if not items:
             plan = Plan([], [], {}, set())
         elif index_meta is None:
-            plan = _plan_full(store, items, tokens, {}, config, timer)
+            plan = _plan_full(store, items, prepared.nodes, {}, config, timer)
         else:
             if index_meta["params"] != index_params(config):
                 raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
                                  "built with; run `dedup rebuild` with the new settings first")
             index = Index(index_root(db_path), index_meta["segments"])
-            plan = attach(store, index, items, tokens, config, timer)
+            plan = attach(store, index, items, prepared.nodes, config, timer)
         counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
                   "rejected": len(rejected)}
         return _commit(store, db_path, "run", plan, config, loader, timer, started, inputs, counts,
@@ -260,18 +279,19 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
             tokens_of = {row[1]: row[2].split(" ") for row in store.all_nodes()}
         items = [it for it, _, _ in stored]
         previous = {it.id: topic for it, _, topic in stored}
-        tokens = [tokens_of[it.text] for it in items]
-        plan = _plan_full(store, items, tokens, previous, config, timer)
+        with timer("sign"):
+            nodes = group_texts([it.id for it in items], [it.text for it in items],
+                                [tokens_of[it.text] for it in items])
+        plan = _plan_full(store, items, nodes, previous, config, timer)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
         return _commit(store, db_path, "rebuild", plan, config, loader, timer, started, [], counts, [],
                        out_dir, json.loads(store.meta("index") or "null"))
 
 
-def _plan_full(store: Store, items: list[Item], tokens: list[list[str]], previous: dict[str, str],
+def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str, str],
                config: Config, timer: StageTimer) -> Plan:
-    """Cluster these items from scratch; ``previous`` (item -> topic) keeps old ids where they overlap."""
-    with timer("sign"):  # copies share one node: sign each distinct text once
-        nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
+    """Cluster these items (copies share one node, signed once) from scratch; ``previous`` (item -> topic)
+    keeps old ids where they overlap."""
     signed = sign(nodes, config, timer)
     clustering = cluster_signed(nodes, signed, config, timer)
     return _plan_clustered(store, items, nodes, signed, clustering, previous, timer)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .candidates import bucket_ids, candidate_probability, lsh_params
 from .config import Config, ConfigError, dump_toml
-from .engine import StageTimer, cluster_signed, group_texts, sign
+from .engine import StageTimer, cluster_signed, sign
 from .ingest import ingest
 from .metrics import cluster_metrics, pair_metrics
 from .pipeline import prepare
@@ -108,9 +108,8 @@ def sweep(export: Path, gold: Gold, grid: dict[str, list], base: Config, log=pri
     timer = StageTimer()
     with timer("ingest"):
         result = ingest([export], base.ingest)
-    items, tokens, _ = prepare(result.items, base, Segmenter(), timer)
-    ids = [it.id for it in items]
-    nodes = group_texts(ids, [it.text for it in items], tokens)
+    prepared = prepare(result.items, base, Segmenter(), timer)
+    ids, nodes = [it.id for it in prepared.items], prepared.nodes
     thresholds = grid.get("threshold", [base.cluster.threshold])
     rows: list[dict] = []
     for (kind, n), num_perm in itertools.product(grid.get("shingle", [(base.sign.shingle, base.sign.ngram)]),
@@ -142,8 +141,7 @@ def one_run_seconds(export: Path, base: Config) -> float:
     start = time.perf_counter()
     timer = StageTimer()
     result = ingest([export], base.ingest)
-    items, tokens, _ = prepare(result.items, base, Segmenter(), timer)
-    nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
+    nodes = prepare(result.items, base, Segmenter(), timer).nodes
     cluster_signed(nodes, sign(nodes, base), base)
     return time.perf_counter() - start
 
@@ -266,8 +264,7 @@ def tune(export: Path, gold_path: Path, specs: list[str], out: Path, base: Confi
                                       "sign.num_perm": chosen["num_perm"], "cluster.threshold": chosen["threshold"],
                                       "cluster.bands": chosen["bands"], "cluster.rows": chosen["rows"]})
         result = ingest([export], base.ingest)
-        items, tokens, _ = prepare(result.items, config, Segmenter(), StageTimer())
-        nodes = group_texts([it.id for it in items], [it.text for it in items], tokens)
+        nodes = prepare(result.items, config, Segmenter(), StageTimer()).nodes
         clustering = cluster_signed(nodes, sign(nodes, config), config)
         pred_sizes = np.bincount(clustering.item_topic)
         gold_sizes = np.unique(np.array(list(gold.topics.values()), dtype=object).astype(str),

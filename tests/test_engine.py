@@ -3,12 +3,14 @@
 import random
 
 from conftest import SUGGESTIONS, same_partition
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import Config
-from dedup.engine import find_topics, group_texts
+from dedup.engine import StageTimer, find_topics, group_texts
 from dedup.normalize import item_text
+from dedup.pipeline import prepare
+from dedup.records import Item
 from dedup.segment import Segmenter
 
 SEG = Segmenter()
@@ -58,3 +60,30 @@ def test_group_texts_numbers_texts_first_seen_with_their_smallest_id(rows):
         mine = [k for k in range(len(rows)) if texts[k] == text]
         assert nodes.keys[n] == min(ids[k] for k in mine)
         assert nodes.tokens[n] == tokens[mine[0]] and nodes.weight[n] == len(mine)
+
+
+# Contents that normalise to one text (greetings, full-width forms), that keep no words, and titles.
+CONTENTS = [("", "路灯坏了"), ("", "您好，路灯坏了"), ("", "路灯坏了！！"), ("", "😀😀"), ("", "！？"), ("路灯", "路灯坏了"),
+            ("暖气", "暖气不热"), ("", "暖气不热"), ("", "ＡＢＣ"), ("", "市民来电反映：")]
+
+
+@given(st.lists(st.tuples(st.text(alphabet="abz", min_size=1, max_size=3), st.sampled_from(CONTENTS)),
+                unique_by=lambda r: r[0]))
+@settings(max_examples=200, deadline=None)
+def test_prepare_gives_the_nodes_and_rejections_of_the_plain_composition(rows):
+    items = [Item(id, "2019-03-09 08:00:00", "phone", content, title, "x.csv", k + 2)
+             for k, (id, (title, content)) in enumerate(rows)]
+    prepared = prepare([Item(**{f: getattr(it, f) for f in Item.__slots__}) for it in items], Config(), SEG,
+                       StageTimer())
+    texts = [item_text(it.title, it.content) for it in items]
+    words = [SEG(t) for t in texts]
+    kept = [k for k in range(len(items)) if words[k]]
+    assert [it.id for it in prepared.items] == [items[k].id for k in kept]
+    assert [it.text for it in prepared.items] == [texts[k] for k in kept]
+    assert [(r.line, r.id) for r in prepared.rejected] == [(k + 2, items[k].id) for k in range(len(items))
+                                                           if not words[k]]
+    expected = group_texts([items[k].id for k in kept], [texts[k] for k in kept], [words[k] for k in kept])
+    got = prepared.nodes
+    assert (got.texts, got.tokens, got.keys) == (expected.texts, expected.tokens, expected.keys)
+    assert got.weight.tolist() == expected.weight.tolist()
+    assert got.item_node.tolist() == expected.item_node.tolist()
