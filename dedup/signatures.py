@@ -94,36 +94,61 @@ def char_shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarra
     """
     if not texts:
         return np.empty(0, np.uint32), np.empty(0, np.int64)
-    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
-    text_of = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
+    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     table = _alnum_table()
-    keep = np.zeros(len(codes), dtype=bool)
-    bmp = codes < 0x10000
-    keep[bmp] = table[codes[bmp]]
-    for k in np.flatnonzero(~bmp):  # astral characters (emoji, rare Han): ask Python
-        keep[k] = chr(codes[k]).isalnum()
-    codes, text_of = codes[keep], text_of[keep]
-    chars = np.bincount(text_of, minlength=len(texts))
-    starts = np.concatenate(([0], np.cumsum(chars)[:-1]))
+    if len(codes) and codes.max() >= 0x10000:
+        bmp = codes < 0x10000
+        keep = table.take(codes & 0xFFFF) & bmp
+        for k in np.flatnonzero(~bmp):  # astral characters (emoji, rare Han): ask Python
+            keep[k] = chr(codes[k]).isalnum()
+    else:
+        keep = table.take(codes)
+    bounds = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    kept = np.concatenate(([0], np.cumsum(keep)))
+    chars = np.diff(kept[np.concatenate(([0], bounds))])  # characters kept per text
+    codes = codes[keep]
+    ends = np.cumsum(chars)
     lengths = np.where(chars >= n, chars - n + 1, np.minimum(chars, 1))
     total = int(lengths.sum())
-    # shingle j of text k starts at starts[k] + j and spans min(n, chars[k]) code points
-    first = np.repeat(starts, lengths) + (np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-    span = np.repeat(np.minimum(chars, n), lengths)
-    h = np.full(total, FNV_OFFSET, dtype=np.uint32)
+    # a text of n or more characters has a shingle at each of its positions but its last n - 1,
+    # hashed for every position at once from slices and then picked; a shorter one, one shingle of them all
+    short = (chars > 0) & (chars < n)
+    slot = (np.cumsum(lengths) - lengths)[short]
+    h = np.empty(total, dtype=np.uint32)
     with np.errstate(over="ignore"):
-        for step in range(n):
-            live = step < span
-            h[live] = (h[live] ^ codes[first[live] + step]) * FNV_PRIME
+        if len(codes) >= n:
+            at = np.full(len(codes) - n + 1, FNV_OFFSET, dtype=np.uint32)
+            for step in range(n):
+                at ^= codes[step:len(codes) - n + 1 + step]
+                at *= FNV_PRIME
+            valid = np.ones(len(at), dtype=bool)
+            shorts = zip((ends - chars)[short].tolist(), ends[short].tolist())
+            tails = np.concatenate([np.empty(0, np.int64)] + [ends[chars >= n] - j for j in range(1, n)] +
+                                   [np.arange(b, e) for b, e in shorts])
+            valid[tails[tails < len(at)]] = False
+            whole = np.ones(total, dtype=bool)
+            whole[slot] = False
+            h[whole] = at[valid]
+        if len(slot):
+            first, span = (ends - chars)[short], chars[short]
+            part = np.full(len(first), FNV_OFFSET, dtype=np.uint32)
+            for step in range(n):
+                live = step < span
+                part[live] = (part[live] ^ codes[first[live] + step]) * FNV_PRIME
+            h[slot] = part
     return h, lengths.astype(np.int64)
 
 
 def flat_signatures(hashes: np.ndarray, lengths: np.ndarray, num_perm: int, seed: int,
-                    chunk: int = 1 << 20) -> np.ndarray:
-    """MinHash signatures from laid-end-to-end shingle hashes (see ``char_shingle_hashes``)."""
+                    chunk: int = 1 << 16) -> np.ndarray:
+    """MinHash signatures from laid-end-to-end shingle hashes (see ``char_shingle_hashes``).
+
+    Permutation by permutation over chunks small enough to stay in cache, into
+    a permutation-major array (contiguous writes), transposed once at the end.
+    """
     a, b = permutations(num_perm, seed)
     n = len(lengths)
-    sig = np.full((n, num_perm), EMPTY, dtype=np.uint32)
+    sig = np.full((num_perm, n), EMPTY, dtype=np.uint32)
     ends = np.cumsum(lengths)
     begins = ends - lengths
     start = 0
@@ -135,10 +160,17 @@ def flat_signatures(hashes: np.ndarray, lengths: np.ndarray, num_perm: int, seed
             if rows.size:
                 flat = _fmix32(hashes[begins[rows[0]]:ends[rows[-1]]])
                 offsets = begins[rows] - begins[rows[0]]
+                permuted = np.empty_like(flat)
+                every = rows.size == stop - start
                 for k in range(num_perm):
-                    sig[rows, k] = np.minimum.reduceat(flat * a[k] + b[k], offsets)
+                    np.multiply(flat, a[k], out=permuted)
+                    permuted += b[k]
+                    if every:
+                        np.minimum.reduceat(permuted, offsets, out=sig[k, start:stop])
+                    else:  # empty texts keep the empty-MinHash value
+                        sig[k, rows] = np.minimum.reduceat(permuted, offsets)
             start = stop
-    return sig
+    return np.ascontiguousarray(sig.T)
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

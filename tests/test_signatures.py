@@ -6,11 +6,14 @@ from hypothesis import strategies as st
 
 from dedup.config import SignConfig
 from dedup.signatures import (
+    char_shingle_hashes,
     char_shingles,
     estimate_jaccard,
     exact_jaccard,
+    flat_signatures,
     hash_shingles,
     reference_signature,
+    shingle_hash,
     shingles,
     signatures,
 )
@@ -65,3 +68,31 @@ def test_estimate_close_to_exact():
     sig = signatures([a, b], 256, 1)
     est = estimate_jaccard(sig, np.array([0]), np.array([1]))[0]
     assert abs(est - exact_jaccard(a, b)) < 0.1
+
+
+def _reference_char_hashes(texts, n):
+    return [[shingle_hash(sh) for sh in char_shingles(t, n)] for t in texts]
+
+
+SHINGLE_ALPHABET = list("路灯坏了 ,.!ab12Ａ\u3000") + ["🙂", "𠀀", "\ud800"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(SHINGLE_ALPHABET), max_size=12), max_size=10), st.integers(1, 5))
+def test_char_shingle_hashes_equal_hashing_each_shingle(texts, n):
+    """Hashed at every position at once and picked: the same hashes, in order and with repeats, as one by one."""
+    hashes, lengths = char_shingle_hashes(texts, n)
+    expected = _reference_char_hashes(texts, n)
+    assert lengths.tolist() == [len(e) for e in expected]
+    assert hashes.tolist() == [h for e in expected for h in e]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(SHINGLE_ALPHABET), max_size=20), min_size=1, max_size=8),
+       st.integers(0, 2**31 - 1), st.sampled_from([1, 3, 16, 1 << 16]))
+def test_flat_signatures_equal_datasketch(texts, seed, chunk):
+    config = SignConfig(num_perm=16, seed=seed)
+    hashes, lengths = char_shingle_hashes(texts, 3)
+    ours = flat_signatures(hashes, lengths, 16, seed, chunk=chunk)
+    for row, text in zip(ours, texts):
+        assert np.array_equal(row, reference_signature(char_shingles(text, 3), config))
