@@ -271,6 +271,75 @@ def validate(record: dict[str, object], path: Path | str, line: int, config: Ing
     return Item(item_id, received, channel, content, _cell(record.get("title")), str(path), line)
 
 
+def read_file(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
+    """(rows read, valid items, rejections) of one file, in file order; times after ``latest`` are in the future."""
+    if path.suffix.lower() in (".xlsx", ".jsonl", ".ndjson"):
+        return read_records(path, config, latest)
+    return _read_csv(path, config, latest)
+
+
+def read_records(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
+    """``read_file`` through ``iter_records`` and ``validate``: any format, a record at a time."""
+    records = list(iter_records(path, config))
+    source = str(path)  # one string shared by every item of the file
+    valid: list[Item] = []
+    rejected: list[Rejection] = []
+    for line, record in records:
+        if isinstance(record, str):
+            rejected.append(Rejection(source, line, "", record))
+            continue
+        outcome = validate(record, source, line, config, latest)
+        (rejected if isinstance(outcome, Rejection) else valid).append(outcome)
+    return len(records), valid, rejected
+
+
+def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
+    """``read_records`` for CSV and TSV, the same items and rejections (tested), twice as fast.
+
+    A row whose cells are already what ``validate`` would accept (the common case:
+    canonical time, channel spelled as we do) becomes an Item at once, without a
+    record dict or the checks' function calls; any other row goes through ``validate``.
+    """
+    text, _encoding = read_text(path)
+    rows = _csv_rows(path, text, "\t" if path.suffix.lower() == ".tsv" else ",")
+    header = next(rows, None)
+    if header is None:
+        raise IngestError(f"{path}: file is empty")
+    mapping = map_header(header[1], config, path)
+    rows = list(rows)
+    width, last = len(header[1]), _last_line(text)
+    names, pick, needed = list(mapping), operator.itemgetter(*mapping.values()), max(mapping.values()) + 1
+    at_id, at_time, at_channel, at_content = (mapping[c] for c in ("id", "received_at", "channel", "content"))
+    at_title = mapping.get("title")
+    source, limit, channels = str(path), config.max_content_chars, CHANNEL_ALIASES
+    valid: list[Item] = []
+    rejected: list[Rejection] = []
+    rows_read = 0
+    for number, row in rows:
+        if not "".join(row).strip():  # a blank line, or only separators
+            continue
+        rows_read += 1
+        if len(row) < width and number == last:
+            rejected.append(Rejection(source, number, "", f"truncated row ({len(row)} of {width} fields): "
+                                                          "file may be cut off"))
+            continue
+        if len(row) >= needed:
+            item_id, content, received = row[at_id].strip(), row[at_content].strip(), row[at_time]
+            channel = channels.get(row[at_channel])
+            if (item_id and content and channel and len(content) <= limit and received <= latest
+                    and _CANONICAL_TIME.fullmatch(received) and (received[8:10] <= "28" or _real_date(received))):
+                valid.append(Item(item_id, received, channel, content,
+                                  row[at_title].strip() if at_title is not None else "", source, number))
+                continue
+            values = pick(row)
+            record = dict(zip(names, values if len(names) > 1 else (values,)))
+        else:
+            record = {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
+        outcome = validate(record, source, number, config, latest)
+        (rejected if isinstance(outcome, Rejection) else valid).append(outcome)
+    return rows_read, valid, rejected
+
+
 def ingest(paths: list[Path], config: IngestConfig,
            known: dict[str, str] | Callable[[list[str]], dict[str, str]] | None = None,
            now: dt.datetime | None = None) -> IngestResult:
@@ -289,18 +358,10 @@ def ingest(paths: list[Path], config: IngestConfig,
         path = Path(path)
         if not path.exists():
             raise IngestError(f"{path}: no such file")
-        records = list(iter_records(path, config))  # read whole file first: an unreadable one stores nothing
-        source = str(path)  # one string shared by every item of the file
-        for line, record in records:
-            result.rows_read += 1
-            if isinstance(record, str):
-                result.rejected.append(Rejection(str(path), line, "", record))
-                continue
-            outcome = validate(record, source, line, config, latest)
-            if isinstance(outcome, Rejection):
-                result.rejected.append(outcome)
-            else:
-                valid.append(outcome)
+        rows_read, items, rejected = read_file(path, config, latest)  # whole file first: a bad one stores nothing
+        result.rows_read += rows_read
+        valid += items
+        result.rejected += rejected
     if callable(known):
         seen = dict(known(list(dict.fromkeys(it.id for it in valid))))
     else:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from conftest import HEADER, SUGGESTIONS, write_csv
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import IngestConfig
@@ -138,3 +138,38 @@ def test_canonical_times_are_checked_as_strptime_checks_them(year, month, day, h
     except ValueError:
         expected = None
     assert parse_time(value) == expected
+
+
+# The CSV fast path must give read_records' items and rejections, cell for cell, whatever the rows hold.
+CELLS = {
+    "id": ["A1", " A2 ", "", "  ", "A3", "A1"],
+    "received_at": ["2019-03-01 08:00:00", "2019-02-29 08:00:00", "2019-02-28 08:00:00", "2019/3/1 8:00",
+                    " 2019-03-01 08:00:00", "2030-01-01 08:00:00", "2019-06-08 00:00:00", "昨天", "", "2019-04-31 10:00:00"],
+    "channel": ["电话", "phone", "Phone", " 微信 ", "传真", "", "客户端"],
+    "content": ["路灯坏了", " 路灯坏了 ", "", "   ", "长" * 30, "噪音扰民，晚上施工"],
+    "title": ["", "路灯", " 标题 "],
+}
+
+
+@given(st.lists(st.one_of(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in CELLS.items()}),
+                          st.just("blank"), st.just("short")), max_size=12),
+       st.booleans(), st.booleans(), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, titled, tsv, cut):
+    from dedup.ingest import _read_csv, read_records
+
+    columns = ["id", "received_at", "channel", "content"] + (["title"] if titled else [])
+    sep = "\t" if tsv else ","
+    lines = [sep.join(columns)]
+    for row in rows:
+        if row == "blank":
+            lines.append(sep * 2)
+        elif row == "short":
+            lines.append("B9" + sep + "2019-03-01 08:00:00")
+        else:
+            lines.append(sep.join(row[c] for c in columns))
+    text = "\n".join(lines) + ("" if cut else "\n")
+    path = tmp_path_factory.mktemp("csv") / ("a.tsv" if tsv else "a.csv")
+    path.write_text(text, encoding="utf-8")
+    config = IngestConfig(max_content_chars=20)
+    assert _read_csv(path, config, "2019-06-08 00:00:00") == read_records(path, config, "2019-06-08 00:00:00")
