@@ -271,18 +271,11 @@ def validate(record: dict[str, object], path: Path | str, line: int, config: Ing
     return Item(item_id, received, channel, content, _cell(record.get("title")), str(path), line)
 
 
-def read_file(path: Path, config: IngestConfig, latest: str, on_valid: Callable[[list[Item]], None] | None = None
-              ) -> tuple[int, list[Item], list[Rejection]]:
-    """(rows read, valid items, rejections) of one file, in file order; times after ``latest`` are in the future.
-
-    ``on_valid``, if given, is handed the valid items in order, a batch at a time as they are read.
-    """
+def read_file(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
+    """(rows read, valid items, rejections) of one file, in file order; times after ``latest`` are in the future."""
     if path.suffix.lower() in (".xlsx", ".jsonl", ".ndjson"):
-        out = read_records(path, config, latest)
-        if on_valid is not None:
-            on_valid(out[1])
-        return out
-    return _read_csv(path, config, latest, on_valid)
+        return read_records(path, config, latest)
+    return _read_csv(path, config, latest)
 
 
 def read_records(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
@@ -300,8 +293,7 @@ def read_records(path: Path, config: IngestConfig, latest: str) -> tuple[int, li
     return len(records), valid, rejected
 
 
-def _read_csv(path: Path, config: IngestConfig, latest: str, on_valid: Callable[[list[Item]], None] | None = None,
-              batch: int = 50_000) -> tuple[int, list[Item], list[Rejection]]:
+def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
     """``read_records`` for CSV and TSV, the same items and rejections (tested), twice as fast.
 
     A row whose cells are already what ``validate`` would accept (the common case:
@@ -322,14 +314,11 @@ def _read_csv(path: Path, config: IngestConfig, latest: str, on_valid: Callable[
     source, limit, channels = str(path), config.max_content_chars, CHANNEL_ALIASES
     valid: list[Item] = []
     rejected: list[Rejection] = []
-    rows_read = handed = 0
+    rows_read = 0
     for number, row in rows:
         if not "".join(row).strip():  # a blank line, or only separators
             continue
         rows_read += 1
-        if on_valid is not None and len(valid) - handed >= batch:
-            on_valid(valid[handed:])
-            handed = len(valid)
         if len(row) < width and number == last:
             rejected.append(Rejection(source, number, "", f"truncated row ({len(row)} of {width} fields): "
                                                           "file may be cut off"))
@@ -348,22 +337,18 @@ def _read_csv(path: Path, config: IngestConfig, latest: str, on_valid: Callable[
             record = {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
         outcome = validate(record, source, number, config, latest)
         (rejected if isinstance(outcome, Rejection) else valid).append(outcome)
-    if on_valid is not None:
-        on_valid(valid[handed:])
     return rows_read, valid, rejected
 
 
 def ingest(paths: list[Path], config: IngestConfig,
            known: dict[str, str] | Callable[[list[str]], dict[str, str]] | None = None,
-           now: dt.datetime | None = None, on_valid: Callable[[list[Item]], None] | None = None) -> IngestResult:
+           now: dt.datetime | None = None) -> IngestResult:
     """Read and validate every file, then settle repeated ids.
 
     ``known`` gives the content already stored under an id: a dict, or a
     function asked once with all of tonight's ids (so a night never loads the
     whole database). The same id with the same content is a repeat, stored
-    once; with different content it is rejected. ``on_valid`` is handed the
-    valid rows' items as they are read (before repeats are settled), so that
-    the next stage can start on them.
+    once; with different content it is rejected.
     """
     now = now or dt.datetime.now()
     latest = (now + dt.timedelta(days=config.future_tolerance_days)).strftime("%Y-%m-%d %H:%M:%S")
@@ -373,7 +358,7 @@ def ingest(paths: list[Path], config: IngestConfig,
         path = Path(path)
         if not path.exists():
             raise IngestError(f"{path}: no such file")
-        rows_read, items, rejected = read_file(path, config, latest, on_valid)  # a bad file raises: nothing stored
+        rows_read, items, rejected = read_file(path, config, latest)  # whole file first: a bad one stores nothing
         result.rows_read += rows_read
         valid += items
         result.rejected += rejected

@@ -12,7 +12,7 @@ import ctypes
 import multiprocessing as mp
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
@@ -113,59 +113,6 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
 def _run_chunk(k: int) -> list:
     func, chunks = _JOB
     return func(chunks[k])
-
-
-class StreamMap:
-    """``func`` over values fed a batch at a time, in forked workers while the caller goes on.
-
-    Each full chunk of ``chunk`` values is sent (pickled: unlike ``map_chunks``'s
-    values, these did not exist when the workers forked) to a worker as soon as it
-    is fed, so the work overlaps whatever the caller does between feeds (ingest
-    reading the rest of the file). ``results()`` gives ``func`` over every value
-    fed, in feeding order, exactly what ``map_chunks`` would; what is left unsent
-    by then runs through ``map_chunks``. A night too small to fill a chunk starts no worker.
-    """
-
-    def __init__(self, func: Callable[[Sequence[T]], list[R]], chunk: int = 20_000, workers: int = 0) -> None:
-        self.func, self.chunk = func, chunk
-        self.workers = workers or default_workers()
-        self._pending: list = []
-        self._futures: list = []
-        self._pool: ProcessPoolExecutor | None = None
-
-    def feed(self, values: Iterable[T]) -> None:
-        self._pending.extend(values)
-        if len(self._pending) < self.chunk or self.workers <= 1 or not can_fork():
-            return
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("fork"),
-                                             initializer=die_with_parent, initargs=(os.getpid(),))
-        full = len(self._pending) - len(self._pending) % self.chunk
-        for k in range(0, full, self.chunk):
-            self._futures.append(self._pool.submit(self.func, self._pending[k:k + self.chunk]))
-        del self._pending[:full]
-
-    def results(self, progress: str | None = None) -> list[R]:
-        """Everything fed so far; the workers then end (they hold copies of pages the caller has
-        since freed: the whole input file, when ingest feeds it)."""
-        out: list[R] = []
-        for future in self._futures:
-            out.extend(future.result())
-        self.close()
-        out.extend(map_chunks(self.func, self._pending, self.workers, progress))
-        self._futures, self._pending = [], []
-        return out
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self) -> "StreamMap":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class Background:

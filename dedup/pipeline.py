@@ -39,7 +39,7 @@ from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
 from .normalize import item_texts
-from .parallel import Background, StreamMap, can_fork, in_background, map_chunks
+from .parallel import Background, can_fork, in_background, map_chunks
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import (
@@ -155,42 +155,6 @@ def _normalise_chunk(pairs: Sequence[tuple[str, str]], config: NormalizeConfig) 
     return item_texts(pairs, config)
 
 
-class Normaliser:
-    """Normalises each distinct (title, content) while ingest reads on: feed it items as they come
-    (``ingest(on_valid=...)``), then ask ``prepare`` to take the texts from it."""
-
-    def __init__(self, config: NormalizeConfig, workers: int = 0) -> None:
-        self.position: dict[tuple[str, str], int] = {}
-        self.stream = StreamMap(partial(_normalise_chunk, config=config), workers=workers)
-        self._texts: list[str] | None = None
-
-    def feed(self, items: Iterable[Item]) -> None:
-        position, new = self.position, []
-        for it in items:
-            key = (it.title, it.content)
-            if key not in position:
-                position[key] = len(position)
-                new.append(key)
-        self.stream.feed(new)
-
-    def texts(self, contents: list[tuple[str, str]], progress: str | None = None) -> list[str]:
-        """The normalised text of each (title, content); any not fed yet is normalised now."""
-        missing = [c for c in contents if c not in self.position]
-        if missing or self._texts is None:
-            for key in missing:
-                self.position[key] = len(self.position)
-            self.stream.feed(missing)
-            self._texts = (self._texts or []) + self.stream.results(progress)
-        done, position = self._texts, self.position
-        return [done[position[c]] for c in contents]
-
-    def __enter__(self) -> "Normaliser":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stream.close()
-
-
 def _segment_chunk(texts: Sequence[str], segmenter: Segmenter) -> list[list[str]]:
     return [segmenter(text) for text in texts]
 
@@ -205,24 +169,20 @@ class Prepared:
 
 
 def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: StageTimer,
-            progress: bool = False, workers: int = 0, normaliser: Normaliser | None = None) -> Prepared:
+            progress: bool = False, workers: int = 0) -> Prepared:
     """Normalise and segment; an item with no words left (emoji, punctuation) is rejected.
 
-    Each distinct content is normalised once (by ``normaliser`` if given: it
-    may have done most of them while ingest read) and each distinct text
-    segmented once (copies are most of a night), spread over ``workers``
-    processes; items are mapped to contents and contents to texts on arrays, so
-    the nodes come out of it without another pass over the items' texts.
+    Each distinct content is normalised once and each distinct text segmented
+    once (copies are most of a night), spread over ``workers`` processes; items
+    are mapped to contents and contents to texts on arrays, so the nodes come
+    out of it without another pass over the items' texts.
     """
     with timer("normalise"):
         index: dict = {}
         content_of = np.fromiter((index.setdefault((it.title, it.content), len(index)) for it in items),
                                  dtype=np.int64, count=len(items))
-        bar = "normalise" if progress else None
-        if normaliser is not None:
-            texts = normaliser.texts(list(index), bar)
-        else:
-            texts = map_chunks(partial(_normalise_chunk, config=config.normalize), list(index), workers, bar)
+        texts = map_chunks(partial(_normalise_chunk, config=config.normalize), list(index), workers,
+                           "normalise" if progress else None)
         for it, k in zip(items, content_of.tolist()):
             it.text = texts[k]
     with timer("segment"):
@@ -284,12 +244,11 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
-    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
-            Normaliser(config.normalize) as normaliser:
-        with timer("ingest"):  # contents are normalised by workers as they are read
-            result = ingest(paths, config.ingest, store.contents_for, now, on_valid=normaliser.feed)
+    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader:
+        with timer("ingest"):
+            result = ingest(paths, config.ingest, store.contents_for, now)
             inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
-        prepared = prepare(result.items, config, Segmenter(), timer, progress, normaliser=normaliser)
+        prepared = prepare(result.items, config, Segmenter(), timer, progress)
         items, rejected = prepared.items, result.rejected + prepared.rejected
         index_meta = json.loads(store.meta("index") or "null")
         if not items:

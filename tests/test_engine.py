@@ -87,26 +87,3 @@ def test_prepare_gives_the_nodes_and_rejections_of_the_plain_composition(rows):
     assert (got.texts, got.tokens, got.keys) == (expected.texts, expected.tokens, expected.keys)
     assert got.weight.tolist() == expected.weight.tolist()
     assert got.item_node.tolist() == expected.item_node.tolist()
-
-
-def test_prepare_with_a_normaliser_fed_during_ingest_gives_the_same(tmp_path):
-    """Contents normalised by workers while ingest reads (small batches and chunks force the workers)."""
-    from conftest import write_csv
-
-    from dedup.config import IngestConfig
-    from dedup.ingest import ingest
-    from dedup.pipeline import Normaliser
-
-    rows = [s[:4] for s in SUGGESTIONS] * 3 + [("E1", "2019-03-09 08:00:00", "电话", "😀😀")]
-    rows = [(f"{r[0]}-{k}", *r[1:]) for k, r in enumerate(rows)]
-    path = write_csv(tmp_path / "a.csv", rows)
-    plain = prepare(ingest([path], IngestConfig()).items, Config(), SEG, StageTimer())
-    with Normaliser(Config().normalize, workers=2) as normaliser:
-        normaliser.stream.chunk = 3
-        fed = []
-        result = ingest([path], IngestConfig(), on_valid=lambda items: (fed.extend(items), normaliser.feed(items)))
-        assert [it.id for it in fed] == [it.id for it in result.items]
-        streamed = prepare(result.items, Config(), SEG, StageTimer(), normaliser=normaliser)
-    assert [it.text for it in streamed.items] == [it.text for it in plain.items]
-    assert streamed.nodes.texts == plain.nodes.texts and streamed.nodes.tokens == plain.nodes.tokens
-    assert [(r.line, r.reason) for r in streamed.rejected] == [(r.line, r.reason) for r in plain.rejected]

@@ -173,14 +173,3 @@ def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, t
     path.write_text(text, encoding="utf-8")
     config = IngestConfig(max_content_chars=20)
     assert _read_csv(path, config, "2019-06-08 00:00:00") == read_records(path, config, "2019-06-08 00:00:00")
-
-
-def test_valid_items_are_handed_on_in_batches_as_they_are_read(tmp_path):
-    from dedup.ingest import _read_csv
-
-    rows = ROWS[:5] + [["", "2019-03-01 08:00:00", "电话", "路灯坏了"]] + ROWS[5:]
-    path = write_csv(tmp_path / "a.csv", rows)
-    batches = []
-    rows_read, valid, rejected = _read_csv(path, CFG, "2019-06-01 00:00:00", batches.append, batch=2)
-    assert [len(b) for b in batches] == [2, 2, 2, 2, 2, 2] and sum(batches, []) == valid
-    assert rows_read == 13 and len(valid) == 12 and len(rejected) == 1

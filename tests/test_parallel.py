@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.parallel import SERIAL_BELOW, StreamMap, in_background, map_chunks
+from dedup.parallel import SERIAL_BELOW, in_background, map_chunks
 
 
 def _square(chunk):
@@ -79,30 +79,3 @@ def test_forked_processes_die_with_a_killed_run(spawn):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
-
-
-@pytest.mark.parametrize("batches", [[], [5], [3, 0, 9, 1], [7, 7, 7], [20]])
-def test_stream_map_gives_map_chunks_results_in_feeding_order(batches):
-    values = iter(range(1000))
-    fed = []
-    with StreamMap(_square, chunk=4, workers=2) as stream:
-        for size in batches:
-            batch = [next(values) for _ in range(size)]
-            fed += batch
-            stream.feed(batch)
-        assert len(stream._futures) == sum(batches) // 4  # each full chunk went to a worker as it came
-        assert stream.results() == [x * x for x in fed]
-        assert stream._pool is None  # the workers end once the results are in
-
-
-def _fail_on_three(chunk):
-    if 3 in chunk:
-        raise ValueError("three")
-    return chunk
-
-
-def test_stream_map_raises_a_workers_error():
-    with StreamMap(_fail_on_three, chunk=2, workers=2) as stream:
-        stream.feed([1, 2, 3, 4])
-        with pytest.raises(ValueError, match="three"):
-            stream.results()
