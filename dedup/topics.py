@@ -51,7 +51,7 @@ def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndar
                       n_topics: int, k: int = 5) -> list[list[str]]:
     """Top-k TF-IDF words of each topic, idf over distinct texts so repeats don't dominate."""
     flat = list(chain.from_iterable(node_tokens))
-    words = list(dict.fromkeys(flat))
+    words = sorted(dict.fromkeys(flat))  # numbered in sorted order: the tie-break among equal scores
     if not words:
         return [[] for _ in range(n_topics)]
     code = {w: c for c, w in enumerate(words)}
@@ -67,12 +67,13 @@ def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndar
     membership = csr_matrix((node_weight, (node_topic, np.arange(len(node_tokens)))),
                             shape=(n_topics, len(node_tokens)))
     scores = (membership @ presence).tocsr()
-    # the k best words of every topic at once: sort by (topic, -score, word), keep each topic's first k
-    word_rank = np.empty(len(words), dtype=np.int64)
-    word_rank[sorted(range(len(words)), key=words.__getitem__)] = np.arange(len(words))
+    scores.sort_indices()
+    # the k best words of every topic at once: by topic, then score, then word, from two stable sorts
+    # (within a topic the entries are in word order already), keeping each topic's first k
     per_topic = np.diff(scores.indptr)
     topic = np.repeat(np.arange(n_topics), per_topic)
-    order = np.lexsort((word_rank[scores.indices], -(scores.data * idf[scores.indices]), topic))
+    order = np.argsort(-(scores.data * idf[scores.indices]), kind="stable")
+    order = order[np.argsort(topic[order], kind="stable")]
     chosen = order[np.arange(len(order)) - scores.indptr[topic[order]] < k]
     chosen_words = [words[c] for c in scores.indices[chosen].tolist()]
     ends = np.cumsum(np.minimum(per_topic, k)).tolist()
