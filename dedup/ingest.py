@@ -196,8 +196,8 @@ def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = R
         if not found_header:
             map_header([], config, path, required)  # raises the missing-columns error
         return
-    text, _encoding = read_text(path)
     if suffix == ".jsonl" or suffix == ".ndjson":
+        text, _encoding = read_text(path)
         saw_any = False
         for number, record in _jsonl_rows(path, text):
             saw_any = True
@@ -215,25 +215,42 @@ def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = R
         if not saw_any:
             raise IngestError(f"{path}: no records")
         return
-    delimiter = "\t" if suffix == ".tsv" else ","
-    rows = _csv_rows(path, text, delimiter)
-    header = next(rows, None)
-    if header is None:
-        raise IngestError(f"{path}: file is empty")
-    mapping = map_header(header[1], config, path, required)
-    width = len(header[1])
-    names, pick, needed = list(mapping), operator.itemgetter(*mapping.values()), max(mapping.values()) + 1
-    for number, row in rows:
+    export = _CsvExport(path, config, required)
+    for number, row in export.rows:
         if not "".join(row).strip():  # a blank line, or only separators
             continue
-        if len(row) < width and number == _last_line(text):
-            yield number, f"truncated row ({len(row)} of {width} fields): file may be cut off"
-            continue
-        if len(row) >= needed:
-            values = pick(row)
-            yield number, dict(zip(names, values if len(names) > 1 else (values,)))
-        else:
-            yield number, {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
+        problem = export.truncated(number, row)
+        yield number, problem if problem is not None else export.record(row)
+
+
+class _CsvExport:
+    """A CSV or TSV export parsed whole (a malformed one raises before any row is used), its rows after
+    the header, and how a row maps to our columns."""
+
+    def __init__(self, path: Path, config: IngestConfig, required: tuple[str, ...] = REQUIRED) -> None:
+        text, _encoding = read_text(path)
+        rows = _csv_rows(path, text, "\t" if path.suffix.lower() == ".tsv" else ",")
+        header = next(rows, None)
+        if header is None:
+            raise IngestError(f"{path}: file is empty")
+        self.mapping = map_header(header[1], config, path, required)
+        self.rows = list(rows)
+        self.width, self.last = len(header[1]), _last_line(text)
+        self.needed = max(self.mapping.values()) + 1
+        self._names, self._pick = list(self.mapping), operator.itemgetter(*self.mapping.values())
+
+    def truncated(self, number: int, row: list[str]) -> str | None:
+        """Why a short last row is refused (the file may be cut off), or None."""
+        if len(row) < self.width and number == self.last:
+            return f"truncated row ({len(row)} of {self.width} fields): file may be cut off"
+        return None
+
+    def record(self, row: list[str]) -> dict[str, object]:
+        """The row's cells under our column names; cells beyond a short row are None."""
+        if len(row) >= self.needed:
+            values = self._pick(row)
+            return dict(zip(self._names, values if len(self._names) > 1 else (values,)))
+        return {k: (row[i] if i < len(row) else None) for k, i in self.mapping.items()}
 
 
 def _last_line(text: str) -> int:
@@ -300,28 +317,20 @@ def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[
     canonical time, channel spelled as we do) becomes an Item at once, without a
     record dict or the checks' function calls; any other row goes through ``validate``.
     """
-    text, _encoding = read_text(path)
-    rows = _csv_rows(path, text, "\t" if path.suffix.lower() == ".tsv" else ",")
-    header = next(rows, None)
-    if header is None:
-        raise IngestError(f"{path}: file is empty")
-    mapping = map_header(header[1], config, path)
-    rows = list(rows)
-    width, last = len(header[1]), _last_line(text)
-    names, pick, needed = list(mapping), operator.itemgetter(*mapping.values()), max(mapping.values()) + 1
+    export = _CsvExport(path, config)
+    mapping, needed, width, last = export.mapping, export.needed, export.width, export.last
     at_id, at_time, at_channel, at_content = (mapping[c] for c in ("id", "received_at", "channel", "content"))
     at_title = mapping.get("title")
     source, limit, channels = str(path), config.max_content_chars, CHANNEL_ALIASES
     valid: list[Item] = []
     rejected: list[Rejection] = []
     rows_read = 0
-    for number, row in rows:
+    for number, row in export.rows:
         if not "".join(row).strip():  # a blank line, or only separators
             continue
         rows_read += 1
         if len(row) < width and number == last:
-            rejected.append(Rejection(source, number, "", f"truncated row ({len(row)} of {width} fields): "
-                                                          "file may be cut off"))
+            rejected.append(Rejection(source, number, "", export.truncated(number, row)))
             continue
         if len(row) >= needed:
             item_id, content, received = row[at_id].strip(), row[at_content].strip(), row[at_time]
@@ -331,11 +340,7 @@ def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[
                 valid.append(Item(item_id, received, channel, content,
                                   row[at_title].strip() if at_title is not None else "", source, number))
                 continue
-            values = pick(row)
-            record = dict(zip(names, values if len(names) > 1 else (values,)))
-        else:
-            record = {k: (row[i] if i < len(row) else None) for k, i in mapping.items()}
-        outcome = validate(record, source, number, config, latest)
+        outcome = validate(export.record(row), source, number, config, latest)
         (rejected if isinstance(outcome, Rejection) else valid).append(outcome)
     return rows_read, valid, rejected
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .arrays import code_points
 from .config import NormalizeConfig
 
 PHONE_MASK = "〔电话〕"
@@ -138,10 +139,6 @@ def normalize_many(texts: Sequence[str], config: NormalizeConfig = NormalizeConf
     return [text[match(text).end():] for text in out]
 
 
-def _codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-
-
 _DIGIT, _MARK, _CUE_FIRST, _CUE_SECOND, _AT = 1, 2, 4, 8, 16
 
 
@@ -162,7 +159,7 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
 def _fold_codes(joined: str) -> str:
     """``_fold(joined)``: one table lookup a character (every folding maps one BMP character to one)."""
-    codes = _codes(joined)
+    codes = code_points(joined)
     fold = _tables()[0]
     if len(codes) and codes.max() >= 0x10000:
         folded = np.where(codes < 0x10000, fold.take(codes & 0xFFFF), codes)
@@ -178,7 +175,7 @@ def _needs_patterns(joined: str, n: int, masking: bool) -> np.ndarray:
     digits in a row, a self-introduction a cue's first two characters, a repeat two
     equal marks. Characters beyond the BMP count as digits: any doubt means a closer look.
     """
-    codes = _codes(joined)
+    codes = code_points(joined)
     classes = _tables()[1]
     if len(codes) < 4:
         return np.ones(n, dtype=bool)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from datasketch import MinHash
 
-from .arrays import unique
+from .arrays import code_points, unique
 from .config import SignConfig
 
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -94,7 +94,7 @@ def char_shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarra
     """
     if not texts:
         return np.empty(0, np.uint32), np.empty(0, np.int64)
-    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points("".join(texts))
     table = _alnum_table()
     if len(codes) and codes.max() >= 0x10000:
         bmp = codes < 0x10000
