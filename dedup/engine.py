@@ -51,6 +51,7 @@ class Nodes:
     keys: list[str]                # smallest item id per text: an order-free tie-breaker
     weight: np.ndarray             # items per text
     item_node: np.ndarray          # node of each item
+    item_rank: np.ndarray | None = None  # each item's place in id order, sorted once for all who need it
 
 
 def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[list[str]]) -> Nodes:
@@ -64,9 +65,10 @@ def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[
 
 def nodes_of(item_ids: Sequence[str], item_node: np.ndarray, texts: list[str], tokens: list[list[str]]) -> Nodes:
     """The nodes of items already mapped to their texts (``item_node``; every text carried by some item)."""
-    smallest = first_in_groups(item_node, ranks(item_ids), len(texts)).tolist()
+    rank = ranks(item_ids)
+    smallest = first_in_groups(item_node, rank, len(texts)).tolist()
     weight = np.bincount(item_node, minlength=len(texts)).astype(np.float64)
-    return Nodes(texts, tokens, [item_ids[k] for k in smallest], weight, item_node)
+    return Nodes(texts, tokens, [item_ids[k] for k in smallest], weight, item_node, rank)
 
 
 @dataclass

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .arrays import text_array
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
@@ -124,8 +123,9 @@ class FullRows:
         items = self.items
         if self.rebuild:  # every stored item gets its new node and topic
             return node_rows, iter(()), ((node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items))
-        by_id = np.argsort(text_array([it.id for it in items]), kind="stable").tolist()
-        return node_rows, ((items[k], node_of_item[k], ids[item_topic[k]]) for k in by_id), iter(())
+        by_id = np.empty(len(items), dtype=np.int64)  # the stable argsort of the ids, from their ranks
+        by_id[nodes.item_rank] = np.arange(len(items))
+        return node_rows, ((items[k], node_of_item[k], ids[item_topic[k]]) for k in by_id.tolist()), iter(())
 
     def assignments(self) -> list[tuple[str, str]]:
         ids = self.ids
@@ -136,7 +136,7 @@ class FullRows:
         nodes, clustering = self.nodes, self.clustering
         sample = sample_members(clustering.node_topic, clustering.centre_node, nodes.weight, nodes.keys)
         topics = summarise(self.items, nodes.item_node, clustering.node_topic, clustering.centre_node, nodes.tokens,
-                           nodes.weight, self.ids, sample)
+                           nodes.weight, self.ids, sample, nodes.item_rank)
         by_id = sorted(range(len(topics)), key=self.ids.__getitem__)  # in id order, as a night lists them
         position = np.empty(len(topics), dtype=np.int64)
         position[by_id] = np.arange(len(topics))

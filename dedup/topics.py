@@ -116,14 +116,17 @@ def numbering_keys(items: Sequence[Item], item_node: np.ndarray, node_topic: np.
 
 def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, centre_node: np.ndarray,
               node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, topic_ids: Sequence[str],
-              sample: np.ndarray | None = None) -> list[TopicSummary]:
-    """One summary per topic; topic t has id topic_ids[t] and centre node centre_node[t]."""
+              sample: np.ndarray | None = None, item_rank: np.ndarray | None = None) -> list[TopicSummary]:
+    """One summary per topic; topic t has id topic_ids[t] and centre node centre_node[t].
+
+    ``item_rank`` (each item's place in id order), when the caller has it, spares sorting the ids again.
+    """
     n_topics = len(topic_ids)
     sample = np.arange(len(node_topic)) if sample is None else sample
     keywords = keywords_by_topic([node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
                                  n_topics)
     item_topic = node_topic[item_node]
-    ids = text_array([it.id for it in items])
+    ids = text_array([it.id for it in items]) if item_rank is None else item_rank
     received = np.array([it.received_at for it in items], dtype=object)
     channel_code = {c: k for k, c in enumerate(CHANNELS)}
     channels = np.bincount(item_topic * len(CHANNELS) + np.array([channel_code[it.channel] for it in items]),

@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 from conftest import SUGGESTIONS, same_partition
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -87,3 +88,9 @@ def test_prepare_gives_the_nodes_and_rejections_of_the_plain_composition(rows):
     assert (got.texts, got.tokens, got.keys) == (expected.texts, expected.tokens, expected.keys)
     assert got.weight.tolist() == expected.weight.tolist()
     assert got.item_node.tolist() == expected.item_node.tolist()
+
+
+@given(st.lists(st.text(alphabet="ab\x00z", max_size=3), unique=True))
+def test_nodes_rank_their_items_by_id(ids):
+    nodes = group_texts(ids, ["路灯坏了"] * len(ids), [["路灯"]] * len(ids))
+    assert [ids[k] for k in np.argsort(nodes.item_rank)] == sorted(ids)
