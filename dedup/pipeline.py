@@ -52,7 +52,16 @@ from .store import (
     snapshot,
     topic_records,
 )
-from .topics import TOPIC_COLUMNS, TopicSummary, assign_ids, numbering_keys, sample_members, summarise, topic_row
+from .topics import (
+    TOPIC_COLUMNS,
+    TopicSummary,
+    assign_ids,
+    numbering_keys,
+    received_times,
+    sample_members,
+    summarise,
+    topic_row,
+)
 
 
 @dataclass
@@ -106,6 +115,7 @@ class FullRows:
     ids: list[str]                   # topic id per cluster
     node_id: np.ndarray              # stored id per node: the texts' rank, so tables grow at their ends
     rebuild: bool
+    times: tuple[np.ndarray, np.ndarray] | None = None  # received_times(items), made once for numbering
 
     def rows(self) -> tuple[Iterator[tuple], Iterator[tuple[Item, int, str]], Iterator[tuple[int, str, str]]]:
         """Made as they are written: a million tuples held at once would cost the writer hundreds of MB."""
@@ -136,7 +146,7 @@ class FullRows:
         nodes, clustering = self.nodes, self.clustering
         sample = sample_members(clustering.node_topic, clustering.centre_node, nodes.weight, nodes.keys)
         topics = summarise(self.items, nodes.item_node, clustering.node_topic, clustering.centre_node, nodes.tokens,
-                           nodes.weight, self.ids, sample, nodes.item_rank)
+                           nodes.weight, self.ids, sample, nodes.item_rank, self.times)
         by_id = sorted(range(len(topics)), key=self.ids.__getitem__)  # in id order, as a night lists them
         position = np.empty(len(topics), dtype=np.int64)
         position[by_id] = np.arange(len(topics))
@@ -305,7 +315,8 @@ def _plan_clustered(store: Store, items: list[Item], nodes: Nodes, signed: Signe
         if previous:
             for it, t in zip(items, clustering.item_topic.tolist()):
                 members[t].append(it.id)
-        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics)
+        times = received_times(items)  # for numbering now and for the summaries later
+        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, times)
         ids, merged, _ = assign_ids(members, previous, store.next_topic_number(), order)
     with timer("store"):
         # node ids follow the texts' order, so that the table and the unique index
@@ -315,7 +326,7 @@ def _plan_clustered(store: Store, items: list[Item], nodes: Nodes, signed: Signe
         node_id[by_text] = np.arange(len(by_text))
         centres = clustering.centre_node
         indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
-        full = FullRows(items, nodes, clustering, ids, node_id, rebuild=bool(previous))
+        full = FullRows(items, nodes, clustering, ids, node_id, rebuild=bool(previous), times=times)
     return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full)
 
 

@@ -104,11 +104,18 @@ def _time_keys(received: np.ndarray) -> np.ndarray:
         return text_array(received.tolist())
 
 
-def numbering_keys(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, node_keys: Sequence[str],
-                   n_topics: int) -> list[tuple[str, str]]:
-    """(first received, smallest item id) of each topic: new topic ids are numbered in this order."""
+def received_times(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's received_at (an object array) and sort keys that order as those strings do."""
     received = np.array([it.received_at for it in items], dtype=object)
-    earliest = received[first_in_groups(node_topic[item_node], _time_keys(received), n_topics)].tolist()
+    return received, _time_keys(received)
+
+
+def numbering_keys(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, node_keys: Sequence[str],
+                   n_topics: int, times: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[str, str]]:
+    """(first received, smallest item id) of each topic: new topic ids are numbered in this order.
+    ``times`` is ``received_times(items)``, when the caller has it."""
+    received, keys = received_times(items) if times is None else times
+    earliest = received[first_in_groups(node_topic[item_node], keys, n_topics)].tolist()
     # a node's key is its smallest item id
     smallest = first_in_groups(node_topic, ranks(node_keys), n_topics).tolist()
     return [(first, node_keys[k]) for first, k in zip(earliest, smallest)]
@@ -116,10 +123,12 @@ def numbering_keys(items: Sequence[Item], item_node: np.ndarray, node_topic: np.
 
 def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, centre_node: np.ndarray,
               node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, topic_ids: Sequence[str],
-              sample: np.ndarray | None = None, item_rank: np.ndarray | None = None) -> list[TopicSummary]:
+              sample: np.ndarray | None = None, item_rank: np.ndarray | None = None,
+              times: tuple[np.ndarray, np.ndarray] | None = None) -> list[TopicSummary]:
     """One summary per topic; topic t has id topic_ids[t] and centre node centre_node[t].
 
-    ``item_rank`` (each item's place in id order), when the caller has it, spares sorting the ids again.
+    ``item_rank`` (each item's place in id order) and ``times`` (``received_times(items)``), when the
+    caller has them, spare sorting the ids and converting the times again.
     """
     n_topics = len(topic_ids)
     sample = np.arange(len(node_topic)) if sample is None else sample
@@ -127,13 +136,13 @@ def summarise(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarr
                                  n_topics)
     item_topic = node_topic[item_node]
     ids = text_array([it.id for it in items]) if item_rank is None else item_rank
-    received = np.array([it.received_at for it in items], dtype=object)
+    received, time_keys = received_times(items) if times is None else times
     channel_code = {c: k for k, c in enumerate(CHANNELS)}
     channels = np.bincount(item_topic * len(CHANNELS) + np.array([channel_code[it.channel] for it in items]),
                            minlength=n_topics * len(CHANNELS)).reshape(n_topics, len(CHANNELS))
     sizes = np.bincount(item_topic, minlength=n_topics)
     # first and last received per topic: sort by (topic, time), take each group's ends
-    by_time = np.lexsort((_time_keys(received), item_topic))
+    by_time = np.lexsort((time_keys, item_topic))
     starts = np.searchsorted(item_topic[by_time], np.arange(n_topics))
     first = received[by_time[starts]]
     last = received[by_time[starts + sizes - 1]]
