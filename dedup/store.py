@@ -305,6 +305,9 @@ def topic_records(topics: Sequence[TopicSummary], rows: Sequence[Sequence] | Non
     return [(*row[:9], t.department_score, row[10], row[11]) for t, row in zip(topics, rows)]
 
 
+_BULK_CACHE_KIB = 32 * 1024
+
+
 class Transaction:
     """One run's writes in one transaction, begun before the run has decided everything.
 
@@ -336,6 +339,9 @@ class Transaction:
         die_with_parent(parent)
         try:
             store = Store(self.store.path)  # never the parent's connection: SQLite's must not cross a fork
+            # rows go in in key order and the pages filled are new: a small cache is as fast (measured at
+            # 1.28M rows: 16.8 s against 18.0 s with 256 MiB) and its copy of the run's memory stays small
+            store.db.execute(f"PRAGMA cache_size={-_BULK_CACHE_KIB}")
             try:
                 send_outcome(conn, True, self._write(store, lambda: _sent(conn)))
             finally:
