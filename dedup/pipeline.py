@@ -381,6 +381,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                 topics, tokens, weight, node_topic, sample = [], [], np.zeros(0), none, none
         routing = _route(topics, tokens, weight, node_topic, sample, config, loader, timer) if topics \
             else "routing: no topic changed"
+        loader.close()  # the model's process ends before the run's busiest memory: the commit and exports
         merged = dict(plan.moves)
         counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),
                        "merged_topics": len(merged),
