@@ -86,3 +86,27 @@ def test_killed_run_rolls_back_what_was_written_ahead(tmp_path):
     store = Store(db)  # and the next run can write
     Transaction(store, _body).commit("next")
     assert [k for k, _ in _rows(db)] == ["k1", "k2"]
+
+
+def test_texts_are_stored_as_text_and_leave_no_utf8_copy_behind(tmp_path):
+    """Contents, titles and node texts round-trip exactly (NUL, emoji, empty) as TEXT, and writing them
+    does not make Python cache a UTF-8 copy inside each string (hundreds of MB in a full run's writer)."""
+    from dedup.records import Item
+
+    store = Store(tmp_path / "db.sqlite")
+    texts = ["市民来电反映\x00路灯不亮", "", "噪音扰民😀", "ascii only"]
+    items = [Item(f"A{k}", "2019-03-01 08:00:00", "phone", text, title=text[:2], source="f.csv", line=k + 2,
+                  text=text) for k, text in enumerate(texts)]
+    sizes = [sys.getsizeof(t) for t in texts]
+    with store.transaction() as con:
+        run_id = store.write_run(con, kind="run", started_at="t", finished_at=None, inputs=[], config={},
+                                 counts={}, timings={})
+        store.write_nodes(con, [(k, text, "路灯 不亮", f"A{k}", 1, "T1", int(k == 0))
+                                for k, text in enumerate(texts)])
+        store.write_items(con, run_id, [(it, k, "T1") for k, it in enumerate(items)])
+    assert [sys.getsizeof(t) for t in texts] == sizes
+    stored = store.all_items()
+    assert [(it.content, it.title, it.text) for it, _, _ in stored] == [(t, t[:2], t) for t in texts]
+    assert store.db.execute("SELECT DISTINCT typeof(content), typeof(title) FROM items").fetchall() == [("text", "text")]
+    assert store.db.execute("SELECT DISTINCT typeof(text) FROM nodes").fetchall() == [("text",)]
+    assert store.db.execute("SELECT node_id FROM nodes WHERE text = ?", ("噪音扰民😀",)).fetchall() == [(2,)]
