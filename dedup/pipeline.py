@@ -100,7 +100,6 @@ class Plan:
         return self.node_rows, sorted(self.new_items, key=lambda r: r[0].id), self.reassign_items
 
 
-
 @dataclass
 class FullRows:
     """A full run's or rebuild's clustering with its topic ids, from which its rows are built on demand:
