@@ -117,15 +117,21 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
     return Signed(hashes, lengths, sig, node_places)
 
 
+def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) -> np.ndarray:
+    """LSH bucket ids (bands, nodes) of the signatures, for ``config``'s threshold."""
+    cc = config.cluster
+    with (timer or StageTimer())("candidates"):
+        bands, rows = lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows, cc.fn_weight)
+        return bucket_ids(signed.sig, bands, rows)
+
+
 def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTimer | None = None,
                    buckets: np.ndarray | None = None) -> Clustering:
     """Candidates (unless buckets are given), verification and star clustering at config.cluster.threshold."""
     timer = timer or StageTimer()
     cc = config.cluster
     if buckets is None:
-        with timer("candidates"):
-            bands, rows = lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows, cc.fn_weight)
-            buckets = bucket_ids(signed.sig, bands, rows)
+        buckets = candidates(signed, config, timer)
     verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto)
     with timer("cluster"):
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed, verifier.block)

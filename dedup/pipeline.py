@@ -5,9 +5,10 @@ database it clusters the night whole; on one with an index it attaches the
 night to the stored topics (``incremental.attach``), reading only the stored
 texts the index points it to. Everything a run decides is written in one
 transaction, with the index segment written just before it; a full run or
-rebuild opens that transaction in a forked process that inserts the nodes and
-items while the run summarises and routes, and commits once it is sent the
-topics. Exports are written after the commit, from what was committed.
+rebuild opens that transaction in a forked process that inserts the nodes
+while the run clusters and the items while it summarises and routes, and
+commits once it is sent the topics. Exports are written after the commit,
+from what was committed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 import multiprocessing as mp
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,7 +33,7 @@ from . import __version__
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
-from .engine import Clustering, Nodes, Signed, StageTimer, cluster_signed, group_texts, nodes_of, sign
+from .engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, nodes_of, sign
 from .export import pending, publish, write_csv, write_json, write_rejected, write_xlsx
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
@@ -81,7 +82,8 @@ class RunReport:
 
 @dataclass
 class Plan:
-    """Everything a run will write, decided before the transaction opens."""
+    """Everything a run will write, decided before the transaction opens (a full run's or rebuild's is
+    open already: ``writer``)."""
 
     node_rows: list[tuple]                            # (node_id, text, tokens, key, weight, topic, is_centre)
     new_items: list[tuple[Item, int, str]]            # (item, node_id, topic_id)
@@ -90,46 +92,71 @@ class Plan:
     indexed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # new centres: node ids, signatures, places
     replace_index: bool = False
     stats: dict = field(default_factory=dict)
-    reassign_items: list[tuple[int, str, str]] = field(default_factory=list)  # rebuild: (node, topic, id)
     full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
+    writer: Transaction | None = None                 # its transaction, begun before it clustered
+    known: set[str] = field(default_factory=set)      # its topic ids already stored (a rebuild keeps ids)
 
-    def rows(self) -> tuple[Iterable[tuple], Iterable[tuple[Item, int, str]], Iterable[tuple[int, str, str]]]:
-        """(node rows, new items in id order, reassigned items) to write."""
-        if self.full is not None:
-            return self.full.rows()
-        return self.node_rows, sorted(self.new_items, key=lambda r: r[0].id), self.reassign_items
+
+# a node's topic until the clustering is known: as long as a topic id, so that setting it moves no row
+_UNDECIDED = "T" + "?" * 7
 
 
 @dataclass
 class FullRows:
-    """A full run's or rebuild's clustering with its topic ids, from which its rows are built on demand:
-    a million tuples cost seconds that the process writing them can spend while the run routes."""
+    """A full run's or rebuild's rows, built where they are written (a million tuples held at once would
+    cost hundreds of MB): the nodes as soon as the texts are known, the rest once topics are numbered
+    (``decide``)."""
 
     items: list[Item]
     nodes: Nodes
-    clustering: Clustering
-    ids: list[str]                   # topic id per cluster
     node_id: np.ndarray              # stored id per node: the texts' rank, so tables grow at their ends
     rebuild: bool
+    ids: list[str] = field(default_factory=list)                          # topic id per cluster
+    node_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # cluster per node
+    centre_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # centre per cluster
     times: tuple[np.ndarray, np.ndarray] | None = None  # received_times(items), made once for numbering
 
-    def rows(self) -> tuple[Iterator[tuple], Iterator[tuple[Item, int, str]], Iterator[tuple[int, str, str]]]:
-        """Made as they are written: a million tuples held at once would cost the writer hundreds of MB."""
-        nodes, ids = self.nodes, self.ids
+    def decide(self, ids: list[str], node_topic: np.ndarray, centre_node: np.ndarray) -> None:
+        self.ids, self.node_topic, self.centre_node = ids, node_topic, centre_node
+
+    @property
+    def decided(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        return self.ids, self.node_topic, self.centre_node
+
+    @property
+    def item_topic(self) -> np.ndarray:
+        return self.node_topic[self.nodes.item_node]
+
+    def _by_text(self) -> list[int]:
         by_text = np.empty(len(self.node_id), dtype=np.int64)
         by_text[self.node_id] = np.arange(len(self.node_id))
-        is_centre = np.zeros(len(nodes.texts), dtype=np.int64)
-        is_centre[self.clustering.centre_node] = 1
-        topic_of = [ids[t] for t in self.clustering.node_topic.tolist()]
-        weight, flags = nodes.weight.astype(np.int64).tolist(), is_centre.tolist()
-        node_rows = ((rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], topic_of[k], flags[k])
-                     for rank, k in enumerate(by_text.tolist()))
-        node_of_item = self.node_id[nodes.item_node].tolist()
-        item_topic = self.clustering.item_topic.tolist()
-        items = self.items
-        if self.rebuild:  # every stored item gets its new node and topic
-            return node_rows, iter(()), ((node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(items))
-        return node_rows, ((items[k], node_of_item[k], ids[item_topic[k]]) for k in self._by_id()), iter(())
+        return by_text.tolist()
+
+    def node_rows(self) -> Iterator[tuple]:
+        """Every node in stored-id order, its topic still ``_UNDECIDED``."""
+        nodes = self.nodes
+        weight = nodes.weight.astype(np.int64).tolist()
+        return ((rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], _UNDECIDED, 0)
+                for rank, k in enumerate(self._by_text()))
+
+    def node_topics(self) -> Iterator[tuple[str, int, int]]:
+        """(topic id, is centre, stored id) of every node, in stored-id order."""
+        is_centre = np.zeros(len(self.node_id), dtype=np.int64)
+        is_centre[self.centre_node] = 1
+        ids, topic, flags = self.ids, self.node_topic.tolist(), is_centre.tolist()
+        return ((ids[topic[k]], flags[k], rank) for rank, k in enumerate(self._by_text()))
+
+    def item_rows(self) -> Iterator[tuple[Item, int, str]]:
+        """(item, stored node id, topic id) in id order."""
+        ids, items = self.ids, self.items
+        node_of_item, item_topic = self.node_id[self.nodes.item_node].tolist(), self.item_topic.tolist()
+        return ((items[k], node_of_item[k], ids[item_topic[k]]) for k in self._by_id())
+
+    def reassigned(self) -> Iterator[tuple[int, str, str]]:
+        """A rebuild's (stored node id, topic id, item id) for every stored item."""
+        ids = self.ids
+        node_of_item, item_topic = self.node_id[self.nodes.item_node].tolist(), self.item_topic.tolist()
+        return ((node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(self.items))
 
     def _by_id(self) -> list[int]:
         """The items in id order: the stable argsort of their ids, from their ranks."""
@@ -140,7 +167,7 @@ class FullRows:
     def write_assignments(self, path: Path) -> tuple[Path, Counter]:
         """assignments.csv under its temporary name, and the items per topic: rows made in id order as
         written (a sorted list of a million pairs would cost the run seconds and 100 MB at its peak)."""
-        ids, items, item_topic = self.ids, self.items, self.clustering.item_topic
+        ids, items, item_topic = self.ids, self.items, self.item_topic
         topic_of = item_topic.tolist()
         written = write_csv(path, ["id", "topic_id"], ((items[k].id, ids[topic_of[k]]) for k in self._by_id()),
                             final=False)
@@ -148,14 +175,14 @@ class FullRows:
 
     def summaries(self) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
         """(topics in id order, node tokens, node weights, topic per node, sampled nodes), as ``_summaries``."""
-        nodes, clustering = self.nodes, self.clustering
-        sample = sample_members(clustering.node_topic, clustering.centre_node, nodes.weight, nodes.keys)
-        topics = summarise(self.items, nodes.item_node, clustering.node_topic, clustering.centre_node, nodes.tokens,
+        nodes, node_topic, centre_node = self.nodes, self.node_topic, self.centre_node
+        sample = sample_members(node_topic, centre_node, nodes.weight, nodes.keys)
+        topics = summarise(self.items, nodes.item_node, node_topic, centre_node, nodes.tokens,
                            nodes.weight, self.ids, sample, nodes.item_rank, self.times)
         by_id = sorted(range(len(topics)), key=self.ids.__getitem__)  # in id order, as a night lists them
         position = np.empty(len(topics), dtype=np.int64)
         position[by_id] = np.arange(len(topics))
-        return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[clustering.node_topic], sample
+        return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[node_topic], sample
 
 
 def file_digest(path: Path) -> str:
@@ -259,7 +286,8 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
-    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader:
+    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
+            ExitStack() as stack:
         with timer("ingest"):
             result = ingest(paths, config.ingest, store.contents_for, now)
             inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
@@ -269,7 +297,8 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
         if not items:
             plan = Plan([], [], {}, set())
         elif index_meta is None:
-            plan = _plan_full(store, items, prepared.nodes, {}, config, timer)
+            record = {"kind": "run", "started": started, "inputs": inputs, "config": config.to_dict()}
+            plan = _plan_full(store, items, prepared.nodes, {}, config, timer, stack, record)
         else:
             if index_meta["params"] != index_params(config):
                 raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
@@ -288,7 +317,8 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
-    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader:
+    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
+            ExitStack() as stack:
         with timer("load"):
             stored = store.all_items()
             tokens_of = {row[1]: row[2].split(" ") for row in store.all_nodes()}
@@ -297,42 +327,57 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
         with timer("sign"):
             nodes = group_texts([it.id for it in items], [it.text for it in items],
                                 [tokens_of[it.text] for it in items])
-        plan = _plan_full(store, items, nodes, previous, config, timer)
+        record = {"kind": "rebuild", "started": started, "inputs": [], "config": config.to_dict()}
+        plan = _plan_full(store, items, nodes, previous, config, timer, stack, record)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
         return _commit(store, db_path, "rebuild", plan, config, loader, timer, started, [], counts, [],
                        out_dir, json.loads(store.meta("index") or "null"))
 
 
-def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str, str],
-               config: Config, timer: StageTimer) -> Plan:
+def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str, str], config: Config,
+               timer: StageTimer, stack: ExitStack, record: dict) -> Plan:
     """Cluster these items (copies share one node, signed once) from scratch; ``previous`` (item -> topic)
-    keeps old ids where they overlap."""
-    signed = sign(nodes, config, timer)
-    clustering = cluster_signed(nodes, signed, config, timer)
-    return _plan_clustered(store, items, nodes, signed, clustering, previous, timer)
+    keeps old ids where they overlap.
 
-
-def _plan_clustered(store: Store, items: list[Item], nodes: Nodes, signed: Signed, clustering: Clustering,
-                    previous: dict[str, str], timer: StageTimer) -> Plan:
-    with timer("summarise"):
-        n_topics = len(clustering.centre_node)
-        members: list[list[str]] = [[] for _ in range(n_topics)]  # a rebuild: members' previous topics vote
-        if previous:
-            for it, t in zip(items, clustering.item_topic.tolist()):
-                members[t].append(it.id)
-        times = received_times(items)  # for numbering now and for the summaries later
-        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, times)
-        ids, merged, _ = assign_ids(members, previous, store.next_topic_number(), order)
+    Its transaction opens in a forked writer before the signatures exist, so
+    that the writer never holds on to their pages. It inserts the nodes while
+    clustering runs on one core (not sooner: signing and candidates would
+    slow down), then their topics and the items once the topics are numbered.
+    ``record`` is the run's (kind, started, inputs, config) for the writer.
+    """
     with timer("store"):
         # node ids follow the texts' order, so that the table and the unique index
         # on nodes.text both grow at their ends (in first-seen order: 3x slower)
         by_text = sorted(range(len(nodes.texts)), key=nodes.texts.__getitem__)
         node_id = np.empty(len(by_text), dtype=np.int64)
         node_id[by_text] = np.arange(len(by_text))
-        centres = clustering.centre_node
-        indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
-        full = FullRows(items, nodes, clustering, ids, node_id, rebuild=bool(previous), times=times)
-    return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full)
+        del by_text
+        # what the run reads of the database, read before the writer holds it
+        next_number = store.next_topic_number()
+        stored_topics = {row[0] for row in store.db.execute("SELECT topic_id FROM topics")}
+        full = FullRows(items, nodes, node_id, rebuild=bool(previous))
+        writer = Transaction(store, partial(_write_full, full=full, **record), ahead=True)
+        stack.callback(writer.abandon)
+    signed = sign(nodes, config, timer)
+    buckets = candidates(signed, config, timer)
+    writer.send(None)  # the nodes now
+    clustering = cluster_signed(nodes, signed, config, timer, buckets)
+    del buckets
+    with timer("summarise"):
+        n_topics = len(clustering.centre_node)
+        members: list[list[str]] = [[] for _ in range(n_topics)]  # a rebuild: members' previous topics vote
+        if previous:
+            for it, t in zip(items, clustering.item_topic.tolist()):
+                members[t].append(it.id)
+        full.times = received_times(items)  # for numbering now and for the summaries later
+        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, full.times)
+        ids, merged, _ = assign_ids(members, previous, next_number, order)
+        full.decide(ids, clustering.node_topic, clustering.centre_node)
+        writer.send(full.decided)
+    centres = clustering.centre_node
+    indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
+    return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full, writer=writer,
+                known=stored_topics & set(ids))
 
 
 def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
@@ -369,13 +414,14 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         early = _Early(stack, Path(out_dir)) if out_dir is not None else None
         if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
             early.start_night_assignments(store.path, store.last_run(), plan)
-        known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
-                                                   sorted(plan.affected))}
-        # a full run or rebuild writes its nodes and items while it summarises and routes
-        writer = Transaction(store, partial(_write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
-                                            config=config.to_dict()),
-                             ahead=plan.full is not None)
-        stack.callback(writer.abandon)
+        if plan.writer is not None:  # a full run or rebuild writes its items while it summarises and routes
+            writer, known = plan.writer, plan.known
+        else:
+            known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
+                                                       sorted(plan.affected))}
+            writer = Transaction(store, partial(_write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
+                                                config=config.to_dict()))
+            stack.callback(writer.abandon)
         with timer("summarise"):
             if plan.full is not None:
                 topics, tokens, weight, node_topic, sample = plan.full.summaries()
@@ -429,27 +475,54 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
 
 def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str, inputs: list,
                 config: dict) -> tuple[int, float]:
-    """The body of a run's transaction: nodes and items first, then what ``later()`` brings (the run's
-    record, its topics, the index's new segment list). Returns the run id and the seconds the rows took."""
+    """The body of a night's transaction: its nodes, moves and items, then what ``later()`` brings (the
+    run's record, its topics, the index's new segment list). Returns the run id and the seconds the rows took."""
     begun = time.perf_counter()
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
                              counts={}, timings={})
-    node_rows, new_items, reassign_items = plan.rows()
-    # the topic indexes are built again once the rows are in, before the run sends its topics
-    with store.deferred_indexes(con, defer=plan.replace_index):
-        if plan.replace_index:
-            con.execute("DELETE FROM nodes")
-        store.write_nodes(con, node_rows)
-        store.move_topics(con, plan.moves)
-        con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", reassign_items)
-        store.write_items(con, run_id, new_items)
+    store.write_nodes(con, plan.node_rows)
+    store.move_topics(con, plan.moves)
+    store.write_items(con, run_id, sorted(plan.new_items, key=lambda r: r[0].id))
     rows_seconds = time.perf_counter() - begun
-    finished, counts, timings, records, merged, rejected, new_index = later()
+    _finish_run(store, con, run_id, later())
+    return run_id, rows_seconds
+
+
+def _write_full(store: Store, con, later, *, full: FullRows, kind: str, started: str, inputs: list,
+                config: dict) -> tuple[int, float]:
+    """The body of a full run's or rebuild's transaction, begun before it signs: every node once told to
+    begin (first ``later()``), then (second: the topics) their topics and the items, then the rest as
+    ``_write_plan``.
+    The topic indexes are built again once the rows are in. Returns the run id and the seconds spent
+    writing rows (not waiting)."""
+    begun = time.perf_counter()
+    run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
+                             counts={}, timings={})
+    rows_seconds = time.perf_counter() - begun
+    later()  # the word to begin: the run is about to cluster on one core
+    begun = time.perf_counter()
+    with store.deferred_indexes(con):
+        con.execute("DELETE FROM nodes")
+        store.write_nodes(con, full.node_rows())
+        rows_seconds += time.perf_counter() - begun
+        full.decide(*later())
+        begun = time.perf_counter()
+        store.set_node_topics(con, full.node_topics(), len(full.node_id))
+        if full.rebuild:  # every stored item gets its new node and topic
+            con.executemany("UPDATE items SET node_id = ?, topic_id = ? WHERE id = ?", full.reassigned())
+        else:
+            store.write_items(con, run_id, full.item_rows())
+    rows_seconds += time.perf_counter() - begun
+    _finish_run(store, con, run_id, later())
+    return run_id, rows_seconds
+
+
+def _finish_run(store: Store, con, run_id: int, message: tuple) -> None:
+    finished, counts, timings, records, merged, rejected, new_index = message
     store.finish_run(con, run_id, finished_at=finished, counts=counts, timings=timings)
     store.write_topics(con, run_id, records, merged, rejected)
     if new_index is not None:
         store.set_meta(con, "index", new_index)
-    return run_id, rows_seconds
 
 
 class _Early:

@@ -273,6 +273,13 @@ class Store:
                         ((node, text.encode(), tokens, key, weight, topic, centre)
                          for node, text, tokens, key, weight, topic, centre in rows))
 
+    def set_node_topics(self, con: sqlite3.Connection, rows: Iterable[tuple[str, int, int]], expected: int) -> None:
+        """Set (topic_id, is_centre) of nodes written before their topics were known, from
+        (topic_id, is_centre, node_id) rows; every one of the ``expected`` nodes must be there."""
+        cur = con.executemany("UPDATE nodes SET topic_id = ?, is_centre = ? WHERE node_id = ?", rows)
+        if cur.rowcount != expected:
+            raise StoreError(f"{self.path}: {cur.rowcount} of {expected} nodes were given their topics")
+
     def write_items(self, con: sqlite3.Connection, run_id: int, rows: Iterable[tuple[Item, int, str]]) -> None:
         """Insert (item, node_id, topic_id) rows, best in id order: the primary-key index then grows at its end."""
         con.executemany("INSERT INTO items VALUES (?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?)",
@@ -318,18 +325,21 @@ class Transaction:
     """One run's writes in one transaction, begun before the run has decided everything.
 
     ``body(store, con, later)`` writes inside the transaction and calls
-    ``later()`` for what the run passes to ``commit``; the transaction commits
-    when ``body`` returns. With ``ahead``, a forked process with a connection of
-    its own runs ``body`` at once (a full run's million rows are inserted while
-    the run summarises and routes); the run must not touch the database until
-    ``result`` (or ``commit``) returns. A body that raises, ``abandon()`` before ``send``, or a
-    run that dies (the process dies with it) rolls everything back. Otherwise,
-    and where fork is unavailable, ``send`` runs ``body`` on ``store``'s connection.
+    ``later()`` for each message the run sends, in order (the last one with
+    ``commit`` or ``send``); the transaction commits when ``body`` returns. With
+    ``ahead``, a forked process with a connection of its own runs ``body`` at once
+    (a full run's nodes are inserted while it clusters, its million items while it
+    summarises and routes); the run must not touch the database until ``result``
+    (or ``commit``) returns. A body that raises, ``abandon()`` before the last
+    ``send``, or a run that dies (the process dies with it) rolls everything back.
+    Otherwise, and where fork is unavailable, ``result`` runs ``body`` on
+    ``store``'s connection with the messages sent.
     """
 
     def __init__(self, store: Store, body: Callable, ahead: bool = False) -> None:
         self.store, self.body = store, body
         self.conn = self.child = None
+        self._messages: list = []
         if ahead and can_fork():
             ctx = mp.get_context("fork")
             self.conn, theirs = ctx.Pipe()
@@ -361,10 +371,10 @@ class Transaction:
         return self.result()
 
     def send(self, message) -> None:
-        """Hand ``later()`` its answer. From here the transaction commits unless it fails itself: a
-        forked writer goes on while the caller works; in-process, the whole transaction runs now."""
+        """Hand ``later()`` its next answer. After the last, the transaction commits unless it fails
+        itself: a forked writer goes on while the caller works; in-process, it runs at ``result``."""
         if self.child is None:
-            self._result = self._write(self.store, lambda: message)
+            self._messages.append(message)
             return
         try:
             self.conn.send(message)
@@ -374,7 +384,11 @@ class Transaction:
     def result(self):
         """``body``'s return value once committed, or its exception."""
         if self.child is None:
-            return self._result
+            return self._write(self.store, _answers(self._messages))
+        try:
+            self.conn.send(_NO_MORE)  # a body that asks for another message fails rather than waits
+        except OSError:
+            pass
         try:
             return receive_outcome(self.conn, self.child, f"writing {self.store.path}")
         finally:
@@ -400,12 +414,29 @@ class Transaction:
 
 
 _ABANDONED = "abandoned"
+_NO_MORE = "no more messages"
+_ASKED_TOO_MUCH = "the transaction asked for more than the run sent; nothing was written"
+
+
+def _answers(messages: list) -> Callable:
+    """``later`` for a body run in-process: the messages sent, in order."""
+    answers = iter(messages)
+
+    def later():
+        try:
+            return next(answers)
+        except StopIteration:
+            raise StoreError(_ASKED_TOO_MUCH) from None
+
+    return later
 
 
 def _sent(conn):
     message = conn.recv()  # EOFError if the run is gone: rolled back
     if isinstance(message, str) and message == _ABANDONED:
         raise StoreError("the run stopped before it committed; nothing was written")
+    if isinstance(message, str) and message == _NO_MORE:
+        raise StoreError(_ASKED_TOO_MUCH)
     return message
 
 

@@ -117,6 +117,40 @@ def test_rebuild_keeps_ids_by_overlap(tmp_path, suggestions_csv):
     check_consistent(db)
 
 
+@pytest.mark.parametrize("kind", ["run", "rebuild"])
+@pytest.mark.parametrize("stage", ["cluster_signed", "summarise"])
+def test_full_run_failing_after_its_writer_began_leaves_the_database_as_it_was(tmp_path, suggestions_csv,
+                                                                              monkeypatch, kind, stage):
+    """The writer of a full run or rebuild is inserting nodes while the run clusters, or holds them all
+    while it summarises: a failure then writes nothing, ends the writer, and the next attempt succeeds."""
+    import multiprocessing
+
+    db = tmp_path / "d.sqlite"
+    if kind == "rebuild":
+        run([suggestions_csv], db, None, Config(), NO_MODEL)
+    else:
+        Store(db).close()
+    before = state(db)
+
+    def power_cut(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(pipeline, stage, power_cut)
+    with pytest.raises(RuntimeError, match="power cut"):
+        if kind == "run":
+            run([suggestions_csv], db, tmp_path / "out", Config(), NO_MODEL)
+        else:
+            rebuild(db, tmp_path / "out", Config(), NO_MODEL)
+    assert not multiprocessing.active_children()
+    assert state(db) == before
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.csv"))
+    monkeypatch.undo()
+    report = run([suggestions_csv], db, tmp_path / "out", Config(), NO_MODEL) if kind == "run" \
+        else rebuild(db, tmp_path / "out", Config(), NO_MODEL)
+    assert report.counts["topics_changed"] == 5
+    check_consistent(db)
+
+
 def test_changed_settings_need_a_rebuild(tmp_path, suggestions_csv):
     db = tmp_path / "d.sqlite"
     run([suggestions_csv], db, None, Config(), NO_MODEL)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dedup.parallel import can_fork
-from dedup.store import Store, Transaction
+from dedup.store import Store, StoreError, Transaction
 
 ahead = pytest.mark.parametrize("ahead", [False, pytest.param(True, marks=pytest.mark.skipif(
     not can_fork(), reason="writing ahead needs fork"))])
@@ -44,6 +44,35 @@ def test_commits_what_it_wrote_ahead_and_what_it_was_sent(tmp_path, ahead):
     assert len(_rows(store.path)) == 2
 
 
+def _two_part_body(store, con, later):
+    store.set_meta(con, "k1", "written ahead")
+    store.set_meta(con, "k2", later())
+    store.set_meta(con, "k3", later())
+
+
+@ahead
+def test_messages_reach_the_body_in_the_order_sent(tmp_path, ahead):
+    store = Store(tmp_path / "db.sqlite")
+    writer = Transaction(store, _two_part_body, ahead=ahead)
+    writer.send("first")
+    assert _rows(store.path) == []
+    writer.commit("second")
+    assert _rows(store.path) == [("k1", "written ahead"), ("k2", "first"), ("k3", "second")]
+
+
+@ahead
+def test_abandoned_between_messages_leaves_nothing(tmp_path, ahead):
+    store = Store(tmp_path / "db.sqlite")
+    writer = Transaction(store, _two_part_body, ahead=ahead)
+    writer.send("first")
+    writer.abandon()
+    assert _rows(store.path) == []
+    writer = Transaction(store, _two_part_body, ahead=ahead)
+    with pytest.raises(StoreError):  # asked for a message never sent: rolled back, said why
+        writer.commit("only one")
+    assert _rows(store.path) == []
+
+
 @ahead
 def test_abandoned_or_failed_transaction_leaves_nothing(tmp_path, ahead):
     store = Store(tmp_path / "db.sqlite")
@@ -69,7 +98,7 @@ def test_killed_run_rolls_back_what_was_written_ahead(tmp_path):
     db = tmp_path / "db.sqlite"
     script = (
         "import sys, time\n"
-        "from dedup.store import Store, Transaction\n"
+        "from dedup.store import Store, StoreError, Transaction\n"
         "def body(store, con, later):\n"
         "    con.executemany('INSERT INTO meta VALUES (?, ?)', ((f'k{i}', 'x') for i in range(20000)))\n"
         "    print('written', flush=True)\n"
