@@ -54,6 +54,11 @@ def _mixed(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
     return key
 
 
+def bucket_dtype(n: int) -> type:
+    """Bucket numbers are below the row count: 32 bits halve the largest arrays of a clustering."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.ndarray:
     """Dense bucket number of every row in every band, shape (bands, n).
 
@@ -68,7 +73,7 @@ def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.n
                        serial=len(sig) < SERIAL_BELOW, pieces=1)
     if any(part is None for part in parts):
         return _bucket_ids_exact(sig, bands, rows)
-    out = np.empty((bands, len(sig)), dtype=np.int64)
+    out = np.empty((bands, len(sig)), dtype=bucket_dtype(len(sig)))
     for band, part in enumerate(parts):
         out[band] = part
     return out
@@ -106,7 +111,7 @@ def _band_buckets(bands: Sequence[int], columns: np.ndarray, rows: int) -> list[
 
 def _bucket_ids_exact(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """Bucket numbers from the band values themselves: slower, used only after a key collision."""
-    out = np.empty((bands, len(sig)), dtype=np.int64)
+    out = np.empty((bands, len(sig)), dtype=bucket_dtype(len(sig)))
     for band in range(bands):
         _, inverse = np.unique(sig[:, band * rows:(band + 1) * rows], axis=0, return_inverse=True)
         out[band] = inverse.ravel()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .arrays import ranks, unique
+from .candidates import bucket_dtype
 from .verify import SEVERAL, place_codes
 
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -79,7 +80,10 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
 def keyed_buckets(buckets: np.ndarray, block: np.ndarray) -> np.ndarray:
     """Dense numbers of (bucket, block) per band: equal only for the same bucket and the same block."""
     width = int(block.max()) + 2
-    return np.array([np.unique(band * width + block + 1, return_inverse=True)[1].ravel() for band in buckets])
+    out = np.empty(buckets.shape, dtype=bucket_dtype(buckets.shape[1]))
+    for b, band in enumerate(buckets):
+        out[b] = np.unique(band.astype(np.int64) * width + block + 1, return_inverse=True)[1].ravel()
+    return out
 
 
 def best_centres(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, rank: np.ndarray):

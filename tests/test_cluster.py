@@ -5,7 +5,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import bucket_join, lsh_star_cluster, split_conflicts
+from dedup.candidates import bucket_ids
+from dedup.cluster import bucket_join, keyed_buckets, lsh_star_cluster, split_conflicts
 
 
 def graph(n, pairs):
@@ -172,3 +173,15 @@ def test_split_conflicts_examines_every_topic_that_could_split(nodes):
     with pytest.MonkeyPatch.context() as m:
         m.setattr(cluster_module, "_mixed_places", lambda labels, codes: np.ones(len(labels), dtype=bool))
         assert fast.tolist() == split_conflicts(labels, places, weights, keys).tolist()
+
+
+def test_bucket_numbers_are_32_bit_and_keying_them_does_not_overflow():
+    sig = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [5, 5, 3, 4]], dtype=np.uint32)
+    buckets = bucket_ids(sig, 2, 2)
+    assert buckets.dtype == np.int32
+    assert (buckets[0, 0] == buckets[0, 1]) and (buckets[1, 0] == buckets[1, 2]) and buckets[0, 2] != buckets[0, 0]
+    # 65534 * 65538 + 4 wraps to 0 * 65538 + 0 in 32 bits: two different (bucket, estate) pairs
+    wide = np.array([[65534, 0, 7]], dtype=np.int32)
+    block = np.array([4, 0, 65536])
+    keyed = keyed_buckets(wide, block)
+    assert keyed.dtype == np.int32 and len(set(keyed[0].tolist())) == 3
