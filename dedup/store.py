@@ -340,6 +340,7 @@ class Transaction:
         self.store, self.body = store, body
         self.conn = self.child = None
         self._messages: list = []
+        self._committed, self._value = False, None
         if ahead and can_fork():
             ctx = mp.get_context("fork")
             self.conn, theirs = ctx.Pipe()
@@ -382,17 +383,22 @@ class Transaction:
             pass
 
     def result(self):
-        """``body``'s return value once committed, or its exception."""
-        if self.child is None:
-            return self._write(self.store, _answers(self._messages))
-        try:
-            self.conn.send(_NO_MORE)  # a body that asks for another message fails rather than waits
-        except OSError:
-            pass
-        try:
-            return receive_outcome(self.conn, self.child, f"writing {self.store.path}")
-        finally:
-            self._end()
+        """``body``'s return value once committed (the same value if asked again), or its exception."""
+        if self._committed:
+            return self._value
+        if self.conn is None:  # in-process: the body runs now
+            self._value = self._write(self.store, _answers(self._messages))
+        else:
+            try:
+                self.conn.send(_NO_MORE)  # a body that asks for another message fails rather than waits
+            except OSError:
+                pass
+            try:
+                self._value = receive_outcome(self.conn, self.child, f"writing {self.store.path}")
+            finally:
+                self._end()
+        self._committed = True
+        return self._value
 
     def abandon(self) -> None:
         """Roll back (a no-op once committed)."""

@@ -40,6 +40,7 @@ def test_commits_what_it_wrote_ahead_and_what_it_was_sent(tmp_path, ahead):
     pid = writer.commit("sent at commit")
     assert _rows(store.path) == [("k1", "written ahead"), ("k2", "sent at commit")]
     assert (pid != os.getpid()) == ahead
+    assert writer.result() == pid  # asked again: the same answer, the body not run again
     writer.abandon()  # after a commit: nothing to undo
     assert len(_rows(store.path)) == 2
 
