@@ -148,15 +148,18 @@ class FullRows:
 
     def item_rows(self) -> Iterator[tuple[Item, int, str]]:
         """(item, stored node id, topic id) in id order."""
-        ids, items = self.ids, self.items
-        node_of_item, item_topic = self.node_id[self.nodes.item_node].tolist(), self.item_topic.tolist()
-        return ((items[k], node_of_item[k], ids[item_topic[k]]) for k in self._by_id())
+        items, (node_of, topic_of) = self.items, self._item_places()
+        return ((items[k], node_of[k], topic_of[k]) for k in self._by_id())
 
     def reassigned(self) -> Iterator[tuple[int, str, str]]:
         """A rebuild's (stored node id, topic id, item id) for every stored item."""
+        node_of, topic_of = self._item_places()
+        return ((node_of[k], topic_of[k], it.id) for k, it in enumerate(self.items))
+
+    def _item_places(self) -> tuple[list[int], list[str]]:
+        """Each item's stored node id and topic id, in item order."""
         ids = self.ids
-        node_of_item, item_topic = self.node_id[self.nodes.item_node].tolist(), self.item_topic.tolist()
-        return ((node_of_item[k], ids[item_topic[k]], it.id) for k, it in enumerate(self.items))
+        return self.node_id[self.nodes.item_node].tolist(), [ids[t] for t in self.item_topic.tolist()]
 
     def _by_id(self) -> list[int]:
         """The items in id order: the stable argsort of their ids, from their ranks."""
