@@ -31,6 +31,17 @@ def _older(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a < b else (b, a)
 
 
+def bridges(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, labels: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(the centre a node joined, another centre that accepted it) for every such pair of a verified hit
+    (node, centre, similarity; rejected below 0), by node and then in hit order: the merges to consider."""
+    hits = np.flatnonzero(sims >= 0)
+    hits = hits[np.argsort(nodes[hits], kind="stable")]
+    joined, other = labels[nodes[hits]], centres[hits]
+    differ = joined != other
+    return joined[differ], other[differ]
+
+
 def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: Config, timer: StageTimer):
     """Tonight's items (``nodes``: their distinct texts) joined to the stored topics; returns the run's Plan."""
     from .pipeline import Plan, index_params
@@ -88,15 +99,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                 block[rest] if block is not None else None)
             labels[rest] = rest[sub_labels]
         # merges: a new text accepted by two stored centres that accept each other
-        accepted = sims >= 0
-        bridge_a, bridge_b = [], []
-        for node in unique(qi[accepted]).tolist():
-            mine = cj[accepted & (qi == node)]
-            best = labels[node]
-            for other in mine.tolist():
-                if other != best:
-                    bridge_a.append(best)
-                    bridge_b.append(other)
+        bridge_a, bridge_b = bridges(qi, cj, sims, labels)
         parent: dict[str, str] = {}
 
         def root(t: str) -> str:
@@ -105,8 +108,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
             return t
 
         centre_of_topic = {centre_topic[k - m]: k for k in range(m, m + c)}
-        if bridge_a:
-            a, b = np.array(bridge_a), np.array(bridge_b)
+        if len(bridge_a):
+            a, b = bridge_a, bridge_b
             order = np.argsort(-verifier(a, b), kind="stable")
             for k in order.tolist():
                 ta, tb = root(centre_topic[a[k] - m]), root(centre_topic[b[k] - m])
@@ -145,12 +148,14 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
             node_rows.append((int(node_id[k]), nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k],
                               int(nodes.weight[k]), topic_of_node[k], int(labels[pos] == pos)))
         moves = {gone: root(gone) for gone in parent}
+        position = {row[0]: k for k, row in enumerate(node_rows)}
         for gone in moves:  # the merged topic's centre is a centre no more
             r = stored_rows[int(centre_ids[centre_of_topic[gone] - m])]
-            if all(row[0] != r[0] for row in node_rows):
+            k = position.setdefault(r[0], len(node_rows))
+            if k == len(node_rows):
                 node_rows.append((r[0], r[1], r[2], r[3], r[4], moves[gone], 0))
             else:
-                node_rows = [row if row[0] != r[0] else row[:5] + (moves[gone], 0) for row in node_rows]
+                node_rows[k] = node_rows[k][:5] + (moves[gone], 0)
         new_items = [(it, int(node_id[k]), topic_of_node[k]) for it, k in zip(items, nodes.item_node.tolist())]
         affected = {str(t) for t in topic_of_node} | set(moves.values())
     stats = {"nodes": len(nodes.texts), "new_texts": m, "stored_candidates": int(len(found)),
