@@ -16,6 +16,8 @@ from functools import partial
 import numpy as np
 from datasketch.lsh import _optimal_param
 
+from .arrays import transposed
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -68,7 +70,7 @@ def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.n
     """
     from .parallel import SERIAL_BELOW, map_chunks
 
-    columns = np.ascontiguousarray(sig[:, :bands * rows].T)
+    columns = transposed(sig[:, :bands * rows])
     parts = map_chunks(partial(_band_buckets, columns=columns, rows=rows), range(bands), workers,
                        serial=len(sig) < SERIAL_BELOW, pieces=1)
     if any(part is None for part in parts):

@@ -45,3 +45,14 @@ def test_first_in_groups_is_each_groups_smallest_key_earliest_first(pairs):
     expected = [min((v, k) for k, (g, v) in enumerate(zip(groups.tolist(), key.tolist())) if g == n)[1]
                 for n in range(len(present))]
     assert first_in_groups(groups, key, len(present)).tolist() == expected
+
+
+@given(st.integers(0, 70), st.integers(0, 9), st.integers(1, 16), st.integers(0, 3))
+def test_transposed_is_the_contiguous_transpose(n, width, block, skip):
+    from dedup.arrays import transposed
+
+    matrix = np.arange(n * (width + skip), dtype=np.uint32).reshape(n, width + skip) * 2654435761
+    view = matrix[:, :width]  # as bucket_ids passes it: the first bands' columns of the signatures
+    got = transposed(view, block)
+    assert got.flags.c_contiguous and got.dtype == view.dtype
+    assert np.array_equal(got, view.T)
