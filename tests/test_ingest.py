@@ -173,3 +173,10 @@ def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, t
     path.write_text(text, encoding="utf-8")
     config = IngestConfig(max_content_chars=20)
     assert _read_csv(path, config, "2019-06-08 00:00:00") == read_records(path, config, "2019-06-08 00:00:00")
+
+
+@given(st.text(alphabet="a,\r\n", max_size=30))
+def test_last_line_is_the_last_line_left_after_stripping_line_ends(text):
+    from dedup.ingest import _last_line
+
+    assert _last_line(text) == text.rstrip("\r\n").count("\n") + 1
