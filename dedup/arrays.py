@@ -23,6 +23,28 @@ def unique(values: np.ndarray) -> np.ndarray:
     return out[keep]
 
 
+def dense_codes(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values, return_inverse=True)[1]`` of non-negative int64 values: each value's rank
+    among the distinct values.
+
+    When the values leave room for their positions in the low bits, both are
+    sorted as one int64 (numpy sorts plain integers with SIMD, several times
+    faster than it argsorts them): 3x faster for 700k bucket keys.
+    """
+    n = len(values)
+    shift = max(1, (n - 1).bit_length())
+    if n == 0 or values.min() < 0 or int(values.max()) >= 1 << (63 - shift):
+        return np.unique(values, return_inverse=True)[1].ravel()
+    packed = np.sort((values << shift) | np.arange(n, dtype=np.int64))
+    sorted_values = packed >> shift
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
+    out = np.empty(n, dtype=np.int64)
+    out[packed & ((1 << shift) - 1)] = np.cumsum(new) - 1
+    return out
+
+
 def transposed(matrix: np.ndarray, block: int = 16384) -> np.ndarray:
     """``matrix.T`` made contiguous, a block of rows at a time: numpy's strided copy of a whole
     700k x 126 signature matrix misses the cache on every read (1.3-1.6 s against 0.3-0.4 s)."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .arrays import ranks, unique
+from .arrays import dense_codes, ranks, unique
 from .candidates import bucket_dtype
 from .verify import SEVERAL, place_codes
 
@@ -82,7 +82,7 @@ def keyed_buckets(buckets: np.ndarray, block: np.ndarray) -> np.ndarray:
     width = int(block.max()) + 2
     out = np.empty(buckets.shape, dtype=bucket_dtype(buckets.shape[1]))
     for b, band in enumerate(buckets):
-        out[b] = np.unique(band.astype(np.int64) * width + block + 1, return_inverse=True)[1].ravel()
+        out[b] = dense_codes(band.astype(np.int64) * width + block + 1)
     return out
 
 

@@ -56,3 +56,12 @@ def test_transposed_is_the_contiguous_transpose(n, width, block, skip):
     got = transposed(view, block)
     assert got.flags.c_contiguous and got.dtype == view.dtype
     assert np.array_equal(got, view.T)
+
+
+@given(st.lists(st.integers(0, 2**62), max_size=60), st.integers(1, 60))
+def test_dense_codes_are_numpy_s_inverse(values, spread):
+    from dedup.arrays import dense_codes
+
+    x = np.array([v % spread for v in values] if spread < 60 else values, dtype=np.int64)
+    got = dense_codes(x)  # values up to 2**62 leave no room for positions: numpy's own answer
+    assert np.array_equal(got, np.unique(x, return_inverse=True)[1].ravel())
