@@ -1,5 +1,6 @@
 """The run's transaction, written ahead by a forked process: all or nothing, whatever happens."""
 
+import multiprocessing as mp
 import os
 import signal
 import sqlite3
@@ -59,6 +60,23 @@ def test_messages_reach_the_body_in_the_order_sent(tmp_path, ahead):
     assert _rows(store.path) == []
     writer.commit("second")
     assert _rows(store.path) == [("k1", "written ahead"), ("k2", "first"), ("k3", "second")]
+
+
+@pytest.mark.skipif(not can_fork(), reason="writing ahead needs fork")
+def test_the_run_goes_on_while_a_message_larger_than_the_pipe_waits_for_the_writer(tmp_path):
+    went_on = mp.get_context("fork").Event()
+
+    def body(store, con, later):
+        if not went_on.wait(60):  # the run is stuck in send() until this body reads: it never will
+            raise RuntimeError("the run waited for the writer to read its message")
+        store.set_meta(con, "k1", str(len(later())))
+
+    store = Store(tmp_path / "db.sqlite")
+    writer = Transaction(store, body, ahead=True)
+    writer.send("x" * 4_000_000)  # a pipe holds 64 KiB
+    went_on.set()
+    writer.result()
+    assert _rows(store.path) == [("k1", "4000000")]
 
 
 @ahead
