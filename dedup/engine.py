@@ -21,7 +21,7 @@ from .config import Config, SignConfig
 from .parallel import map_chunks
 from .segment import places
 from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, shingles
-from .verify import Verifier, place_codes
+from .verify import Verifier
 
 
 class StageTimer:
@@ -92,7 +92,6 @@ class Signed:
     lengths: np.ndarray            # shingles per node
     sig: np.ndarray
     places: list[dict]
-    codes: np.ndarray | None = None  # verify.place_codes(places), when made beside the signatures
 
 
 def sign_docs(docs: Sequence, config: SignConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -110,17 +109,12 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
     timer = timer or StageTimer()
     with timer("sign"):
         docs = nodes.texts if config.sign.shingle == "char" else nodes.tokens
-        found: dict = {}
-
-        def find_places() -> None:  # while the workers sign: the run's own core would wait for them
-            found["places"] = [places(tok) for tok in nodes.tokens]
-            found["codes"] = place_codes(found["places"])
-
-        parts = map_chunks(partial(sign_docs, config=config.sign), docs, workers, meanwhile=find_places)
+        parts = map_chunks(partial(sign_docs, config=config.sign), docs, workers)
         hashes = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.uint32)
         lengths = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
         sig = np.concatenate([p[2] for p in parts]) if parts else np.empty((0, config.sign.num_perm), np.uint32)
-    return Signed(hashes, lengths, sig, found["places"], found["codes"])
+        node_places = [places(tok) for tok in nodes.tokens]
+    return Signed(hashes, lengths, sig, node_places)
 
 
 def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) -> np.ndarray:
@@ -138,8 +132,7 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
     cc = config.cluster
     if buckets is None:
         buckets = candidates(signed, config, timer)
-    verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto,
-                        codes=signed.codes)
+    verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto)
     with timer("cluster"):
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed, verifier.block)
         if cc.place_veto:

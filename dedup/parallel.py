@@ -68,16 +68,12 @@ def default_workers() -> int:
 
 
 def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], workers: int = 0,
-               progress: str | None = None, serial: bool | None = None, pieces: int = 8,
-               meanwhile: Callable[[], None] | None = None) -> list[R]:
+               progress: str | None = None, serial: bool | None = None, pieces: int = 8) -> list[R]:
     """``func`` applied to contiguous chunks of ``items``, results concatenated in order.
 
     With ``progress``, a bar named by it counts items as chunks finish.
     ``serial`` forces the choice that is otherwise made by the number of
-    items; each worker gets about ``pieces`` chunks. ``meanwhile()`` is called
-    in this process once the workers have their chunks, before their results
-    are gathered: work of its own for a process that would otherwise wait
-    (after the chunks, when they run in-process).
+    items; each worker gets about ``pieces`` chunks.
     """
     workers = workers or default_workers()
     if serial is None:
@@ -98,17 +94,12 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
                 out.extend(part)
                 if bar:
                     bar.update(len(chunk))
-            if meanwhile is not None:
-                meanwhile()
             return out
         global _JOB
         _JOB = (func, chunks)  # forked workers inherit the function and the chunks: only results are pickled
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
                                  initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-            results = pool.map(_run_chunk, range(len(chunks)))  # every chunk handed out now
-            if meanwhile is not None:
-                meanwhile()
-            for chunk, part in zip(chunks, results):
+            for chunk, part in zip(chunks, pool.map(_run_chunk, range(len(chunks)))):
                 out.extend(part)
                 if bar:
                     bar.update(len(chunk))

@@ -57,13 +57,13 @@ class Verifier:
 
     def __init__(self, sig: np.ndarray, hashes: np.ndarray, lengths: np.ndarray,
                  node_places: Sequence[dict[int, frozenset[str]]], threshold: float, place_veto: bool = True,
-                 margin: float = 0.05, codes: np.ndarray | None = None) -> None:
+                 margin: float = 0.05) -> None:
         self.sig = sig
         self.hashes = hashes
         self.ends = np.cumsum(lengths)
         self.lengths = lengths
         self.places = node_places
-        self.codes = place_codes(node_places) if codes is None else codes  # given: made beside the signatures
+        self.codes = place_codes(node_places)
         self.threshold = threshold
         self.place_veto = place_veto
         self.margin = margin

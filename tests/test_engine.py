@@ -94,15 +94,3 @@ def test_prepare_gives_the_nodes_and_rejections_of_the_plain_composition(rows):
 def test_nodes_rank_their_items_by_id(ids):
     nodes = group_texts(ids, ["路灯坏了"] * len(ids), [["路灯"]] * len(ids))
     assert [ids[k] for k in np.argsort(nodes.item_rank)] == sorted(ids)
-
-
-def test_signing_finds_each_text_s_places_and_their_codes():
-    from dedup.engine import sign
-    from dedup.segment import places
-    from dedup.verify import place_codes
-
-    texts = [item_text("", r[3]) for r in SUGGESTIONS]
-    nodes = group_texts([r[0] for r in SUGGESTIONS], texts, [SEG(t) for t in texts])
-    signed = sign(nodes, Config())
-    assert signed.places == [places(tok) for tok in nodes.tokens]
-    assert any(signed.places) and np.array_equal(signed.codes, place_codes(signed.places))

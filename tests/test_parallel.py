@@ -24,14 +24,6 @@ def test_small_inputs_run_in_process():
     assert map_chunks(_square, [], workers=2) == []
 
 
-@pytest.mark.parametrize("serial", [False, True])
-def test_meanwhile_runs_once_in_this_process_beside_the_workers(serial):
-    items = list(range(SERIAL_BELOW + 1000))
-    calls = []
-    got = map_chunks(_square, items, workers=2, serial=serial, meanwhile=lambda: calls.append(os.getpid()))
-    assert calls == [os.getpid()] and got == [x * x for x in items]
-
-
 def _times_seven(x):
     return x * 7
 
