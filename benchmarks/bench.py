@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -61,7 +62,8 @@ def child(kind: str, export: Path, gold: Path) -> None:
     # the largest one is reported beside it.
     print(json.dumps({"wall_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "peak_worker_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                      "metrics": metrics, "timings": timings}))
+                      "metrics": metrics, "timings": timings}), flush=True)
+    os._exit(0)  # as the dedup program ends (cli.program): neither pipeline's objects are freed one by one
 
 
 def measure(kind: str, folder: Path) -> dict:
