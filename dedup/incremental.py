@@ -99,7 +99,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                 block[rest] if block is not None else None)
             labels[rest] = rest[sub_labels]
         # merges: a new text accepted by two stored centres that accept each other
-        bridge_a, bridge_b = bridges(qi, cj, sims, labels)
+        a, b = bridges(qi, cj, sims, labels)
         parent: dict[str, str] = {}
 
         def root(t: str) -> str:
@@ -108,8 +108,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
             return t
 
         centre_of_topic = {centre_topic[k - m]: k for k in range(m, m + c)}
-        if len(bridge_a):
-            a, b = bridge_a, bridge_b
+        if len(a):
             order = np.argsort(-verifier(a, b), kind="stable")
             for k in order.tolist():
                 ta, tb = root(centre_topic[a[k] - m]), root(centre_topic[b[k] - m])
