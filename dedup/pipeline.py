@@ -4,12 +4,11 @@ A run reads every input before it touches the database. On an empty
 database it clusters the night whole; on one with an index it attaches the
 night to the stored topics (``incremental.attach``), reading only the stored
 texts the index points it to. Everything a run decides is written in one
-transaction, with the index segment written before it (a full run's by a forked
-process while it summarises); a full run or
-rebuild opens that transaction in a forked process that inserts the nodes
-while the run clusters and the items while it summarises and routes, and
-commits once it is sent the topics. Exports are written after the commit,
-from what was committed.
+transaction, with the index segment written before it (a full run's by a
+forked process while it summarises); a full run or rebuild opens that
+transaction in a forked process that inserts the nodes while the run clusters
+and the items while it summarises and routes, and commits once it is sent the
+topics. Exports are written after the commit, from what was committed.
 """
 
 from __future__ import annotations
