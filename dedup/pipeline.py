@@ -4,11 +4,11 @@ A run reads every input before it touches the database. On an empty
 database it clusters the night whole; on one with an index it attaches the
 night to the stored topics (``incremental.attach``), reading only the stored
 texts the index points it to. Everything a run decides is written in one
-transaction, with the index segment written before it (a full run's by a
-forked process while it summarises); a full run or rebuild opens that
-transaction in a forked process that inserts the nodes while the run clusters
-and the items while it summarises and routes, and commits once it is sent the
-topics. Exports are written after the commit, from what was committed.
+transaction, with the index segment written just before it; a full run or
+rebuild opens that transaction in a forked process that inserts the nodes
+while the run clusters and the items while it summarises and routes, and
+commits once it is sent the topics. Exports are written after the commit,
+from what was committed.
 """
 
 from __future__ import annotations
@@ -98,7 +98,6 @@ class Plan:
     full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
     writer: Transaction | None = None                 # its transaction, begun before it clustered
     known: set[str] = field(default_factory=set)      # its topic ids already stored (a rebuild keeps ids)
-    segment: tuple[str, Background] | None = None     # its index segment being written: (name, forked job)
 
 
 # a node's topic until the clustering is known: as long as a topic id, so that setting it moves no row
@@ -379,9 +378,6 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     writer.send(None)  # the nodes now
     clustering = cluster_signed(nodes, signed, config, timer, buckets)
     del buckets
-    centres = clustering.centre_node
-    segment = _start_segment(store.path, config, stack, node_id[centres], signed.sig[centres],
-                             clustering.place_codes[:, centres])
     with timer("summarise"):
         n_topics = len(clustering.centre_node)
         members: list[list[str]] = [[] for _ in range(n_topics)]  # a rebuild: members' previous topics vote
@@ -393,23 +389,10 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
         ids, merged, _ = assign_ids(members, previous, next_number, order)
         full.decide(ids, clustering.node_topic, clustering.centre_node)
         writer.send(full.decided)
-    return Plan([], [], merged, set(ids), None, True, clustering.stats, full=full, writer=writer,
-                known=stored_topics & set(ids), segment=segment)
-
-
-def _segment_name(node_ids: np.ndarray) -> str:
-    return f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
-
-
-def _start_segment(db_path: Path, config: Config, stack: ExitStack, node_ids: np.ndarray, sig: np.ndarray,
-                   codes: np.ndarray) -> tuple[str, Background]:
-    """A full run's index segment (its centres), written by a forked process while the run numbers and
-    summarises its topics: until the topics are numbered, the database writer leaves a core free."""
-    name, params = _segment_name(node_ids), index_params(config)
-    job = Background(write_segment, index_root(db_path), name, node_ids, sig, codes, params["bands"],
-                     params["rows"])
-    stack.callback(job.stop)  # a failed run leaves no process behind; its unlisted folder goes next run
-    return name, job
+    centres = clustering.centre_node
+    indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
+    return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full, writer=writer,
+                known=stored_topics & set(ids))
 
 
 def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
@@ -472,13 +455,9 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         root = index_root(db_path)
         segments = list(index_meta["segments"]) if index_meta else []
         with timer("index"):
-            if plan.segment is not None:
-                name, job = plan.segment
-                job.wait()
-                segments = [name]
-            elif plan.indexed is not None and len(plan.indexed[0]):
+            if plan.indexed is not None and len(plan.indexed[0]):
                 node_ids, sig, codes = plan.indexed
-                name = _segment_name(node_ids)
+                name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
                 params = index_params(config)
                 write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
                 segments = [name] if plan.replace_index else segments + [name]
