@@ -121,15 +121,12 @@ class Store:
         self.db.execute("COMMIT")
 
     @contextmanager
-    def deferred_indexes(self, con: sqlite3.Connection, defer: bool = True) -> Iterator[None]:
+    def deferred_indexes(self, con: sqlite3.Connection) -> Iterator[None]:
         """Drop the topic indexes for a bulk write and build them again after it, in the same transaction.
 
         Filling a million-row table and then sorting once for each index costs
         about half of keeping the indexes up to date row by row, in random order.
         """
-        if not defer:
-            yield
-            return
         for name in _TOPIC_INDEXES:
             con.execute(f"DROP INDEX IF EXISTS {name}")
         yield
@@ -393,6 +390,11 @@ class Transaction:
         except OSError:  # it failed before asking; its outcome says why
             pass
 
+    def _tell(self, control: str) -> None:
+        """A small control message, once any message still going in has gone."""
+        self._wait_sent()
+        self._send_bytes(ForkingPickler.dumps(control))
+
     def _wait_sent(self) -> None:
         if self._sending is not None:
             self._sending.join()
@@ -405,11 +407,7 @@ class Transaction:
         if self.conn is None:  # in-process: the body runs now
             self._value = self._write(self.store, _answers(self._messages))
         else:
-            self._wait_sent()
-            try:
-                self.conn.send(_NO_MORE)  # a body that asks for another message fails rather than waits
-            except OSError:
-                pass
+            self._tell(_NO_MORE)  # a body that asks for another message fails rather than waits
             try:
                 self._value = receive_outcome(self.conn, self.child, f"writing {self.store.path}")
             finally:
@@ -421,11 +419,7 @@ class Transaction:
         """Roll back (a no-op once committed)."""
         if self.child is None:
             return
-        self._wait_sent()
-        try:
-            self.conn.send(_ABANDONED)
-        except OSError:
-            pass
+        self._tell(_ABANDONED)
         self.child.join(timeout=60)
         if self.child.is_alive():
             self.child.kill()
