@@ -47,7 +47,7 @@ def _settings(store: Store) -> tuple[Config, dict]:
 
 
 def _side(store: Store, item_id: str) -> Side:
-    row = store.db.execute("SELECT i.node_id, n.text, n.tokens, i.topic_id FROM items i JOIN nodes n"
+    row = store.db.execute("SELECT i.node_id, n.text, n.tokens, n.topic_id FROM items i JOIN nodes n"
                            " ON n.node_id = i.node_id WHERE i.id = ?", (item_id,)).fetchone()
     if row is None:
         raise StoreError(f"no item {item_id!r} in {store.path}")

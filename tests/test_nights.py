@@ -33,7 +33,8 @@ def night(tmp_path, name, rows):
 def state(db):
     con = sqlite3.connect(db)
     try:
-        return (con.execute("SELECT id, topic_id, node_id FROM items ORDER BY id").fetchall(),
+        return (con.execute("SELECT i.id, n.topic_id, i.node_id FROM items i JOIN nodes n ON n.node_id = i.node_id"
+                            " ORDER BY i.id").fetchall(),
                 con.execute("SELECT topic_id, size, merged_into, representative_id FROM topics ORDER BY topic_id")
                 .fetchall(),
                 [len(json.loads(v)["segments"]) for (v,) in con.execute("SELECT value FROM meta WHERE key = 'index'")])
@@ -47,7 +48,8 @@ def check_consistent(db):
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         live = dict(con.execute("SELECT topic_id, size FROM topics WHERE merged_into IS NULL"))
-        counted = dict(con.execute("SELECT topic_id, COUNT(*) FROM items GROUP BY topic_id"))
+        counted = dict(con.execute("SELECT n.topic_id, COUNT(*) FROM items i JOIN nodes n ON n.node_id = i.node_id"
+                                   " GROUP BY n.topic_id"))
         assert counted == live
         centres = dict(con.execute("SELECT topic_id, SUM(is_centre) FROM nodes GROUP BY topic_id"))
         assert all(centres[t] == 1 for t in live)

@@ -151,10 +151,60 @@ def test_texts_are_stored_as_text_and_leave_no_utf8_copy_behind(tmp_path):
                                  counts={}, timings={})
         store.write_nodes(con, [(k, text, "路灯 不亮", f"A{k}", 1, "T1", int(k == 0))
                                 for k, text in enumerate(texts)])
-        store.write_items(con, run_id, [(it, k, "T1") for k, it in enumerate(items)])
+        store.write_items(con, run_id, list(zip(items, range(len(items)))))
     assert [sys.getsizeof(t) for t in texts] == sizes
     stored = store.all_items()
     assert [(it.content, it.title, it.text) for it, _, _ in stored] == [(t, t[:2], t) for t in texts]
     assert store.db.execute("SELECT DISTINCT typeof(content), typeof(title) FROM items").fetchall() == [("text", "text")]
     assert store.db.execute("SELECT DISTINCT typeof(text) FROM nodes").fetchall() == [("text",)]
     assert store.db.execute("SELECT node_id FROM nodes WHERE text = ?", ("噪音扰民😀",)).fetchall() == [(2,)]
+
+
+_SCHEMA_2 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL);
+CREATE TABLE nodes (node_id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE, tokens TEXT NOT NULL, key TEXT NOT NULL,
+    weight INTEGER NOT NULL, topic_id TEXT NOT NULL, is_centre INTEGER NOT NULL);
+CREATE INDEX nodes_topic ON nodes(topic_id);
+CREATE TABLE items (id TEXT PRIMARY KEY, received_at TEXT NOT NULL, channel TEXT NOT NULL, content TEXT NOT NULL,
+    title TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL, run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    node_id INTEGER NOT NULL REFERENCES nodes(node_id), topic_id TEXT NOT NULL);
+CREATE INDEX items_topic ON items(topic_id);
+INSERT INTO meta VALUES ('schema_version', '2');
+INSERT INTO runs VALUES (1, 'run', 't', 't', '[]', '{}', '{}', '{}');
+INSERT INTO nodes VALUES (0, '路灯不亮', '路灯 不亮', 'A1', 2, 'T0000001', 1), (1, '噪音扰民', '噪音 扰民', 'A3', 1,
+    'T0000002', 1);
+INSERT INTO items VALUES ('A1', 't', 'phone', '路灯不亮', '', 'f.csv', 2, 1, 0, 'T0000001'),
+    ('A2', 't', 'email', '路灯不亮', '', 'f.csv', 3, 1, 0, 'T0000001'),
+    ('A3', 't', 'app', '噪音扰民', '', 'f.csv', 4, 1, 1, 'T0000002');
+"""
+
+
+def test_a_schema_2_database_is_upgraded_in_place_keeping_every_assignment(tmp_path):
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(_SCHEMA_2)
+    con.close()
+    store = Store(db)
+    try:
+        assert store.meta("schema_version") == "3"
+        columns = [row[1] for row in store.db.execute("PRAGMA table_info(items)")]
+        assert "topic_id" not in columns and columns[-1] == "node_id"
+        indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "items_node" in indexes and "items_topic" not in indexes
+        assert list(store.assignments()) == [("A1", "T0000001"), ("A2", "T0000001"), ("A3", "T0000002")]
+        assert [m[0] for m in store.members("T0000001")] == ["A1", "A2"]
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        store.close()
+    Store(db).close()  # opening it again changes nothing
+
+
+def test_a_database_older_than_schema_2_is_refused_not_misread(tmp_path):
+    db = tmp_path / "older.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(_SCHEMA_2.replace("'schema_version', '2'", "'schema_version', '1'"))
+    con.close()
+    with pytest.raises(StoreError, match="schema 1 is too old"):
+        Store(db)
