@@ -35,7 +35,7 @@ from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
 from .engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, nodes_of, sign
-from .export import pending, publish, write_csv, write_json, write_rejected, write_xlsx
+from .export import copy_file, pending, publish, write_csv, write_json, write_rejected, write_xlsx
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import ingest
@@ -691,8 +691,11 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
             if workbook is None else None
         assignments_job = stack.enter_context(in_background(write_assignments, store.path,
                                                             out / "assignments.csv")) if assignments is None else None
-        paths = {"topics": topics_csv or write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
-                 "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
+        topics_path = topics_csv or write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows)
+        every_topic_new = bool(new) and new == all_rows  # a first run (all_rows is empty if written early)
+        paths = {"topics": topics_path,
+                 "new_topics": copy_file(topics_path, out / "new_topics.csv") if every_topic_new
+                 else write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
                  "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
                  "rejected": write_rejected(out / "rejected.csv", rejected)}
         paths = {"assignments": assignments or assignments_job.wait(), **paths,

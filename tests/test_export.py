@@ -169,3 +169,20 @@ def test_rebuild_files_written_early_equal_the_committed_ones(tmp_path, suggesti
     assert _read(tmp_path / "out" / "topics.csv")[1:] == expected
     sheet = openpyxl.load_workbook(tmp_path / "out" / "topics.xlsx")["topics"]
     assert sheet.max_row == len(expected) + 1
+
+
+def test_a_failed_write_behind_is_raised_in_the_writing_thread():
+    from dedup.export import _behind
+
+    written = []
+
+    def write(data):
+        if data == b"bad":
+            raise OSError(28, "No space left on device")
+        written.append(data)
+
+    with pytest.raises(OSError, match="No space"):
+        with _behind(write) as put:
+            for data in (b"a", b"b", b"bad", *[b"more"] * 100):
+                put(data)
+    assert written == [b"a", b"b"]

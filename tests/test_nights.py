@@ -284,3 +284,24 @@ def test_workbook_holds_all_topics_after_a_full_run_and_the_dispatch_after_a_nig
     assert book.sheetnames == ["new", "changed"] and len(list(book["new"].iter_rows())) == 1 + 3
     with open(tmp_path / "o2" / "topics.csv", encoding="utf-8-sig", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 5
+
+
+def _topic_ids(path):
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return [r["topic_id"] for r in csv.DictReader(fh)]
+
+
+def test_new_topics_are_every_topic_after_a_first_run_and_only_the_nights_after_it(tmp_path):
+    db = tmp_path / "d.sqlite"
+    run([night(tmp_path, "n1.csv", [s[:4] for s in SUGGESTIONS[:6]])], db, tmp_path / "o1", Config(), NO_MODEL)
+    first = _topic_ids(tmp_path / "o1" / "topics.csv")
+    assert len(first) == 2 and (tmp_path / "o1" / "new_topics.csv").read_bytes() == \
+        (tmp_path / "o1" / "topics.csv").read_bytes()
+    run([night(tmp_path, "n2.csv", [s[:4] for s in SUGGESTIONS[6:]])], db, tmp_path / "o2", Config(), NO_MODEL)
+    new = _topic_ids(tmp_path / "o2" / "new_topics.csv")
+    assert len(new) == 3 and not set(new) & set(first)
+    assert sorted(_topic_ids(tmp_path / "o2" / "topics.csv")) == sorted(first + new)
+    again = night(tmp_path, "n3.csv", [("B1", "2019-03-20 08:00:00", "电话", SUGGESTIONS[0][3])])  # joins a topic
+    run([again], db, tmp_path / "o3", Config(), NO_MODEL)
+    assert _topic_ids(tmp_path / "o3" / "new_topics.csv") == []
+    assert len(_topic_ids(tmp_path / "o3" / "topics.csv")) == 5
