@@ -22,6 +22,7 @@ import multiprocessing as mp
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -298,9 +299,10 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     timer = StageTimer()
     with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
             ExitStack() as stack:
-        with timer("ingest"):
+        with timer("ingest"), ThreadPoolExecutor(1) as hasher:
+            digests = hasher.map(file_digest, paths)  # hashing lets go of the GIL: done beside the parsing
             result = ingest(paths, config.ingest, store.contents_for, now)
-            inputs = [{"file": str(p), "sha256": file_digest(p)} for p in paths]
+            inputs = [{"file": str(p), "sha256": digest} for p, digest in zip(paths, digests)]
         prepared = prepare(result.items, config, Segmenter(), timer, progress)
         items, rejected = prepared.items, result.rejected + prepared.rejected
         index_meta = json.loads(store.meta("index") or "null")
