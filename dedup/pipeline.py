@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .arrays import ranks
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
@@ -114,7 +115,7 @@ class FullRows:
 
     items: list[Item]
     nodes: Nodes
-    node_id: np.ndarray              # stored id per node: the texts' rank, so tables grow at their ends
+    node_id: np.ndarray              # stored id per node: its key's rank, so the table grows at its end
     rebuild: bool
     ids: list[str] = field(default_factory=list)                          # topic id per cluster
     node_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # cluster per node
@@ -132,24 +133,24 @@ class FullRows:
     def item_topic(self) -> np.ndarray:
         return self.node_topic[self.nodes.item_node]
 
-    def _by_text(self) -> list[int]:
-        by_text = np.empty(len(self.node_id), dtype=np.int64)
-        by_text[self.node_id] = np.arange(len(self.node_id))
-        return by_text.tolist()
+    def _by_stored_id(self) -> list[int]:
+        by_stored_id = np.empty(len(self.node_id), dtype=np.int64)
+        by_stored_id[self.node_id] = np.arange(len(self.node_id))
+        return by_stored_id.tolist()
 
     def node_rows(self) -> Iterator[tuple]:
         """Every node in stored-id order, its topic still ``_UNDECIDED``."""
         nodes = self.nodes
         weight = nodes.weight.astype(np.int64).tolist()
         return ((rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], _UNDECIDED, 0)
-                for rank, k in enumerate(self._by_text()))
+                for rank, k in enumerate(self._by_stored_id()))
 
     def node_topics(self) -> Iterator[tuple[str, int, int]]:
         """(topic id, is centre, stored id) of every node, in stored-id order."""
         is_centre = np.zeros(len(self.node_id), dtype=np.int64)
         is_centre[self.centre_node] = 1
         ids, topic, flags = self.ids, self.node_topic.tolist(), is_centre.tolist()
-        return ((ids[topic[k]], flags[k], rank) for rank, k in enumerate(self._by_text()))
+        return ((ids[topic[k]], flags[k], rank) for rank, k in enumerate(self._by_stored_id()))
 
     def item_rows(self) -> Iterator[tuple[Item, int]]:
         """(item, stored node id) in id order: known before the clustering is."""
@@ -358,16 +359,13 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     Its transaction opens in a forked writer before the signatures exist, so
     that the writer never holds on to their pages. It inserts the nodes while
     clustering runs on one core (not sooner: signing and candidates would
-    slow down), then their topics and the items once the topics are numbered.
+    slow down), the items once the run has clustered, and the nodes' topics
+    once they are numbered.
     ``record`` is the run's (kind, started, inputs, config) for the writer.
     """
     with timer("store"):
-        # node ids follow the texts' order, so that the table and the unique index
-        # on nodes.text both grow at their ends (in first-seen order: 3x slower)
-        by_text = sorted(range(len(nodes.texts)), key=nodes.texts.__getitem__)
-        node_id = np.empty(len(by_text), dtype=np.int64)
-        node_id[by_text] = np.arange(len(by_text))
-        del by_text
+        # node ids in the order of the nodes' keys (smallest item ids): whatever order the items came in
+        node_id = ranks(nodes.keys)
         # what the run reads of the database, read before the writer holds it
         next_number = store.next_topic_number()
         stored_topics = {row[0] for row in store.db.execute("SELECT topic_id FROM topics")}
@@ -379,6 +377,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     writer.send(None)  # the nodes now
     clustering = cluster_signed(nodes, signed, config, timer, buckets)
     del buckets
+    writer.send(None)  # the items now
     with timer("summarise"):
         n_topics = len(clustering.centre_node)
         members: list[list[str]] = [[] for _ in range(n_topics)]  # a rebuild: members' previous topics vote
@@ -507,8 +506,9 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
 def _write_full(store: Store, con, later, *, full: FullRows, kind: str, started: str, inputs: list,
                 config: dict) -> tuple[int, float]:
     """The body of a full run's or rebuild's transaction, begun before it signs: once told to begin
-    (first ``later()``), every node and item (an item's topic is its node's, so neither waits for the
-    clustering), then (second: the topics) the nodes' topics, then the rest as ``_write_plan``.
+    (first ``later()``), every node; once the run has clustered (second), every item (an item's topic
+    is its node's: it need not wait for the topics); then (third: the topics) the nodes' topics, then
+    the rest as ``_write_plan``.
     Indexes are built once their column is filled. Returns the run id and the seconds spent writing rows
     (not waiting)."""
     begun = time.perf_counter()
@@ -520,6 +520,12 @@ def _write_full(store: Store, con, later, *, full: FullRows, kind: str, started:
     store.drop_indexes(con)
     con.execute("DELETE FROM nodes")
     store.write_nodes(con, full.node_rows())
+    store.build_index(con, "nodes_text")
+    rows_seconds += time.perf_counter() - begun
+    # Not before the run has clustered: reading an item copies its pages (reference counts), which
+    # during clustering would take all processes together past 4 GiB (4,112 MiB measured at 1.28M)
+    later()
+    begun = time.perf_counter()
     if full.rebuild:  # every stored item gets its new node
         con.executemany("UPDATE items SET node_id = ? WHERE id = ?", full.renumbered())
     else:

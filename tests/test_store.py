@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -192,7 +193,11 @@ def test_a_schema_2_database_is_upgraded_in_place_keeping_every_assignment(tmp_p
         columns = [row[1] for row in store.db.execute("PRAGMA table_info(items)")]
         assert "topic_id" not in columns and columns[-1] == "node_id"
         indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert "items_node" in indexes and "items_topic" not in indexes
+        assert {"items_node", "nodes_text", "nodes_topic"} <= indexes and "items_topic" not in indexes
+        assert not any(name.startswith("sqlite_autoindex_nodes") for name in indexes)  # no unique text index
+        assert store.nodes_for_texts(["路灯不亮", "没有这条"]) == {"路灯不亮": (0, "T0000001")}
+        assert store.db.execute("SELECT text_crc FROM nodes ORDER BY node_id").fetchall() == \
+            [(zlib.crc32("路灯不亮".encode()),), (zlib.crc32("噪音扰民".encode()),)]
         assert list(store.assignments()) == [("A1", "T0000001"), ("A2", "T0000001"), ("A3", "T0000002")]
         assert [m[0] for m in store.members("T0000001")] == ["A1", "A2"]
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -208,3 +213,14 @@ def test_a_database_older_than_schema_2_is_refused_not_misread(tmp_path):
     con.close()
     with pytest.raises(StoreError, match="schema 1 is too old"):
         Store(db)
+
+
+def test_texts_are_found_by_text_when_their_crcs_collide(tmp_path, monkeypatch):
+    from dedup import store as store_module
+
+    monkeypatch.setattr(store_module, "text_crc", lambda data: 7)  # every text collides
+    store = Store(tmp_path / "db.sqlite")
+    texts = ["路灯不亮", "噪音扰民", "路灯不亮了"]
+    with store.transaction() as con:
+        store.write_nodes(con, [(k, text, "x", f"A{k}", 1, f"T{k}", 1) for k, text in enumerate(texts)])
+    assert store.nodes_for_texts(["噪音扰民", "路灯不亮", "别的"]) == {"噪音扰民": (1, "T1"), "路灯不亮": (0, "T0")}
