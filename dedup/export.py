@@ -176,10 +176,10 @@ def _write_sheet(write: Callable[[bytes], object], header: list[str], rows: Iter
     widths = "".join(f'<col min="{k}" max="{k}" width="{w + 0.7109375}" customWidth="1"/>'
                      for k, w in enumerate(_widths(header), start=1))
     write((f'{_HEAD}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><dimension ref="A1:{letters[-1]}{len(rows) + 1}"/>'
-              '<sheetViews><sheetView workbookViewId="0">'
-              '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-              '<selection pane="bottomLeft"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
-              + (f"<cols>{widths}</cols>" if widths else "") + "<sheetData>").encode("utf-8"))
+           '<sheetViews><sheetView workbookViewId="0">'
+           '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+           '<selection pane="bottomLeft"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+           + (f"<cols>{widths}</cols>" if widths else "") + "<sheetData>").encode("utf-8"))
     cells = "".join(f'<c r="{letters[k]}1" s="1" t="inlineStr"><is><t xml:space="preserve">{_text(str(name))}</t>'
                     '</is></c>' for k, name in enumerate(header))
     write(f'<row r="1">{cells}</row>'.encode("utf-8"))

@@ -25,12 +25,14 @@ from .topics import TOPIC_COLUMNS, TopicSummary, topic_row
 
 SCHEMA_VERSION = 3  # 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
 
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
 _NODES = """(
     node_id INTEGER PRIMARY KEY, text TEXT NOT NULL, tokens TEXT NOT NULL, key TEXT NOT NULL,
     weight INTEGER NOT NULL, topic_id TEXT NOT NULL, is_centre INTEGER NOT NULL, text_crc INTEGER NOT NULL)"""
 
 SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+{_META};
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL);
@@ -65,9 +67,6 @@ ASSIGNMENTS_SQL = "SELECT i.id, n.topic_id FROM items i JOIN nodes n ON n.node_i
 _BULK_INDEXES = {"nodes_text": "CREATE INDEX nodes_text ON nodes(text_crc)",
                  "nodes_topic": "CREATE INDEX nodes_topic ON nodes(topic_id)",
                  "items_node": "CREATE INDEX items_node ON items(node_id, id)"}
-
-
-_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 def text_crc(data: bytes) -> int:
@@ -312,9 +311,7 @@ class Store:
     def write_nodes(self, con: sqlite3.Connection, rows: Iterable[tuple]) -> None:
         """Insert or replace (node_id, text, tokens, key, weight, topic_id, is_centre)."""
         con.executemany("INSERT OR REPLACE INTO nodes VALUES (?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)",
-                        ((node, data, tokens, key, weight, topic, centre, text_crc(data))
-                         for node, data, tokens, key, weight, topic, centre in
-                         ((r[0], r[1].encode(), *r[2:]) for r in rows)))
+                        map(_bound_node, rows))
 
     def set_node_topics(self, con: sqlite3.Connection, rows: Iterable[tuple[str, int, int]], expected: int) -> None:
         """Set (topic_id, is_centre) of nodes written before their topics were known, from
@@ -352,6 +349,12 @@ class Store:
         con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
                         ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
 
+
+
+def _bound_node(row: tuple) -> tuple:
+    """A node row as ``write_nodes`` binds it: its text as UTF-8 bytes, and their CRC last."""
+    data = row[1].encode()
+    return (row[0], data, *row[2:], text_crc(data))
 
 
 def topic_records(topics: Sequence[TopicSummary], rows: Sequence[Sequence] | None = None) -> list[tuple]:
