@@ -47,6 +47,7 @@ from .records import Item, Rejection
 from .segment import Segmenter
 from .store import (
     ASSIGNMENTS_SQL,
+    ITEM_TOPICS_SQL,
     TOPIC_SELECT,
     Store,
     StoreError,
@@ -638,8 +639,7 @@ def _write_pairs(path: Path, func, *args) -> tuple[Path, Counter] | None:
 
 def _night_assignments(db_path: Path, last_run: int, plan: Plan, ready=None) -> list[tuple[str, str]] | None:
     """The stored assignments as this run will leave them, or None if the database is no longer as it was."""
-    pairs = snapshot(db_path, last_run, "SELECT i.id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id",
-                     ready)
+    pairs = snapshot(db_path, last_run, ITEM_TOPICS_SQL, ready)
     if pairs is None:
         return None
     if plan.moves:  # applied one after another, as Store.move_topics does

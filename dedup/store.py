@@ -59,7 +59,9 @@ TOPIC_SELECT = ("SELECT topic_id, size, representative_id, representative_text, 
                 " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
                 " ELSE '' END, department_top3, needs_review")
 
-ASSIGNMENTS_SQL = "SELECT i.id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id ORDER BY i.id"
+# every item's topic, its node's (read in node order, through the indexes); assignments.csv is it by id
+ITEM_TOPICS_SQL = "SELECT i.id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id"
+ASSIGNMENTS_SQL = ITEM_TOPICS_SQL + " ORDER BY i.id"
 
 # indexes that a full run or rebuild drops and builds again once their column is filled; items_node
 # holds the ids too, so that every item's topic is read from indexes in node order (1.3 s at 1.28M
