@@ -115,6 +115,32 @@ def library_versions() -> dict[str, str]:
             "numpy": np.__version__, "jieba": jieba.__version__, "datasketch": datasketch.__version__}
 
 
+_BIGRAM_ENDS: tuple[dict, set[str], set[str]] | None = None  # (vocabulary, heads, tails) of the last one asked
+_COUNTIES: dict[str, tuple[str, ...]] = {}                      # word -> the counties it names or implies
+
+
+def bigram_ends(vocabulary: dict[str, int]) -> tuple[set[str], set[str]]:
+    """(words that start a bigram feature, words that end one), made once per vocabulary: a router's
+    workers, forked after it was made, all use it (each chunk made it again: a fifth of the counting)."""
+    global _BIGRAM_ENDS
+    if _BIGRAM_ENDS is None or _BIGRAM_ENDS[0] is not vocabulary:  # held, so the identity is never reused
+        heads, tails = set(), set()
+        for feature in vocabulary:
+            for at, char in enumerate(feature):
+                if char == " ":
+                    heads.add(feature[:at])
+                    tails.add(feature[at + 1:])
+        _BIGRAM_ENDS = (vocabulary, heads, tails)
+    return _BIGRAM_ENDS[1], _BIGRAM_ENDS[2]
+
+
+def _counties(word: str) -> tuple[str, ...]:
+    found = _COUNTIES.get(word)
+    if found is None:
+        found = _COUNTIES[word] = tuple(sorted(places([word]).get(1, ())))
+    return found
+
+
 def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int]):
     """``CountVectorizer(analyzer=SegmentAnalyzer()).transform(docs)`` for token lists, on arrays.
 
@@ -135,12 +161,7 @@ def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int]):
     doc = np.repeat(np.arange(n_docs), lengths)
     rows, cols = [doc], [np.fromiter((vocabulary.get(w, -1) for w in words), dtype=np.int64, count=len(words))[codes]]
     # bigrams "a b": only a pair whose a ends and whose b starts some feature at a space can be one
-    heads, tails = set(), set()
-    for feature in vocabulary:
-        for at, char in enumerate(feature):
-            if char == " ":
-                heads.add(feature[:at])
-                tails.add(feature[at + 1:])
+    heads, tails = bigram_ends(vocabulary)
     can_head = np.fromiter((w in heads for w in words), dtype=bool, count=len(words))
     can_tail = np.fromiter((w in tails for w in words), dtype=bool, count=len(words))
     adjacent = np.flatnonzero((doc[1:] == doc[:-1]) & can_head[codes[:-1]] & can_tail[codes[1:]])
@@ -152,35 +173,48 @@ def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int]):
     rows.append(doc[adjacent])
     cols.append(found[np.searchsorted(pairs, pair)])
     # counties: places() unions what each word implies, and a text names each county once
-    implied = {c: [vocabulary.get(f"@{county}", -1) for county in sorted(places([w]).get(1, ()))]
-               for c, w in enumerate(words)}
-    for k in range(max(map(len, implied.values()), default=0)):  # almost always one county a word at most
-        county = np.fromiter((v[k] if len(v) > k else -1 for v in implied.values()), dtype=np.int64,
-                             count=len(words))[codes]
+    implied = [[vocabulary.get(f"@{county}", -1) for county in _counties(w)] for w in words]
+    for k in range(max(map(len, implied), default=0)):  # almost always one county a word at most
+        county = np.fromiter((v[k] if len(v) > k else -1 for v in implied), dtype=np.int64, count=len(words))[codes]
         named = np.flatnonzero(county >= 0)
         rows.append(doc[named])
         cols.append(county[named])
     if len(rows) > 2:  # the same county named twice in a text counts once
         key = unique(np.concatenate(rows[2:]) * n_features + np.concatenate(cols[2:]))
         rows[2:], cols[2:] = [key // n_features], [key % n_features]
+    # the canonical matrix (indices sorted, duplicates summed) straight from the sorted cell keys:
+    # COO -> CSR and sum_duplicates took two fifths of the counting
     rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)
     known = cols_all >= 0
-    matrix = csr_array((np.ones(int(known.sum())), (rows_all[known], cols_all[known].astype(np.int32))),
-                       shape=(n_docs, n_features))
-    matrix.sum_duplicates()
-    return matrix
+    keys = np.sort(rows_all[known] * n_features + cols_all[known])
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    at = np.flatnonzero(first)
+    cells = keys[at]
+    data = np.diff(np.append(at, len(keys))).astype(np.float64)
+    indptr = np.zeros(n_docs + 1, dtype=np.int32)
+    np.cumsum(np.bincount(cells // max(n_features, 1), minlength=n_docs), out=indptr[1:])
+    return csr_array((data, (cells % max(n_features, 1)).astype(np.int32), indptr), shape=(n_docs, n_features))
+
+
+def _counted(pipeline):
+    """The pipeline's vectorizer when ``segment_counts`` can stand in for it (our default word-feature
+    union), else None."""
+    union = pipeline.named_steps["features"]
+    parts = getattr(union, "transformer_list", [])
+    vectorizer = parts[0][1] if len(parts) == 1 else None
+    if (vectorizer is None or not isinstance(getattr(vectorizer, "analyzer", None), SegmentAnalyzer)
+            or union.transformer_weights or vectorizer.binary or not hasattr(vectorizer, "_tfidf")):
+        return None
+    return vectorizer
 
 
 def features(pipeline, docs: Sequence) -> object:
     """The pipeline's feature matrix for ``docs``: by ``segment_counts`` when the pipeline is our
     default word-feature union and every doc is a token list; otherwise by the pipeline itself."""
-    union = pipeline.named_steps["features"]
-    parts = getattr(union, "transformer_list", [])
-    vectorizer = parts[0][1] if len(parts) == 1 else None
-    if (vectorizer is None or not isinstance(getattr(vectorizer, "analyzer", None), SegmentAnalyzer)
-            or union.transformer_weights or vectorizer.binary or not hasattr(vectorizer, "_tfidf")
-            or not all(isinstance(d, list) for d in docs)):
-        return union.transform(list(docs))
+    vectorizer = _counted(pipeline)
+    if vectorizer is None or not all(isinstance(d, list) for d in docs):
+        return pipeline.named_steps["features"].transform(list(docs))
     counts = segment_counts(docs, vectorizer.vocabulary_).astype(vectorizer.dtype)
     return vectorizer._tfidf.transform(counts, copy=False)
 
@@ -207,6 +241,9 @@ class Router:
         texts = list(texts)
         if not texts:
             return np.empty((0, len(self.labels)))
+        vectorizer = _counted(self.pipeline)
+        if vectorizer is not None:
+            bigram_ends(vectorizer.vocabulary_)  # made here, inherited by the workers
         return np.vstack(map_chunks(partial(_proba_chunk, pipeline=self.pipeline), texts, workers))
 
     def route(self, topics, docs: Sequence[str | list[str]], weight: np.ndarray, topic_index: np.ndarray,
