@@ -154,8 +154,7 @@ def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int) ->
     node, top = todo[at // bands], by_node[at]
     keep = top != node
     node, top, shared = node[keep], top[keep], shared[keep]
-    order = np.lexsort((top, -shared, node))
-    node, top = node[order], top[order]
+    node, top = _by_node_shared_top(node, shared, top, n, bands)
     turn = np.arange(len(node)) - np.searchsorted(node, node)  # 0 for each node's likeliest top
     blocked = np.zeros(n, dtype=bool)
     for k in range(int(turn.max()) + 1 if len(turn) else 0):
@@ -163,6 +162,22 @@ def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int) ->
         if len(ask):
             blocked[node[ask[similar(node[ask], top[ask]) >= 0]]] = True
     return blocked
+
+
+def _by_node_shared_top(node: np.ndarray, shared: np.ndarray, top: np.ndarray, n: int,
+                        bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """(node, top) ordered by node, then most bands shared, then top: ``np.lexsort((top, -shared, node))``.
+
+    The three fit one int64 for any realistic n, and one sort of it is three
+    times faster than the lexsort (its 10M entries in a 1.28M run's first round).
+    """
+    node_bits, shared_bits = max(int(n).bit_length(), 1), max(int(bands).bit_length(), 1)
+    if 2 * node_bits + shared_bits > 63:
+        order = np.lexsort((top, -shared, node))
+        return node[order], top[order]
+    key = node << (node_bits + shared_bits) | (bands - shared) << node_bits | top
+    key.sort()
+    return key >> (node_bits + shared_bits), key & ((1 << node_bits) - 1)
 
 
 def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str], similar: Similarity,

@@ -185,3 +185,17 @@ def test_bucket_numbers_are_32_bit_and_keying_them_does_not_overflow():
     block = np.array([4, 0, 65536])
     keyed = keyed_buckets(wide, block)
     assert keyed.dtype == np.int32 and len(set(keyed[0].tolist())) == 3
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 7), st.integers(0, 40)), max_size=60),
+       st.sampled_from([41, 1 << 31]))
+def test_one_sorted_key_orders_as_the_lexsort(cells, n):
+    """Node, then most bands shared, then top: one int64 key, or the lexsort where it would not fit."""
+    from dedup.cluster import _by_node_shared_top
+
+    cells = list({(a, c): (a, b, c) for a, b, c in cells}.values())  # a node meets each top once
+    node, shared, top = (np.array([c[k] for c in cells], dtype=np.int64) for k in range(3))
+    order = np.lexsort((top, -shared, node))
+    got = _by_node_shared_top(node, shared, top, n, 7)
+    assert got[0].tolist() == node[order].tolist() and got[1].tolist() == top[order].tolist()
