@@ -17,6 +17,7 @@ import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
 from .records import Rejection
@@ -47,11 +48,34 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence], final
         fh.write("\ufeff")
         writer = csv.writer(fh)
         writer.writerow(header)
-        writer.writerows(rows)
+        rows = iter(rows)
+        while block := list(islice(rows, _CSV_BLOCK)):
+            text = _plain_lines(block)
+            if text is None:
+                writer.writerows(block)
+            else:
+                fh.write(text)
     if not final:
         return tmp
     _replace(tmp, path)
     return path
+
+
+_CSV_BLOCK = 65536
+_NEEDS_CSV = re.compile(r'[,"\r\n\x00]')  # a cell the csv module would quote (or refuse)
+
+
+def _plain_lines(block: list[Sequence]) -> str | None:
+    """The block as ``csv.writer`` writes it, when every cell is a string it writes as is (no delimiter,
+    quote, line break or NUL): joined in C, 1.28M rows of (id, topic) in a fraction of the writer's time.
+    None when some cell is not."""
+    try:
+        cells = "".join(map("".join, block))
+    except TypeError:  # a number or None: the csv module formats it
+        return None
+    if _NEEDS_CSV.search(cells) or any(len(row) == 1 and not row[0] for row in block):  # ("",) is written '""'
+        return None
+    return "\r\n".join(map(",".join, block)) + "\r\n"
 
 
 def copy_file(source: Path, path: Path) -> Path:

@@ -95,6 +95,28 @@ def test_csv_has_bom_for_excel(tmp_path):
     assert path.read_bytes().startswith(b"\xef\xbb\xbfid,topic_id")
 
 
+_CELLS = st.one_of(st.text(alphabet='ab,"\r\n \x00中', max_size=4), st.integers(-5, 5), st.none(),
+                   st.floats(allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.one_of(st.lists(_CELLS, min_size=1, max_size=3).map(tuple),
+                               st.lists(st.text(alphabet='ab中T0,"\r\n \x00', max_size=4), min_size=1, max_size=3)),
+                     max_size=12),
+       block=st.integers(1, 4))
+def test_csv_rows_are_written_as_the_csv_module_writes_them(tmp_path_factory, rows, block):
+    """Blocks of plain strings are joined directly; any other block goes through the csv module."""
+    import io
+    from unittest import mock
+
+    with mock.patch("dedup.export._CSV_BLOCK", block):
+        path = write_csv(tmp_path_factory.mktemp("c") / "a.csv", ["x", "y"], iter(rows))
+    expected = io.StringIO(newline="")
+    expected.write("\ufeff")
+    csv.writer(expected).writerows([["x", "y"], *rows])
+    assert path.read_bytes() == expected.getvalue().encode("utf-8")
+
+
 def _read(path):
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return list(csv.reader(fh))
