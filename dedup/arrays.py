@@ -75,6 +75,13 @@ def ranks(values: Sequence[str]) -> np.ndarray:
     return out
 
 
+def key_ranks(keys: Sequence[str] | np.ndarray) -> np.ndarray:
+    """``ranks(keys)``, or ``keys`` themselves when they are such ranks already (an integer array)."""
+    if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
+        return keys
+    return ranks(keys)
+
+
 def first_in_groups(groups: np.ndarray, key: np.ndarray, n_groups: int) -> np.ndarray:
     """For each group 0..n_groups-1 (every one non-empty), the index of its element with the smallest
     ``key``, ties to the earliest index."""

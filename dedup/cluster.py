@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .arrays import dense_codes, ranks, unique
+from .arrays import dense_codes, key_ranks, unique
 from .candidates import bucket_dtype
 from .verify import SEVERAL, place_codes
 
@@ -97,8 +97,9 @@ def best_centres(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, rank:
     return nodes[first], centres[first], sims[first]
 
 
-def priority(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str]) -> np.ndarray:
-    """Rank of each node (0 first): most items in its buckets over all bands, then smallest key.
+def priority(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str] | np.ndarray) -> np.ndarray:
+    """Rank of each node (0 first): most items in its buckets over all bands, then smallest key
+    (``keys``: the strings, or their ranks).
 
     The weighted count of bucket-mates over all bands is a cheap stand-in for
     the weighted number of similar texts: pairs that share more bands are more similar.
@@ -106,7 +107,7 @@ def priority(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str]) -> n
     score = np.zeros(len(weights))
     for band in buckets:  # a node counts itself in every band, so a heavy original outranks its copies
         score += np.bincount(band, weights=weights)[band]
-    order = np.lexsort((ranks(keys), -score))
+    order = np.lexsort((key_ranks(keys), -score))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank
@@ -180,7 +181,7 @@ def _by_node_shared_top(node: np.ndarray, shared: np.ndarray, top: np.ndarray, n
     return key >> (node_bits + shared_bits), key & ((1 << node_bits) - 1)
 
 
-def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str], similar: Similarity,
+def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str] | np.ndarray, similar: Similarity,
                      allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
                      block: np.ndarray | None = None, max_rounds: int = 100_000) -> np.ndarray:
     """Label each node with its topic's centre node; ``buckets`` is (bands, n) from LSH.

@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from .arrays import first_in_groups, ranks, text_array, unique
+from .arrays import first_in_groups, ranks, unique
 from .candidates import bucket_ids, lsh_params
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
@@ -52,6 +52,13 @@ class Nodes:
     weight: np.ndarray             # items per text
     item_node: np.ndarray          # node of each item
     item_rank: np.ndarray | None = None  # each item's place in id order, sorted once for all who need it
+    key_rank: np.ndarray | None = None   # each key's place among the keys (``ranks(keys)``), likewise
+
+    def ranked_keys(self) -> np.ndarray:
+        """``ranks(keys)``, made once: node ids, priorities, samples and numbering all order by it."""
+        if self.key_rank is None:
+            self.key_rank = ranks(self.keys)
+        return self.key_rank
 
 
 def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[list[str]]) -> Nodes:
@@ -66,9 +73,12 @@ def group_texts(item_ids: Sequence[str], texts: Sequence[str], tokens: Sequence[
 def nodes_of(item_ids: Sequence[str], item_node: np.ndarray, texts: list[str], tokens: list[list[str]]) -> Nodes:
     """The nodes of items already mapped to their texts (``item_node``; every text carried by some item)."""
     rank = ranks(item_ids)
-    smallest = first_in_groups(item_node, rank, len(texts)).tolist()
+    smallest = first_in_groups(item_node, rank, len(texts))
     weight = np.bincount(item_node, minlength=len(texts)).astype(np.float64)
-    return Nodes(texts, tokens, [item_ids[k] for k in smallest], weight, item_node, rank)
+    # a key is its item's id, so the keys rank as their items do (a run's ids are distinct: no ties)
+    key_rank = np.empty(len(texts), dtype=np.int64)
+    key_rank[np.argsort(rank[smallest])] = np.arange(len(texts))
+    return Nodes(texts, tokens, [item_ids[k] for k in smallest.tolist()], weight, item_node, rank, key_rank)
 
 
 @dataclass
@@ -134,12 +144,13 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         buckets = candidates(signed, config, timer)
     verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto)
     with timer("cluster"):
-        labels = lsh_star_cluster(buckets, nodes.weight, nodes.keys, verifier, verifier.allowed, verifier.block)
+        labels = lsh_star_cluster(buckets, nodes.weight, nodes.ranked_keys(), verifier, verifier.allowed,
+                                  verifier.block)
         if cc.place_veto:
             labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys, verifier.codes)
         centres = unique(labels)
         # number topics by their centre's key so numbering ignores input order
-        centres = centres[np.argsort(text_array([nodes.keys[c] for c in centres]), kind="stable")]
+        centres = centres[np.argsort(nodes.ranked_keys()[centres], kind="stable")]
         topic_of_centre = np.empty(len(nodes.texts), dtype=np.int64)
         topic_of_centre[centres] = np.arange(len(centres))
         node_topic = topic_of_centre[labels]

@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .arrays import ranks
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
@@ -184,7 +183,7 @@ class FullRows:
     def summaries(self) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
         """(topics in id order, node tokens, node weights, topic per node, sampled nodes), as ``_summaries``."""
         nodes, node_topic, centre_node = self.nodes, self.node_topic, self.centre_node
-        sample = sample_members(node_topic, centre_node, nodes.weight, nodes.keys)
+        sample = sample_members(node_topic, centre_node, nodes.weight, nodes.ranked_keys())
         topics = summarise(self.items, nodes.item_node, node_topic, centre_node, nodes.tokens,
                            nodes.weight, self.ids, sample, nodes.item_rank, self.times)
         by_id = sorted(range(len(topics)), key=self.ids.__getitem__)  # in id order, as a night lists them
@@ -366,7 +365,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     """
     with timer("store"):
         # node ids in the order of the nodes' keys (smallest item ids): whatever order the items came in
-        node_id = ranks(nodes.keys)
+        node_id = nodes.ranked_keys()
         # what the run reads of the database, read before the writer holds it
         next_number = store.next_topic_number()
         stored_topics = {row[0] for row in store.db.execute("SELECT topic_id FROM topics")}
@@ -386,7 +385,8 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
             for it, t in zip(items, clustering.item_topic.tolist()):
                 members[t].append(it.id)
         full.times = received_times(items)  # for numbering now and for the summaries later
-        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, full.times)
+        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, full.times,
+                               nodes.ranked_keys())
         ids, merged, _ = assign_ids(members, previous, next_number, order)
         full.decide(ids, clustering.node_topic, clustering.centre_node)
         writer.send(full.decided)

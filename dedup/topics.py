@@ -10,7 +10,7 @@ from itertools import chain
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .arrays import first_in_groups, ranks, text_array
+from .arrays import first_in_groups, key_ranks, ranks, text_array
 from .records import CHANNELS, Item
 
 
@@ -81,15 +81,16 @@ def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndar
 
 
 def sample_members(node_topic: np.ndarray, centre_node: np.ndarray, node_weight: np.ndarray,
-                   keys: Sequence[str], k: int = 8) -> np.ndarray:
-    """Up to k distinct texts per topic, the centre and then the most copied (ties by key).
+                   keys: Sequence[str] | np.ndarray, k: int = 8) -> np.ndarray:
+    """Up to k distinct texts per topic, the centre and then the most copied (ties by key; ``keys``:
+    the strings, or their ranks).
 
     Keywords and routing read these rather than every copy: a topic of 5,000
     items has few distinct wordings, and the most copied ones carry it.
     """
     is_centre = np.zeros(len(node_topic), dtype=bool)
     is_centre[centre_node] = True
-    order = np.lexsort((ranks(keys), -node_weight, ~is_centre, node_topic))
+    order = np.lexsort((key_ranks(keys), -node_weight, ~is_centre, node_topic))
     topics_sorted = node_topic[order]
     first = np.searchsorted(topics_sorted, topics_sorted, side="left")
     position = np.arange(len(order)) - first
@@ -111,13 +112,14 @@ def received_times(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def numbering_keys(items: Sequence[Item], item_node: np.ndarray, node_topic: np.ndarray, node_keys: Sequence[str],
-                   n_topics: int, times: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[str, str]]:
+                   n_topics: int, times: tuple[np.ndarray, np.ndarray] | None = None,
+                   key_rank: np.ndarray | None = None) -> list[tuple[str, str]]:
     """(first received, smallest item id) of each topic: new topic ids are numbered in this order.
-    ``times`` is ``received_times(items)``, when the caller has it."""
+    ``times`` is ``received_times(items)`` and ``key_rank`` is ``ranks(node_keys)``, when the caller has them."""
     received, keys = received_times(items) if times is None else times
     earliest = received[first_in_groups(node_topic[item_node], keys, n_topics)].tolist()
     # a node's key is its smallest item id
-    smallest = first_in_groups(node_topic, ranks(node_keys), n_topics).tolist()
+    smallest = first_in_groups(node_topic, ranks(node_keys) if key_rank is None else key_rank, n_topics).tolist()
     return [(first, node_keys[k]) for first, k in zip(earliest, smallest)]
 
 

@@ -7,6 +7,7 @@ from conftest import SUGGESTIONS, same_partition
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup.arrays import ranks
 from dedup.config import Config
 from dedup.engine import StageTimer, find_topics, group_texts
 from dedup.normalize import item_text
@@ -55,6 +56,7 @@ def test_group_texts_numbers_texts_first_seen_with_their_smallest_id(rows):
     ids, texts = [r[0] for r in rows], [r[1] for r in rows]
     tokens = [[f"tok{k}"] for k in range(len(rows))]
     nodes = group_texts(ids, texts, tokens)
+    assert nodes.key_rank.tolist() == ranks(nodes.keys).tolist()  # from the items' ranks, as the keys' own
     assert nodes.texts == list(dict.fromkeys(texts))
     assert [nodes.texts[n] for n in nodes.item_node.tolist()] == texts
     for n, text in enumerate(nodes.texts):
