@@ -169,8 +169,9 @@ def _by_node_shared_top(node: np.ndarray, shared: np.ndarray, top: np.ndarray, n
                         bands: int) -> tuple[np.ndarray, np.ndarray]:
     """(node, top) ordered by node, then most bands shared, then top: ``np.lexsort((top, -shared, node))``.
 
-    The three fit one int64 for any realistic n, and one sort of it is three
-    times faster than the lexsort (its 10M entries in a 1.28M run's first round).
+    The three fit one int64 for any realistic n, and one sort of it beats the
+    lexsort by far (10M random entries: 0.5 s against 10 s; the lexsort was
+    2.6 s of a 1.28M run's clustering).
     """
     node_bits, shared_bits = max(int(n).bit_length(), 1), max(int(bands).bit_length(), 1)
     if 2 * node_bits + shared_bits > 63:
