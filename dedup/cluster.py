@@ -146,7 +146,11 @@ def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int) ->
     and a node stops being asked about once blocked.
     """
     bands, m = tops.shape
-    by_node = np.sort(tops.T, axis=1).ravel()  # row k: the tops of todo[k], equal ones side by side
+    # row k: the tops of todo[k], equal ones side by side (a contiguous copy sorted in place: sorting the
+    # transposed view row by row walks it with strides, 2-4x slower)
+    by_node = np.ascontiguousarray(tops.T)
+    by_node.sort(axis=1)
+    by_node = by_node.ravel()
     start = np.ones(len(by_node), dtype=bool)
     start[1:] = by_node[1:] != by_node[:-1]
     start[::bands] = True
