@@ -1,5 +1,8 @@
 import pickle
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dedup.gazetteer import userdict_lines
 from dedup.segment import Segmenter, default_userdict, places, places_conflict
 
@@ -58,3 +61,48 @@ def test_rjieba_gives_jieba_tokens_on_a_varied_corpus():
     fast, slow = Segmenter(engine="rjieba"), Segmenter(engine="jieba")
     for text in texts:
         assert fast.cut(text) == slow.cut(text), text
+
+
+def _varied_texts() -> list[str]:
+    import csv
+    from pathlib import Path
+
+    from dedup.config import NormalizeConfig
+    from dedup.normalize import item_texts
+
+    with open(Path(__file__).parents[1] / "sample_data" / "export.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = [(r.get("title", ""), r["content"]) for r in csv.DictReader(fh)][:1500]
+    edge = ["", ",", ",,", ",路灯坏了,", "1,000元,3.5万元", "路灯坏了, ,停水", "a,b.c,d", "古楼街道,星光花园",
+            "市住房公积金管理中心,不办事.望尽快处理,谢谢", "🙂,🙂", "ABC,English words,123", "，,。"]
+    return [c for _, c in rows] + item_texts(rows, NormalizeConfig()) + edge
+
+
+def test_clauses_give_the_whole_texts_tokens():
+    """Segmenting comma-separated clauses once each equals cutting every text whole, for both engines."""
+    engines = ["jieba"] + (["rjieba"] if __import__("dedup.segment").segment.rjieba_available() else [])
+    texts = _varied_texts()
+    for engine in engines:
+        seg = Segmenter(engine=engine)
+        for text in texts + texts:  # the second pass is served from the clause cache
+            assert seg(text) == seg.tokens(text), (engine, text)
+
+
+_PIECES = ["古楼街道", "星光花园", "路灯", "坏了", "的", "停水", "市城管局", "1", "3.5", "万元", ",", ",", ",", " ", ".",
+           "，", "！", "a", "Bc", "-", "_", "%", "我", "们", "不", "办事", "🙂", "\n"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_clauses_equal_whole_cut_property(pieces):
+    text = "".join(pieces)
+    assert SEG(text) == SEG.tokens(text)
+
+
+def test_clause_cache_starts_afresh_when_full(monkeypatch):
+    import dedup.segment as segment
+
+    monkeypatch.setattr(segment, "_MAX_CLAUSES", 3)
+    seg = Segmenter()
+    for text in ["路灯坏了,停水,停电", "路灯坏了,停气,市城管局,不办事", "古楼街道,星光花园"]:
+        assert seg(text) == seg.tokens(text)
+        assert len(seg._clauses) <= 3 + text.count(",") + 1
