@@ -311,7 +311,7 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
             plan = Plan([], [], {}, set())
         elif index_meta is None:
             record = {"kind": "run", "started": started, "inputs": inputs, "config": config.to_dict()}
-            plan = _plan_full(store, items, prepared.nodes, {}, config, timer, stack, record)
+            plan = _plan_full(store, items, prepared.nodes, {}, config, timer, stack, record, out_dir)
         else:
             if index_meta["params"] != index_params(config):
                 raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
@@ -343,7 +343,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
             nodes = group_texts([it.id for it in items], [it.text for it in items],
                                 [tokens_of[it.text] for it in items])
         record = {"kind": "rebuild", "started": started, "inputs": [], "config": config.to_dict()}
-        plan = _plan_full(store, items, nodes, previous, config, timer, stack, record)
+        plan = _plan_full(store, items, nodes, previous, config, timer, stack, record, out_dir)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
         report = _commit(store, db_path, "rebuild", plan, config, loader, timer, started, [], counts, [],
                          out_dir, json.loads(store.meta("index") or "null"))
@@ -352,7 +352,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
 
 
 def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str, str], config: Config,
-               timer: StageTimer, stack: ExitStack, record: dict) -> Plan:
+               timer: StageTimer, stack: ExitStack, record: dict, out_dir: str | Path | None = None) -> Plan:
     """Cluster these items (copies share one node, signed once) from scratch; ``previous`` (item -> topic)
     keeps old ids where they overlap.
 
@@ -361,7 +361,9 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     clustering runs on one core (not sooner: signing and candidates would
     slow down), the items once the run has clustered, and the nodes' topics
     once they are numbered.
-    ``record`` is the run's (kind, started, inputs, config) for the writer.
+    ``record`` is the run's (kind, started, inputs, config) for the writer;
+    with ``out_dir``, the writer also writes assignments.csv (early, under its
+    temporary name) once it has the topics, while the run writes the workbook.
     """
     with timer("store"):
         # node ids in the order of the nodes' keys (smallest item ids): whatever order the items came in
@@ -370,7 +372,8 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
         next_number = store.next_topic_number()
         stored_topics = {row[0] for row in store.db.execute("SELECT topic_id FROM topics")}
         full = FullRows(items, nodes, node_id, rebuild=bool(previous))
-        writer = Transaction(store, partial(_write_full, full=full, **record), ahead=True)
+        assignments = Path(out_dir) / "assignments.csv" if out_dir is not None else None
+        writer = Transaction(store, partial(_write_full, full=full, assignments=assignments, **record), ahead=True)
         stack.callback(writer.abandon)
     signed = sign(nodes, config, timer)
     buckets = candidates(signed, config, timer)
@@ -455,27 +458,38 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                        **{f"cluster_{k}": v for k, v in plan.stats.items()}})
         root = index_root(db_path)
         segments = list(index_meta["segments"]) if index_meta else []
-        with timer("index"):
-            if plan.indexed is not None and len(plan.indexed[0]):
-                node_ids, sig, codes = plan.indexed
-                name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
-                params = index_params(config)
-                write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
-                segments = [name] if plan.replace_index else segments + [name]
+        indexing = None
+        if plan.indexed is not None and len(plan.indexed[0]):
+            # A full run's is written by a thread while the rows are made (its sorts and writes let go of
+            # the GIL: 1.7 s at 1.28M, on the core the writer leaves idle until it has the topics), and is
+            # done before the commit. A night's is small, and the night forks its snapshot readers next.
+            node_ids, sig, codes = plan.indexed
+            name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
+            params = index_params(config)
+            job = (root, name, node_ids, sig, codes, params["bands"], params["rows"])
+            if plan.replace_index:
+                indexing = stack.enter_context(ThreadPoolExecutor(1)).submit(write_segment, *job)
+            else:
+                write_segment(*job)
+            segments = [name] if plan.replace_index else segments + [name]
         rows = [tuple(topic_row(t)) for t in topics]  # made once, for the database and the workbook
         if early is not None and not plan.replace_index:  # stored topics, tonight's replacing theirs
             early.start_topics(store.path, store.last_run(), topics, merged)
         if early is not None:
             early.wait_for_snapshots()  # so that they read the database as it was before this run
+        with timer("index"):  # what is left of writing the segment
+            if indexing is not None:
+                indexing.result()
         with timer("store"):
             finished = dt.datetime.now().isoformat(timespec="seconds")
             new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
                 if plan.node_rows or plan.full is not None else None
             writer.send((finished, counts, timer.rounded(), topic_records(topics, rows), merged, rejected, new_index))
             if early is not None and plan.replace_index:  # every row is known: written while the writer commits
-                early.write_assignments(plan.full)
-                early.write_workbook(rows)
-            run_id, rows_seconds = writer.result()
+                early.write_workbook(rows)  # (and writes assignments.csv: see _write_full)
+            run_id, rows_seconds, written = writer.result()
+            if early is not None and written is not None:
+                early.assignments = _Done(written)
         timer.seconds["store_rows"] = rows_seconds
         remove_unlisted(root, segments)
         report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
@@ -490,9 +504,10 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
 
 
 def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str, inputs: list,
-                config: dict) -> tuple[int, float]:
+                config: dict) -> tuple[int, float, None]:
     """The body of a night's transaction: its nodes, moves and items, then what ``later()`` brings (the
-    run's record, its topics, the index's new segment list). Returns the run id and the seconds the rows took."""
+    run's record, its topics, the index's new segment list). Returns the run id, the seconds the rows took
+    and None (no file written)."""
     begun = time.perf_counter()
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
                              counts={}, timings={})
@@ -501,17 +516,19 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
     store.write_items(con, run_id, sorted(((it, node) for it, node, _ in plan.new_items), key=lambda r: r[0].id))
     rows_seconds = time.perf_counter() - begun
     _finish_run(store, con, run_id, later())
-    return run_id, rows_seconds
+    return run_id, rows_seconds, None
 
 
-def _write_full(store: Store, con, later, *, full: FullRows, kind: str, started: str, inputs: list,
-                config: dict) -> tuple[int, float]:
+def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path | None, kind: str, started: str,
+                inputs: list, config: dict) -> tuple[int, float, tuple[Path, Counter] | None]:
     """The body of a full run's or rebuild's transaction, begun before it signs: once told to begin
     (first ``later()``), every node; once the run has clustered (second), every item (an item's topic
     is its node's: it need not wait for the topics); then (third: the topics) the nodes' topics, then
     the rest as ``_write_plan``.
-    Indexes are built once their column is filled. Returns the run id and the seconds spent writing rows
-    (not waiting)."""
+    Indexes are built once their column is filled. Last, ``assignments`` is written (under its temporary name)
+    from the rows it holds, while the run writes the workbook. Returns the run id, the seconds spent
+    writing rows (not waiting) and what ``FullRows.write_assignments`` returned (None if not asked, or
+    if the file could not be written: the run then writes it after the commit, and says why if it fails)."""
     begun = time.perf_counter()
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
                              counts={}, timings={})
@@ -539,7 +556,13 @@ def _write_full(store: Store, con, later, *, full: FullRows, kind: str, started:
     store.build_index(con, "nodes_topic")
     rows_seconds += time.perf_counter() - begun
     _finish_run(store, con, run_id, later())
-    return run_id, rows_seconds
+    written = None
+    if assignments is not None:
+        try:
+            written = full.write_assignments(assignments)
+        except OSError:
+            pass
+    return run_id, rows_seconds, written
 
 
 def _finish_run(store: Store, con, run_id: int, message: tuple) -> None:
@@ -586,9 +609,6 @@ class _Early:
         if snapshot:
             self._snapshots.append((ready, job))
         return job
-
-    def write_assignments(self, full: FullRows) -> None:
-        self.assignments = _Done(full.write_assignments(self.out / "assignments.csv"))
 
     def start_night_assignments(self, db_path: Path, last_run: int, plan: Plan) -> None:
         self.assignments = self._start("assignments.csv", _write_pairs, _night_assignments, db_path, last_run, plan,

@@ -136,6 +136,18 @@ def test_full_run_files_written_early_equal_the_committed_ones(tmp_path, suggest
     assert not list(out.glob("*.tmp"))
 
 
+def test_assignments_the_writer_could_not_write_are_written_after_the_commit(tmp_path, suggestions_csv,
+                                                                            monkeypatch):
+    def full_disk(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline.FullRows, "write_assignments", full_disk)
+    out = tmp_path / "out"
+    run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
+    assert _read(out / "assignments.csv")[1:] == [list(r) for r in Store(tmp_path / "db.sqlite").assignments()]
+    assert not list(out.glob("*.tmp"))
+
+
 def test_night_files_are_the_stored_ones_and_tonights(tmp_path, suggestions_csv, monkeypatch):
     """A night reads the stored assignments and topics before committing and adds its own; the files
     must equal what the database holds afterwards."""
