@@ -458,28 +458,18 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                        **{f"cluster_{k}": v for k, v in plan.stats.items()}})
         root = index_root(db_path)
         segments = list(index_meta["segments"]) if index_meta else []
-        indexing = None
-        if plan.indexed is not None and len(plan.indexed[0]):
-            # A full run's is written by a thread while the rows are made (its sorts and writes let go of
-            # the GIL: 1.7 s at 1.28M, on the core the writer leaves idle until it has the topics), and is
-            # done before the commit. A night's is small, and the night forks its snapshot readers next.
-            node_ids, sig, codes = plan.indexed
-            name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
-            params = index_params(config)
-            job = (root, name, node_ids, sig, codes, params["bands"], params["rows"])
-            if plan.replace_index:
-                indexing = stack.enter_context(ThreadPoolExecutor(1)).submit(write_segment, *job)
-            else:
-                write_segment(*job)
-            segments = [name] if plan.replace_index else segments + [name]
+        with timer("index"):
+            if plan.indexed is not None and len(plan.indexed[0]):
+                node_ids, sig, codes = plan.indexed
+                name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
+                params = index_params(config)
+                write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
+                segments = [name] if plan.replace_index else segments + [name]
         rows = [tuple(topic_row(t)) for t in topics]  # made once, for the database and the workbook
         if early is not None and not plan.replace_index:  # stored topics, tonight's replacing theirs
             early.start_topics(store.path, store.last_run(), topics, merged)
         if early is not None:
             early.wait_for_snapshots()  # so that they read the database as it was before this run
-        with timer("index"):  # what is left of writing the segment
-            if indexing is not None:
-                indexing.result()
         with timer("store"):
             finished = dt.datetime.now().isoformat(timespec="seconds")
             new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
