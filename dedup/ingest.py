@@ -52,7 +52,7 @@ def read_text(path: Path) -> tuple[str, str]:
         raw = path.read_bytes()
     except OSError as exc:
         raise IngestError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
-    if not raw.strip():
+    if not raw or raw.isspace():  # (strip() would copy a 300 MB file to find out)
         raise IngestError(f"{path}: file is empty")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text" export is UTF-16 with a BOM
         try:
@@ -330,14 +330,15 @@ def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[
     rejected: list[Rejection] = []
     rows_read = 0
     for number, row in export.rows:
-        if not "".join(row).strip():  # a blank line, or only separators
+        item_id = row[at_id].strip() if len(row) > at_id else ""
+        if not item_id and not "".join(row).strip():  # a blank line, or only separators (a row with an id is neither)
             continue
         rows_read += 1
         if len(row) < width and number == last:
             rejected.append(Rejection(source, number, "", export.truncated(number, row)))
             continue
         if len(row) >= needed:
-            item_id, content, received = row[at_id].strip(), row[at_content].strip(), row[at_time]
+            content, received = row[at_content].strip(), row[at_time]
             channel = channels.get(row[at_channel])
             if (item_id and content and channel and len(content) <= limit and received <= latest
                     and _CANONICAL_TIME.fullmatch(received) and (received[8:10] <= "28" or _real_date(received))):

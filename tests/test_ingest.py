@@ -97,6 +97,7 @@ def test_known_ids_from_the_database_are_checked(tmp_path):
 
 @pytest.mark.parametrize("content,message", [
     (b"", "file is empty"),
+    (b" \r\n\t\n", "file is empty"),
     (b"\x00\x01\x02binary", "binary"),
     (b"id,\xff\xff\xff" * 10, "neither UTF-8 nor GB18030"),
     ("编号,时间\n1,2019-03-01\n".encode(), "missing required column(s) channel, content"),
@@ -152,7 +153,7 @@ CELLS = {
 
 
 @given(st.lists(st.one_of(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in CELLS.items()}),
-                          st.just("blank"), st.just("short")), max_size=12),
+                          st.just("blank"), st.just("spaces"), st.just("empty"), st.just("short")), max_size=12),
        st.booleans(), st.booleans(), st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, titled, tsv, cut):
@@ -164,6 +165,10 @@ def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, t
     for row in rows:
         if row == "blank":
             lines.append(sep * 2)
+        elif row == "spaces":
+            lines.append(" " + sep + "  " + sep)
+        elif row == "empty":
+            lines.append("")
         elif row == "short":
             lines.append("B9" + sep + "2019-03-01 08:00:00")
         else:
