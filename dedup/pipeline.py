@@ -180,16 +180,17 @@ class FullRows:
                             final=False)
         return written, Counter(dict(zip(ids, np.bincount(item_topic, minlength=len(ids)).tolist())))
 
-    def summaries(self) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
-        """(topics in id order, node tokens, node weights, topic per node, sampled nodes), as ``_summaries``."""
+    def summaries(self) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(topics in id order, node tokens, node weights, topic per node, sampled nodes, their places in
+        their topics' samples), as ``_summaries``."""
         nodes, node_topic, centre_node = self.nodes, self.node_topic, self.centre_node
-        sample = sample_members(node_topic, centre_node, nodes.weight, nodes.ranked_keys())
+        sample, place = sample_members(node_topic, centre_node, nodes.weight, nodes.ranked_keys())
         topics = summarise(self.items, nodes.item_node, node_topic, centre_node, nodes.tokens,
                            nodes.weight, self.ids, sample, nodes.item_rank, self.times)
         by_id = sorted(range(len(topics)), key=self.ids.__getitem__)  # in id order, as a night lists them
         position = np.empty(len(topics), dtype=np.int64)
         position[by_id] = np.arange(len(topics))
-        return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[node_topic], sample
+        return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[node_topic], sample, place
 
 
 def file_digest(path: Path) -> str:
@@ -399,7 +400,8 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
                 known=stored_topics & set(ids))
 
 
-def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray]:
+def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
     """Summaries of the topics a night affects, from their stored members and tonight's."""
     affected = sorted(plan.affected)
     planned = {row[0]: row for row in plan.node_rows}
@@ -420,10 +422,10 @@ def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.n
             centre[node_topic[k]] = k
     keys = [r[3] for r in node_rows]
     tokens = [r[2].split(" ") for r in node_rows]
-    sample = sample_members(node_topic, centre, weight, keys)
+    sample, place = sample_members(node_topic, centre, weight, keys)
     topics = summarise([it for it, _, _ in all_items], item_node, node_topic, centre, tokens, weight, affected,
                        sample)
-    return topics, tokens, weight, node_topic, sample
+    return topics, tokens, weight, node_topic, sample, place
 
 
 def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, loader: RouterLoader,
@@ -443,13 +445,14 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             stack.callback(writer.abandon)
         with timer("summarise"):
             if plan.full is not None:
-                topics, tokens, weight, node_topic, sample = plan.full.summaries()
+                topics, tokens, weight, node_topic, sample, place = plan.full.summaries()
             elif plan.affected:
-                topics, tokens, weight, node_topic, sample = _summaries(store, plan)
+                topics, tokens, weight, node_topic, sample, place = _summaries(store, plan)
             else:
                 none = np.zeros(0, dtype=np.int64)
-                topics, tokens, weight, node_topic, sample = [], [], np.zeros(0), none, none
-        routing = _route(topics, tokens, weight, node_topic, sample, config, loader, timer) if topics \
+                topics, tokens, weight, node_topic, sample, place = [], [], np.zeros(0), none, none, none
+        routed = sample[place < config.classify.members]  # a topic's first few: see ClassifyConfig.members
+        routing = _route(topics, tokens, weight, node_topic, routed, config, loader, timer) if topics \
             else "routing: no topic changed"
         loader.close()  # the model's process ends before the run's busiest memory: the commit and exports
         merged = dict(plan.moves)

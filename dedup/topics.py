@@ -81,9 +81,9 @@ def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndar
 
 
 def sample_members(node_topic: np.ndarray, centre_node: np.ndarray, node_weight: np.ndarray,
-                   keys: Sequence[str] | np.ndarray, k: int = 8) -> np.ndarray:
+                   keys: Sequence[str] | np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Up to k distinct texts per topic, the centre and then the most copied (ties by key; ``keys``:
-    the strings, or their ranks).
+    the strings, or their ranks), in node order, and each one's place in that order (0: the centre).
 
     Keywords and routing read these rather than every copy: a topic of 5,000
     items has few distinct wordings, and the most copied ones carry it.
@@ -94,7 +94,10 @@ def sample_members(node_topic: np.ndarray, centre_node: np.ndarray, node_weight:
     topics_sorted = node_topic[order]
     first = np.searchsorted(topics_sorted, topics_sorted, side="left")
     position = np.arange(len(order)) - first
-    return np.sort(order[position < k])
+    keep = position < k
+    picked, place = order[keep], position[keep]
+    in_node_order = np.argsort(picked, kind="stable")
+    return picked[in_node_order], place[in_node_order]
 
 
 def _time_keys(received: np.ndarray) -> np.ndarray:

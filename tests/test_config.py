@@ -44,3 +44,14 @@ def test_bad_file_is_a_config_error(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_classify_members_must_be_between_one_and_the_sample():
+    import pytest
+
+    from dedup.config import Config, ConfigError
+
+    assert Config().with_overrides({"classify.members": 8}).classify.members == 8
+    for bad in (0, 9):
+        with pytest.raises(ConfigError, match="classify.members"):
+            Config().with_overrides({"classify.members": bad})

@@ -55,3 +55,16 @@ def test_keywords_equal_the_lexsort_they_replaced(nodes, k):
     weight = np.array([w for _, w, _ in nodes], dtype=np.float64)
     topic = np.array([c for _, _, c in nodes], dtype=np.int64)
     assert keywords_by_topic(tokens, weight, topic, 4, k) == _reference_keywords(tokens, weight, topic, 4, k)
+
+
+def test_sample_members_centre_first_then_most_copied_with_places():
+    from dedup.topics import sample_members
+
+    node_topic = np.array([0, 0, 0, 1, 0, 1])
+    centre = np.array([2, 5])
+    weight = np.array([1.0, 5.0, 1.0, 3.0, 2.0, 1.0])
+    nodes, place = sample_members(node_topic, centre, weight, ["a", "b", "c", "d", "e", "f"], k=3)
+    # topic 0: the centre 2, then 1 (5 copies) and 4 (2); 0 (1 copy) is the fourth. Topic 1: 5, then 3
+    assert nodes.tolist() == [1, 2, 3, 4, 5]
+    assert place.tolist() == [1, 0, 1, 2, 0]
+    assert nodes[place < 1].tolist() == [2, 5]  # classify.members = 1: the centres alone
