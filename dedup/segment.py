@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from functools import cached_property
 from importlib import resources
 from itertools import chain
 from pathlib import Path
@@ -135,25 +136,19 @@ class Segmenter:
         # string per occurrence (gigabytes at 1.28M items)
         return list(filter(None, map(self._keep.__getitem__, self.cut(text))))
 
-    @property
+    @cached_property
     def _keep(self) -> _Kept:
-        cache = self.__dict__.get("_keep_cache")
-        if cache is None:
-            cache = self.__dict__["_keep_cache"] = _Kept(self.stopwords)
-        return cache
+        return _Kept(self.stopwords)
 
-    @property
+    @cached_property
     def _clauses(self) -> _Clauses:
-        cache = self.__dict__.get("_clause_cache")
-        if cache is None:
-            cache = self.__dict__["_clause_cache"] = _Clauses(self.tokens)
-        return cache
+        return _Clauses(self.tokens)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_tokenizer"] = None
-        state.pop("_keep_cache", None)
-        state.pop("_clause_cache", None)
+        state.pop("_keep", None)  # the caches are rebuilt where the segmenter is unpickled
+        state.pop("_clauses", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
