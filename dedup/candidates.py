@@ -61,16 +61,19 @@ def bucket_dtype(n: int) -> type:
     return np.int32 if n < 2**31 else np.int64
 
 
-def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0) -> np.ndarray:
+def bucket_ids(sig: np.ndarray, bands: int, rows: int, workers: int = 0,
+               columns: np.ndarray | None = None) -> np.ndarray:
     """Dense bucket number of every row in every band, shape (bands, n).
 
     Rows share a bucket in a band exactly when that band's values are equal;
     a 64-bit key collision between different values is detected and split.
-    Bands are numbered on all cores when there are many rows.
+    Bands are numbered on all cores when there are many rows. ``columns`` is
+    ``sig.T`` made contiguous (at least its first bands * rows rows), when made already.
     """
     from .parallel import SERIAL_BELOW, map_chunks
 
-    columns = transposed(sig[:, :bands * rows])
+    if columns is None:
+        columns = transposed(sig[:, :bands * rows])
     parts = map_chunks(partial(_band_buckets, columns=columns, rows=rows), range(bands), workers,
                        serial=len(sig) < SERIAL_BELOW, pieces=1)
     if any(part is None for part in parts):

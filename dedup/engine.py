@@ -14,14 +14,14 @@ from functools import partial
 
 import numpy as np
 
-from .arrays import first_in_groups, ranks, unique
+from .arrays import first_in_groups, ranks, transposed, unique
 from .candidates import bucket_ids, lsh_params
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
-from .parallel import map_chunks
-from .segment import places
-from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, shingles
-from .verify import Verifier
+from .parallel import chunk_results, shared_empty
+from .segment import NodePlaces, places
+from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, permuted_signatures, shingles
+from .verify import Verifier, place_codes
 
 
 class StageTimer:
@@ -100,31 +100,63 @@ class Signed:
 
     hashes: np.ndarray             # shingle hashes of all nodes, end to end
     lengths: np.ndarray            # shingles per node
-    sig: np.ndarray
-    places: list[dict]
+    sig: np.ndarray                # (nodes, num_perm)
+    places: Sequence[dict]         # each node's places (segment.places), found when asked for
+    codes: np.ndarray | None = None    # place_codes(places)
+    columns: np.ndarray | None = None  # sig.T, contiguous, as banding reads it: dropped once banded
+
+
+def _shingle_hashes(docs: Sequence, config: SignConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes of texts (char shingles) or token lists (word), end to end, and their counts."""
+    if config.shingle == "char":
+        return char_shingle_hashes(list(docs), config.ngram)
+    sets = hash_shingles([shingles(tok, config.ngram) for tok in docs])
+    lengths = np.fromiter((len(h) for h in sets), dtype=np.int64, count=len(sets))
+    return (np.concatenate(sets) if sets else np.empty(0, np.uint32)), lengths
 
 
 def sign_docs(docs: Sequence, config: SignConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Shingle hashes, their counts and signatures of texts (char shingles) or token lists (word)."""
-    if config.shingle == "char":
-        hashes, lengths = char_shingle_hashes(list(docs), config.ngram)
-    else:
-        sets = hash_shingles([shingles(tok, config.ngram) for tok in docs])
-        lengths = np.fromiter((len(h) for h in sets), dtype=np.int64, count=len(sets))
-        hashes = np.concatenate(sets) if sets else np.empty(0, np.uint32)
+    hashes, lengths = _shingle_hashes(docs, config)
     return [(hashes, lengths, flat_signatures(hashes, lengths, config.num_perm, config.seed))]
 
 
+def _sign_span(span: range, nodes: Nodes, config: SignConfig, columns: np.ndarray) -> list[tuple]:
+    """Shingle hashes, their counts, signatures and place codes of the nodes in ``span``; the
+    signatures also go, one row per permutation, into their columns of ``columns`` (shared with the run)."""
+    texts, tokens = nodes.texts[span.start:span.stop], nodes.tokens[span.start:span.stop]
+    hashes, lengths = _shingle_hashes(texts if config.shingle == "char" else tokens, config)
+    permuted = permuted_signatures(hashes, lengths, config.num_perm, config.seed,
+                                   out=columns[:, span.start:span.stop])
+    return [(hashes, lengths, transposed(permuted), place_codes([places(tok) for tok in tokens]))]
+
+
 def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers: int = 0) -> Signed:
+    """Every node's shingle hashes, signature and place codes, made on all cores.
+
+    The workers write the signatures for banding straight into shared memory
+    and send the rest back; each part is put in place as it comes, while the
+    workers make the next (at 1.28M, concatenating the signatures, transposing
+    them for banding and finding places and their codes on the run's own core
+    took 4 s). The places themselves are found again when asked for
+    (``NodePlaces``): few are.
+    """
     timer = timer or StageTimer()
     with timer("sign"):
-        docs = nodes.texts if config.sign.shingle == "char" else nodes.tokens
-        parts = map_chunks(partial(sign_docs, config=config.sign), docs, workers)
-        hashes = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.uint32)
-        lengths = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
-        sig = np.concatenate([p[2] for p in parts]) if parts else np.empty((0, config.sign.num_perm), np.uint32)
-        node_places = [places(tok) for tok in nodes.tokens]
-    return Signed(hashes, lengths, sig, node_places)
+        n, perms = len(nodes.texts), config.sign.num_perm
+        columns = shared_empty((perms, n), np.uint32)
+        sig = np.empty((n, perms), dtype=np.uint32)
+        hashes, lengths, codes = [], [], []
+        for span, [(h, counts, rows, code)] in chunk_results(
+                partial(_sign_span, nodes=nodes, config=config.sign, columns=columns), range(n), workers):
+            sig[span.start:span.stop] = rows
+            hashes.append(h)
+            lengths.append(counts)
+            codes.append(code)
+        hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint32)
+        lengths = np.concatenate(lengths) if lengths else np.empty(0, np.int64)
+        codes = np.concatenate(codes, axis=1) if codes else np.empty((3, 0), np.int64)
+    return Signed(hashes, lengths, sig, NodePlaces(nodes.tokens), codes, columns)
 
 
 def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) -> np.ndarray:
@@ -132,7 +164,7 @@ def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) 
     cc = config.cluster
     with (timer or StageTimer())("candidates"):
         bands, rows = lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows, cc.fn_weight)
-        return bucket_ids(signed.sig, bands, rows)
+        return bucket_ids(signed.sig, bands, rows, columns=signed.columns)
 
 
 def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTimer | None = None,
@@ -142,7 +174,8 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
     cc = config.cluster
     if buckets is None:
         buckets = candidates(signed, config, timer)
-    verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto)
+    verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto,
+                        codes=signed.codes)
     with timer("cluster"):
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.ranked_keys(), verifier, verifier.allowed,
                                   verifier.block)

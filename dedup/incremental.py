@@ -21,9 +21,9 @@ from .config import Config
 from .engine import Nodes, StageTimer, group_texts, sign, sign_docs
 from .index import Index
 from .records import Item
-from .segment import places
+from .segment import NodePlaces
 from .store import Store
-from .verify import Verifier, place_codes
+from .verify import Verifier
 
 
 def _older(a: str, b: str) -> tuple[str, str]:
@@ -64,7 +64,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
     with timer("candidates"):
         keys = np.stack([band_keys(signed.sig, b, params["rows"]) for b in range(params["bands"])]) if m else \
             np.empty((params["bands"], 0), np.uint64)
-        query, found = index.lookup(keys, place_codes(signed.places) if config.cluster.place_veto else None)
+        query, found = index.lookup(keys, signed.codes if config.cluster.place_veto else None)
         stored_rows = {r[0]: r for r in store.node_rows(unique(found).tolist())} if len(found) else {}
         centre_ids = np.array(sorted(nid for nid, r in stored_rows.items() if r[6]), dtype=np.int64)  # not demoted
     c = len(centre_ids)
@@ -75,7 +75,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                                                                           np.empty(0, np.int64), None)
     verifier = Verifier(np.vstack([signed.sig, index.signatures(centre_ids)]) if c else signed.sig,
                         np.concatenate([signed.hashes, c_hashes]), np.concatenate([signed.lengths, c_lengths]),
-                        signed.places + [places(t) for t in centre_tokens], config.cluster.threshold,
+                        NodePlaces(list(sub.tokens) + centre_tokens), config.cluster.threshold,
                         config.cluster.place_veto)
     local_of = {int(nid): m + k for k, nid in enumerate(centre_ids)}
     centre_topic = [r[5] for r in centre_rows]

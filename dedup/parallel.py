@@ -9,6 +9,7 @@ gives. Small inputs run in-process: starting workers costs more than it saves.
 from __future__ import annotations
 
 import ctypes
+import mmap
 import multiprocessing as mp
 import os
 import signal
@@ -16,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,6 +78,17 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
     ``serial`` forces the choice that is otherwise made by the number of
     items; each worker gets about ``pieces`` chunks.
     """
+    out: list[R] = []
+    for _, part in chunk_results(func, items, workers, progress, serial, pieces):
+        out.extend(part)
+    return out
+
+
+def chunk_results(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], workers: int = 0,
+                  progress: str | None = None, serial: bool | None = None,
+                  pieces: int = 8) -> Iterator[tuple[Sequence[T], list[R]]]:
+    """(chunk, ``func(chunk)``) for contiguous chunks of ``items``, in order, each as soon as it is
+    done: a caller can put a part in place while the workers make the next (``map_chunks``)."""
     workers = workers or default_workers()
     if serial is None:
         serial = len(items) < SERIAL_BELOW
@@ -86,28 +100,39 @@ def map_chunks(func: Callable[[Sequence[T]], list[R]], items: Sequence[T], worke
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=len(items), desc=progress, unit="text", mininterval=0.5, leave=False)
-    out: list[R] = []
     try:
         if serial:
-            results = map(func, chunks)
-            for chunk, part in zip(chunks, results):
-                out.extend(part)
+            for chunk in chunks:
+                yield chunk, func(chunk)
                 if bar:
                     bar.update(len(chunk))
-            return out
+            return
         global _JOB
         _JOB = (func, chunks)  # forked workers inherit the function and the chunks: only results are pickled
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
                                  initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             for chunk, part in zip(chunks, pool.map(_run_chunk, range(len(chunks)))):
-                out.extend(part)
+                yield chunk, part
                 if bar:
                     bar.update(len(chunk))
-        return out
     finally:
         _JOB = None
         if bar:
             bar.close()
+
+
+def shared_empty(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array that forked workers fill and their parent reads, with no copy sent back
+    (anonymous shared memory); an ordinary array where there is no fork.
+
+    Shared memory gets no transparent huge pages, so random reads of it are
+    slower (row gathers of a 700k x 128 signature array: 1.45x): for arrays
+    read in order.
+    """
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if not size or not can_fork():
+        return np.empty(shape, dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype).reshape(shape)
 
 
 def _run_chunk(k: int) -> list:

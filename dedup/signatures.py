@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from datasketch import MinHash
 
-from .arrays import code_points, unique
+from .arrays import code_points, transposed, unique
 from .config import SignConfig
 
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -141,14 +141,23 @@ def char_shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarra
 
 def flat_signatures(hashes: np.ndarray, lengths: np.ndarray, num_perm: int, seed: int,
                     chunk: int = 1 << 16) -> np.ndarray:
-    """MinHash signatures from laid-end-to-end shingle hashes (see ``char_shingle_hashes``).
+    """MinHash signatures from laid-end-to-end shingle hashes (see ``char_shingle_hashes``), one row per text."""
+    return transposed(permuted_signatures(hashes, lengths, num_perm, seed, chunk))
 
-    Permutation by permutation over chunks small enough to stay in cache, into
-    a permutation-major array (contiguous writes), transposed once at the end.
+
+def permuted_signatures(hashes: np.ndarray, lengths: np.ndarray, num_perm: int, seed: int,
+                        chunk: int = 1 << 16, out: np.ndarray | None = None) -> np.ndarray:
+    """``flat_signatures`` transposed: one row per permutation (into ``out`` when given), as banding reads them.
+
+    Permutation by permutation over chunks small enough to stay in cache, so
+    that each write is contiguous.
     """
     a, b = permutations(num_perm, seed)
     n = len(lengths)
-    sig = np.full((num_perm, n), EMPTY, dtype=np.uint32)
+    if out is None:
+        out = np.empty((num_perm, n), dtype=np.uint32)
+    sig = out
+    sig[:] = EMPTY
     ends = np.cumsum(lengths)
     begins = ends - lengths
     start = 0
@@ -170,7 +179,7 @@ def flat_signatures(hashes: np.ndarray, lengths: np.ndarray, num_perm: int, seed
                     else:  # empty texts keep the empty-MinHash value
                         sig[k, rows] = np.minimum.reduceat(permuted, offsets)
             start = stop
-    return np.ascontiguousarray(sig.T)
+    return sig
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

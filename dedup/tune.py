@@ -119,7 +119,7 @@ def sweep(export: Path, gold: Gold, grid: dict[str, list], base: Config, log=pri
         signed = sign(nodes, config, timer)
         bands, r = lsh_params(min(thresholds), num_perm, base.cluster.bands, base.cluster.rows,
                               base.cluster.fn_weight)
-        buckets = bucket_ids(signed.sig, bands, r)
+        buckets = bucket_ids(signed.sig, bands, r, columns=signed.columns)
         shared = time.perf_counter() - start
         for threshold in thresholds:
             setting = config.with_overrides({"cluster.threshold": threshold, "cluster.bands": bands,

@@ -26,25 +26,29 @@ def place_codes(node_places: Sequence[dict[int, frozenset[str]]]) -> np.ndarray:
     stored in the index on one night compare with tonight's. No two place
     words of the gazetteer share a hash (tested), so equal codes are equal places.
     """
+    # places() shares one dict between texts naming the same places: group the nodes by the dict's
+    # identity on an array (a Python dict of a million ids costs more), then code each distinct dict once
+    node_places = list(node_places)  # alive while grouped: a dict made on demand and freed may lend its id to the next
+    ids = np.fromiter(map(id, node_places), dtype=np.int64, count=len(node_places))
+    order = np.argsort(ids)
+    new = np.ones(len(ids), dtype=bool)
+    new[1:] = ids[order[1:]] != ids[order[:-1]]
+    which = np.empty(len(ids), dtype=np.int64)
+    which[order] = np.cumsum(new) - 1
+    distinct = [node_places[k] for k in order[new].tolist()]
+    table = [[NONE] * len(distinct) for _ in range(3)]  # lists: a numpy item set costs more than a code
     hashed: dict[str, int] = {}
-    columns: dict[int, tuple[int, int, int]] = {}  # places() shares one dict between texts naming the same places
-    out = []
-    for found in node_places:
-        column = columns.get(id(found))
-        if column is None:
-            codes = [NONE, NONE, NONE]
-            for level, words in found.items():
-                if len(words) == 1:
-                    word = next(iter(words))
-                    code = hashed.get(word)
-                    if code is None:
-                        code = hashed[word] = shingle_hash(word)
-                    codes[level - 1] = code
-                else:
-                    codes[level - 1] = SEVERAL
-            column = columns[id(found)] = tuple(codes)
-        out.append(column)
-    return np.ascontiguousarray(np.array(out, dtype=np.int64).reshape(len(out), 3).T)
+    for k, found in enumerate(distinct):
+        for level, words in found.items():
+            if len(words) == 1:
+                [word] = words
+                code = hashed.get(word)
+                if code is None:
+                    code = hashed[word] = shingle_hash(word)
+                table[level - 1][k] = code
+            else:
+                table[level - 1][k] = SEVERAL
+    return np.array(table, dtype=np.int64).reshape(3, len(distinct)).take(which, axis=1)
 
 
 def codes_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -57,13 +61,13 @@ class Verifier:
 
     def __init__(self, sig: np.ndarray, hashes: np.ndarray, lengths: np.ndarray,
                  node_places: Sequence[dict[int, frozenset[str]]], threshold: float, place_veto: bool = True,
-                 margin: float = 0.05) -> None:
+                 margin: float = 0.05, codes: np.ndarray | None = None) -> None:
         self.sig = sig
         self.hashes = hashes
         self.ends = np.cumsum(lengths)
         self.lengths = lengths
         self.places = node_places
-        self.codes = place_codes(node_places)
+        self.codes = place_codes(node_places) if codes is None else codes
         self.threshold = threshold
         self.place_veto = place_veto
         self.margin = margin

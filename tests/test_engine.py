@@ -3,17 +3,20 @@
 import random
 
 import numpy as np
+import pytest
 from conftest import SUGGESTIONS, same_partition
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import parallel
 from dedup.arrays import ranks
 from dedup.config import Config
-from dedup.engine import StageTimer, find_topics, group_texts
+from dedup.engine import StageTimer, find_topics, group_texts, sign, sign_docs
 from dedup.normalize import item_text
 from dedup.pipeline import prepare
 from dedup.records import Item
-from dedup.segment import Segmenter
+from dedup.segment import Segmenter, places
+from dedup.verify import place_codes
 
 SEG = Segmenter()
 
@@ -96,3 +99,20 @@ def test_prepare_gives_the_nodes_and_rejections_of_the_plain_composition(rows):
 def test_nodes_rank_their_items_by_id(ids):
     nodes = group_texts(ids, ["路灯坏了"] * len(ids), [["路灯"]] * len(ids))
     assert [ids[k] for k in np.argsort(nodes.item_rank)] == sorted(ids)
+
+
+@pytest.mark.parametrize("shingle", [("char", 3), ("word", 2)])
+def test_sign_on_workers_gives_the_reference_values(monkeypatch, shingle):
+    texts = [item_text("", s[3]) for s in SUGGESTIONS]
+    nodes = group_texts([s[0] for s in SUGGESTIONS], texts, [SEG(t) for t in texts])
+    config = Config().with_overrides({"sign.shingle": shingle[0], "sign.ngram": shingle[1]})
+    hashes, lengths, sig = sign_docs(nodes.texts if shingle[0] == "char" else nodes.tokens, config.sign)[0]
+    in_process = sign(nodes, config, workers=1)
+    monkeypatch.setattr(parallel, "SERIAL_BELOW", 2)  # forked workers, a few nodes each
+    forked = sign(nodes, config, workers=2)
+    for signed in (in_process, forked):
+        assert np.array_equal(signed.sig, sig)
+        assert np.array_equal(signed.columns, sig.T)
+        assert np.array_equal(signed.hashes, hashes) and np.array_equal(signed.lengths, lengths)
+        assert list(signed.places) == [places(t) for t in nodes.tokens]
+        assert np.array_equal(signed.codes, place_codes(signed.places))

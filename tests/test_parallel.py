@@ -3,11 +3,13 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from dedup.parallel import SERIAL_BELOW, in_background, map_chunks
+from dedup.parallel import SERIAL_BELOW, chunk_results, in_background, map_chunks, shared_empty
 
 
 def _square(chunk):
@@ -22,6 +24,27 @@ def test_parallel_chunks_come_back_in_order():
 def test_small_inputs_run_in_process():
     assert map_chunks(_square, [3, 1, 2], workers=2) == [9, 1, 4]
     assert map_chunks(_square, [], workers=2) == []
+
+
+def test_chunk_results_come_in_order_with_their_chunks():
+    items = list(range(SERIAL_BELOW + 12_345))
+    parts = list(chunk_results(_square, items, workers=2))
+    assert len(parts) > 1
+    assert [x for chunk, _ in parts for x in chunk] == items
+    assert all(part == [x * x for x in chunk] for chunk, part in parts)
+
+
+def _fill(span, out):
+    out[span.start:span.stop] = np.arange(span.start, span.stop) * 3
+    return [len(span)]
+
+
+def test_forked_workers_fill_a_shared_array():
+    n = SERIAL_BELOW + 12_345
+    out = shared_empty((n,), np.int64)
+    assert sum(map_chunks(partial(_fill, out=out), range(n), workers=2)) == n
+    assert np.array_equal(out, np.arange(n) * 3)
+    assert shared_empty((0, 4), np.uint32).shape == (0, 4)
 
 
 def _times_seven(x):

@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.gazetteer import userdict_lines
-from dedup.segment import Segmenter, default_userdict, places, places_conflict
+from dedup.segment import NodePlaces, Segmenter, default_userdict, places, places_conflict
+from dedup.verify import place_codes
 
 SEG = Segmenter()
 
@@ -22,6 +23,14 @@ def test_stopwords_and_punctuation_dropped():
 def test_places_by_level_with_implied_county():
     found = places(SEG("松林镇王庄村自来水停水"))
     assert found == {1: frozenset({"临清市"}), 2: frozenset({"松林镇"}), 3: frozenset({"王庄村"})}
+
+
+def test_node_places_are_the_places_of_each_token_list():
+    tokens = [SEG(t) for t in ("松林镇王庄村自来水停水", "路灯坏了", "古楼街道星光花园路灯坏了", "松林镇王庄村自来水停水")]
+    lazy = NodePlaces(tokens)
+    assert len(lazy) == 4 and list(lazy) == [places(t) for t in tokens]
+    assert lazy[1] == {} and lazy[2:] == [places(t) for t in tokens[2:]]
+    assert (place_codes(lazy) == place_codes([places(t) for t in tokens])).all()
 
 
 def test_places_conflict_only_when_both_name_a_level():
