@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .arrays import text_array
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
@@ -60,7 +61,7 @@ from .topics import (
     TOPIC_COLUMNS,
     TopicSummary,
     assign_ids,
-    numbering_keys,
+    numbering_order,
     received_times,
     sample_members,
     summarise,
@@ -187,7 +188,7 @@ class FullRows:
         sample, place = sample_members(node_topic, centre_node, nodes.weight, nodes.ranked_keys())
         topics = summarise(self.items, nodes.item_node, node_topic, centre_node, nodes.tokens,
                            nodes.weight, self.ids, sample, nodes.item_rank, self.times)
-        by_id = sorted(range(len(topics)), key=self.ids.__getitem__)  # in id order, as a night lists them
+        by_id = np.argsort(text_array(self.ids), kind="stable").tolist()  # in id order, as a night lists them
         position = np.empty(len(topics), dtype=np.int64)
         position[by_id] = np.arange(len(topics))
         return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[node_topic], sample, place
@@ -390,7 +391,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
             for it, t in zip(items, clustering.item_topic.tolist()):
                 members[t].append(it.id)
         full.times = received_times(items)  # for numbering now and for the summaries later
-        order = numbering_keys(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, full.times,
+        order = numbering_order(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, full.times,
                                nodes.ranked_keys())
         ids, merged, _ = assign_ids(members, previous, next_number, order)
         full.decide(ids, clustering.node_topic, clustering.centre_node)

@@ -68,3 +68,31 @@ def test_sample_members_centre_first_then_most_copied_with_places():
     assert nodes.tolist() == [1, 2, 3, 4, 5]
     assert place.tolist() == [1, 0, 1, 2, 0]
     assert nodes[place < 1].tolist() == [2, 5]  # classify.members = 1: the centres alone
+
+
+TIMES = ["2019-03-01 08:00:00", "2019-03-01 08:00:01", "2019-02-28 23:59:59", "2019-03-10 00:00:00"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(TIMES), st.integers(0, 5)), min_size=1, max_size=20), st.randoms())
+@settings(max_examples=300, deadline=None)
+def test_numbering_order_is_first_received_then_smallest_id(rows, rnd):
+    from dedup.engine import group_texts
+    from dedup.records import Item
+    from dedup.topics import assign_ids, numbering_order
+
+    # items carry node texts; nodes are put into topics; ids are distinct strings in a random order
+    ids = [f"A{k}" for k in rnd.sample(range(1000), len(rows))]
+    items = [Item(i, when, "phone", f"text {text}") for i, (when, text) in zip(ids, rows)]
+    nodes = group_texts(ids, [it.content for it in items], [[it.content] for it in items])
+    node_topic = np.array([rnd.randrange(3) for _ in nodes.texts])
+    _, node_topic = np.unique(node_topic, return_inverse=True)  # topics 0..T-1, each with a node
+    n_topics = int(node_topic.max()) + 1
+    item_topic = node_topic[nodes.item_node]
+    # the order it replaced: (first received, smallest item id) as strings
+    keys = [(min(it.received_at for it, t in zip(items, item_topic) if t == c),
+             min(it.id for it, t in zip(items, item_topic) if t == c)) for c in range(n_topics)]
+    order = numbering_order(items, nodes.item_node, node_topic, nodes.keys, n_topics)
+    assert order == sorted(range(n_topics), key=keys.__getitem__)
+    topic_ids, merged, next_number = assign_ids([[] for _ in range(n_topics)], {}, 7, order)
+    assert [topic_ids[c] for c in order] == [f"T{7 + k:07d}" for k in range(n_topics)] and not merged
+    assert next_number == 7 + n_topics
