@@ -47,17 +47,28 @@ def topic_row(t: TopicSummary) -> list:
             ", ".join(f"{d}:{p:.3f}" for d, p in t.department_top3), int(t.needs_review)]
 
 
+class _Numbering(dict):
+    """word -> its number in the order first asked for."""
+
+    def __missing__(self, word: str) -> int:
+        self[word] = number = len(self)
+        return number
+
+
 def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndarray, node_topic: np.ndarray,
                       n_topics: int, k: int = 5) -> list[list[str]]:
     """Top-k TF-IDF words of each topic, idf over distinct texts so repeats don't dominate."""
-    flat = list(chain.from_iterable(node_tokens))
-    words = sorted(dict.fromkeys(flat))  # numbered in sorted order: the tie-break among equal scores
-    if not words:
+    lengths = np.fromiter(map(len, node_tokens), dtype=np.int64, count=len(node_tokens))
+    # one C pass over the tokens numbers the words as first seen (``_Numbering``); they are then
+    # renumbered in sorted order, the tie-break among equal scores
+    first_seen = _Numbering()
+    cols = np.fromiter(map(first_seen.__getitem__, chain.from_iterable(node_tokens)), dtype=np.int64,
+                       count=int(lengths.sum()))
+    if not first_seen:
         return [[] for _ in range(n_topics)]
-    code = {w: c for c, w in enumerate(words)}
-    cols = np.fromiter(map(code.__getitem__, flat), dtype=np.int64, count=len(flat))
-    rows = np.repeat(np.arange(len(node_tokens)), np.fromiter(map(len, node_tokens), dtype=np.int64,
-                                                               count=len(node_tokens)))
+    words = sorted(first_seen)
+    cols = ranks(list(first_seen))[cols]
+    rows = np.repeat(np.arange(len(node_tokens)), lengths)
     keep = np.fromiter(map(len, words), dtype=np.int64, count=len(words))[cols] > 1  # single characters say little
     presence = csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
                           shape=(len(node_tokens), len(words)))
