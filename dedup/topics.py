@@ -66,8 +66,10 @@ def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndar
                        count=int(lengths.sum()))
     if not first_seen:
         return [[] for _ in range(n_topics)]
-    words = sorted(first_seen)
-    cols = ranks(list(first_seen))[cols]
+    seen = list(first_seen)
+    rank = ranks(seen)  # one sort gives both the sorted words and each word's place among them
+    words = [seen[k] for k in np.argsort(rank).tolist()]
+    cols = rank[cols]
     rows = np.repeat(np.arange(len(node_tokens)), lengths)
     keep = np.fromiter(map(len, words), dtype=np.int64, count=len(words))[cols] > 1  # single characters say little
     presence = csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])),
