@@ -199,3 +199,48 @@ def test_one_sorted_key_orders_as_the_lexsort(cells, n):
     order = np.lexsort((top, -shared, node))
     got = _by_node_shared_top(node, shared, top, n, 7)
     assert got[0].tolist() == node[order].tolist() and got[1].tolist() == top[order].tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 5), st.integers(1, 6), st.booleans(), st.integers(0, 2**32 - 1))
+def test_final_pairs_are_every_member_with_every_centre(n, bands, width, keyed, seed):
+    """The last pass pairs members with centres from round one's pairs and a join with later centres only:
+    the same pairs and similarities as joining every member with every centre again."""
+    import dedup.cluster as cl
+
+    rng = np.random.default_rng(seed)
+    buckets = rng.integers(0, width, size=(bands, n)).astype(np.int32)
+    sim = np.triu(rng.choice([-1.0, 0.3, 0.5, 0.8], size=(n, n)), 1)
+    sim = sim + sim.T
+    ok = np.triu(rng.random((n, n)) < 0.8, 1)
+    ok = ok | ok.T
+    block = rng.integers(-1, 3, size=n) if keyed else None
+    seen = []
+
+    def checked(buckets, labels, centres, first, similar, allowed, block, contest):
+        got = original(buckets, labels, centres, first, similar, allowed, block, contest)
+        members = np.flatnonzero(labels != np.arange(len(labels)))
+        i, j = cl._pairs(buckets, members, np.concatenate(centres), allowed, block, contest)
+        want = sorted(zip(i.tolist(), j.tolist(), sim[i, j].tolist()))
+        assert sorted(zip(*(a.tolist() for a in got))) == want
+        seen.append(len(centres))
+        return got
+
+    original = cl.final_pairs
+    cl.final_pairs = checked
+    try:
+        lsh_star_cluster(buckets, rng.integers(1, 4, size=n).astype(float), [f"k{k:02d}" for k in range(n)],
+                         lambda i, j: sim[i, j], lambda i, j: ok[i, j], block)
+    finally:
+        cl.final_pairs = original
+    assert seen  # the last pass ran (and, over the examples, after rounds that found later centres)
+
+
+def test_final_pairs_include_centres_found_after_round_one():
+    """A member of round one may be more similar to a centre found in round two: it moves there."""
+    # 0 leads round one and takes 1; 2 is blocked by 1 in round one and leads round two;
+    # 1 is more similar to 2 than to 0, so it ends with 2
+    buckets = np.array([[0, 0, 1], [5, 2, 2]], dtype=np.int32)
+    sim = np.array([[-1, 0.6, -1], [0.6, -1, 0.9], [-1, 0.9, -1]])
+    labels = lsh_star_cluster(buckets, np.array([3.0, 1.0, 1.0]), ["a", "b", "c"], lambda i, j: sim[i, j])
+    assert labels.tolist() == [0, 2, 2]
