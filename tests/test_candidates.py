@@ -1,6 +1,7 @@
 """Banding on arrays must find exactly the pairs datasketch.MinHashLSH finds."""
 
 import numpy as np
+import pytest
 from datasketch import MinHash, MinHashLSH
 
 from dedup.candidates import bucket_ids, candidate_pairs, candidate_probability, lsh_params
@@ -74,3 +75,22 @@ def test_a_key_collision_is_split_by_the_values(monkeypatch):
     for band in range(2):
         expected = np.unique(sig[:, band * 3:(band + 1) * 3], axis=0, return_inverse=True)[1].ravel()
         assert partition(ids[band]) == partition(expected)
+
+
+@pytest.mark.parametrize("small_keys", [False, True])
+def test_bucket_numbers_are_the_ranks_of_the_band_keys(monkeypatch, small_keys):
+    """Numbered by the keys' high bits where they suffice, else (small_keys: all high bits equal, so rows
+    with different bands collide there) by the whole keys: the same ranks either way."""
+    import dedup.candidates as candidates
+
+    rng = np.random.default_rng(5)
+    sig = rng.integers(0, 4, size=(500, 6), dtype=np.uint32)
+    keys_of = candidates._mixed
+    if small_keys:  # a band's key is its rank among the bands: below 2**9, under the rows' 9 position bits
+        def keys_of(columns, n):
+            return np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)[1].ravel().astype(np.uint64)
+        monkeypatch.setattr(candidates, "_mixed", keys_of)
+    ids = bucket_ids(sig, 2, 3)
+    for band in range(2):
+        keys = keys_of([sig[:, c] for c in range(band * 3, band * 3 + 3)], len(sig))
+        assert np.array_equal(ids[band], np.unique(keys, return_inverse=True)[1].ravel())
