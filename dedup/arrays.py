@@ -45,6 +45,43 @@ def dense_codes(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def stable_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of a 1-d integer array (``stable_sort``)."""
+    return stable_sort(values)[1]
+
+
+def stable_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values[order], order)`` for ``order = np.argsort(values, kind="stable")`` of a 1-d integer
+    array, from one plain sort where it can.
+
+    Each value and its position are packed into one integer and sorted with
+    SIMD (700k int32: 19 ms against 83 ms). Values too wide to leave room for
+    the positions are packed by their high bits; where two different values
+    share those, the stable argsort answers instead (for 700k random 64-bit
+    keys, about one call in seventy).
+    """
+    n = len(values)
+    shift = max(1, (n - 1).bit_length())
+    if n < 2 or values.dtype.kind not in "iu" or (values.dtype.kind == "i" and values.min() < 0):
+        order = np.argsort(values, kind="stable")
+        return values[order], order
+    wide = values.dtype.itemsize * 8 + shift > 64 and int(values.max()) >> (64 - shift)
+    unsigned = values.astype(np.uint64, copy=False)
+    positions = np.arange(n, dtype=np.uint64)
+    mask = np.uint64((1 << shift) - 1)
+    if not wide:
+        packed = np.sort(unsigned << np.uint64(shift) | positions)
+        return (packed >> np.uint64(shift)).astype(values.dtype), (packed & mask).astype(np.intp)
+    packed = np.sort(unsigned >> np.uint64(shift) << np.uint64(shift) | positions)
+    order = (packed & mask).astype(np.intp)
+    ordered = values[order]
+    high = packed >> np.uint64(shift)
+    if ((high[1:] == high[:-1]) & (ordered[1:] != ordered[:-1])).any():
+        order = np.argsort(values, kind="stable")
+        return values[order], order
+    return ordered, order
+
+
 def transposed(matrix: np.ndarray, block: int = 16384) -> np.ndarray:
     """``matrix.T`` made contiguous, a block of rows at a time: numpy's strided copy of a whole
     700k x 126 signature matrix misses the cache on every read (1.3-1.6 s against 0.3-0.4 s)."""

@@ -16,7 +16,7 @@ from functools import partial
 import numpy as np
 from datasketch.lsh import _optimal_param
 
-from .arrays import transposed
+from .arrays import stable_sort, transposed
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -90,45 +90,28 @@ def _band_buckets(bands: Sequence[int], columns: np.ndarray, rows: int) -> list[
     ``columns`` is ``sig.T`` made contiguous: a band's values are read in order
     rather than one 4-byte value per 512-byte signature row.
     """
-    n = columns.shape[1]
-    shift = max(1, (n - 1).bit_length())
     out: list[np.ndarray | None] = []
+    n = columns.shape[1]
     for band in bands:
         values = columns[band * rows:(band + 1) * rows]
         keys = _mixed(values, n)
-        # the keys' high bits and the rows' positions sorted as one integer (numpy sorts plain integers
-        # with SIMD, 4x faster than it argsorts them); two bands that share those bits and differ are
-        # found by their values and numbered from whole keys instead (~1% of bands at 700k rows)
-        ids = _numbered(keys, values, shift)
-        out.append(_numbered(keys, values, 0) if ids is None else ids)
+        sorted_keys, order = stable_sort(keys)  # (equal keys get one number, whatever their order)
+        new_bucket = np.empty(n, dtype=bool)
+        if n:
+            new_bucket[0] = True
+            new_bucket[1:] = sorted_keys[1:] != sorted_keys[:-1]
+            # equal keys must hold equal values; a collision is numbered from the values instead
+            differ = np.zeros(n - 1, dtype=bool)
+            for column in values:
+                in_order = column[order]
+                differ |= in_order[1:] != in_order[:-1]
+            if (differ & ~new_bucket[1:]).any():
+                out.append(None)
+                continue
+        ids = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
+        ids[order] = np.cumsum(new_bucket) - 1
+        out.append(ids)
     return out
-
-
-def _numbered(keys: np.ndarray, values: np.ndarray, shift: int) -> np.ndarray | None:
-    """Rows numbered by the rank of their key's top ``64 - shift`` bits (all of them for 0); None when
-    rows with equal bits hold different values. Ranks of bits that never collide are ranks of keys."""
-    n = len(keys)
-    if shift:
-        packed = np.sort(keys >> np.uint64(shift) << np.uint64(shift) | np.arange(n, dtype=np.uint64))
-        order = (packed & np.uint64((1 << shift) - 1)).astype(np.intp)
-        sorted_keys = packed >> np.uint64(shift)
-    else:
-        order = np.argsort(keys)  # ties in any order: equal keys get one number all the same
-        sorted_keys = keys[order]
-    new_bucket = np.empty(n, dtype=bool)
-    if n:
-        new_bucket[0] = True
-        new_bucket[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        # equal keys must hold equal values
-        differ = np.zeros(n - 1, dtype=bool)
-        for column in values:
-            in_order = column[order]
-            differ |= in_order[1:] != in_order[:-1]
-        if (differ & ~new_bucket[1:]).any():
-            return None
-    ids = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
-    ids[order] = np.cumsum(new_bucket) - 1
-    return ids
 
 
 def _bucket_ids_exact(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .arrays import dense_codes, key_ranks, unique
+from .arrays import dense_codes, key_ranks, stable_order, unique
 from .candidates import bucket_dtype
 from .verify import SEVERAL, place_codes
 
@@ -32,7 +32,7 @@ def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray,
         return np.empty(0, np.int64), np.empty(0, np.int64)
     size = size or int(band.max()) + 1
     r_band = band[right]
-    r_sorted = right[np.argsort(r_band, kind="stable")]
+    r_sorted = right[stable_order(r_band)]
     per_bucket = np.bincount(r_band, minlength=size)
     start = np.cumsum(per_bucket) - per_bucket
     l_band = band[left]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import unique
+from .arrays import stable_order, stable_sort, unique
 from .candidates import band_keys
 from .verify import codes_compatible
 
@@ -61,8 +61,11 @@ def keyed(keys: np.ndarray, finest: np.ndarray) -> np.ndarray:
 
 def _sorted_tables(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each band's keys sorted, with the rows they belong to."""
-    order = np.argsort(keys, axis=1, kind="stable")
-    return np.take_along_axis(keys, order, axis=1), np.take_along_axis(rows, order, axis=1)
+    sorted_keys, sorted_rows = np.empty_like(keys), np.empty_like(rows)
+    for band, row in enumerate(keys):
+        sorted_keys[band], order = stable_sort(row)
+        sorted_rows[band] = rows[band][order]
+    return sorted_keys, sorted_rows
 
 
 def place_tables(keys: np.ndarray, rows: np.ndarray, finest: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -82,14 +85,13 @@ def write_segment(root: Path, name: str, node_ids: np.ndarray, sig: np.ndarray, 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    order = np.argsort(node_ids, kind="stable")
+    order = stable_order(node_ids)
     node_ids, sig, places = node_ids[order], sig[order], places[:, order]
     keys = np.empty((bands, len(sig)), dtype=np.uint64)
     positions = np.empty((bands, len(sig)), dtype=np.int64)
     for band in range(bands):
         k = band_keys(sig, band, rows)
-        by_key = np.argsort(k, kind="stable")
-        keys[band] = k[by_key]
+        keys[band], by_key = stable_sort(k)
         positions[band] = by_key
     p_keys, p_rows, o_keys, o_rows = place_tables(keys, positions, places[2])
     for file, array in (("nodes", node_ids), ("sig", sig), ("places", places), ("keys", keys), ("rows", positions),

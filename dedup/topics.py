@@ -10,7 +10,7 @@ from itertools import chain
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .arrays import first_in_groups, key_ranks, ranks, text_array
+from .arrays import first_in_groups, key_ranks, ranks, stable_order, text_array
 from .records import CHANNELS, Item
 
 
@@ -86,7 +86,7 @@ def keywords_by_topic(node_tokens: Sequence[Sequence[str]], node_weight: np.ndar
     per_topic = np.diff(scores.indptr)
     topic = np.repeat(np.arange(n_topics), per_topic)
     order = np.argsort(-(scores.data * idf[scores.indices]), kind="stable")
-    order = order[np.argsort(topic[order], kind="stable")]
+    order = order[stable_order(topic[order])]
     chosen = order[np.arange(len(order)) - scores.indptr[topic[order]] < k]
     chosen_words = [words[c] for c in scores.indices[chosen].tolist()]
     ends = np.cumsum(np.minimum(per_topic, k)).tolist()

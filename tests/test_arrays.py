@@ -1,7 +1,7 @@
 """The sorting helpers must answer exactly as numpy's general functions do."""
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.arrays import first_in_groups, unique
@@ -65,3 +65,32 @@ def test_dense_codes_are_numpy_s_inverse(values, spread):
     x = np.array([v % spread for v in values] if spread < 60 else values, dtype=np.int64)
     got = dense_codes(x)  # values up to 2**62 leave no room for positions: numpy's own answer
     assert np.array_equal(got, np.unique(x, return_inverse=True)[1].ravel())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["int32", "int64", "uint32", "uint64"]), st.booleans(), st.booleans(), st.integers(0, 300),
+       st.integers(0, 2**32 - 1))
+def test_stable_order_is_the_stable_argsort(dtype, wide, collide, n, seed):
+    """Narrow values packed whole, wide ones by their high bits (checked, else argsorted): numpy's stable
+    order either way, ties by position. ``collide``: values that differ in their low bits only."""
+    from dedup.arrays import stable_order, stable_sort
+
+    rng = np.random.default_rng(seed)
+    bits = np.iinfo(dtype).bits - (np.dtype(dtype).kind == "i")
+    top = bits if wide else int(rng.integers(0, 16))
+    pool = rng.integers(0, 2**top, size=max(1, n // 4 + 1), dtype=np.uint64, endpoint=False)
+    values = rng.choice(pool, size=n)
+    if collide:
+        values[: n // 2] = values[: n // 2] >> np.uint64(9) << np.uint64(9) | rng.integers(0, 512, n // 2, dtype=np.uint64)
+    values = values.astype(dtype)
+    expected = np.argsort(values, kind="stable")
+    assert np.array_equal(stable_order(values), expected)
+    ordered, order = stable_sort(values)
+    assert ordered.dtype == values.dtype and np.array_equal(ordered, values[expected])
+
+
+def test_stable_order_of_negative_values():
+    from dedup.arrays import stable_order
+
+    values = np.array([3, -1, 3, 0, -1, 2])
+    assert stable_order(values).tolist() == np.argsort(values, kind="stable").tolist()

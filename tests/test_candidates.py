@@ -79,8 +79,8 @@ def test_a_key_collision_is_split_by_the_values(monkeypatch):
 
 @pytest.mark.parametrize("small_keys", [False, True])
 def test_bucket_numbers_are_the_ranks_of_the_band_keys(monkeypatch, small_keys):
-    """Numbered by the keys' high bits where they suffice, else (small_keys: all high bits equal, so rows
-    with different bands collide there) by the whole keys: the same ranks either way."""
+    """A band's bucket numbers are its keys' ranks, for 64-bit keys (sorted by their high bits) and for
+    small ones (sorted whole)."""
     import dedup.candidates as candidates
 
     rng = np.random.default_rng(5)
