@@ -25,7 +25,12 @@ def unique(values: np.ndarray) -> np.ndarray:
 
 def dense_codes(values: np.ndarray) -> np.ndarray:
     """``np.unique(values, return_inverse=True)[1]`` of non-negative int64 values: each value's rank
-    among the distinct values.
+    among the distinct values (``unique_inverse``)."""
+    return unique_inverse(values)[1]
+
+
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of non-negative int64 values (1-d).
 
     When the values leave room for their positions in the low bits, both are
     sorted as one int64 (numpy sorts plain integers with SIMD, several times
@@ -34,7 +39,8 @@ def dense_codes(values: np.ndarray) -> np.ndarray:
     n = len(values)
     shift = max(1, (n - 1).bit_length())
     if n == 0 or values.min() < 0 or int(values.max()) >= 1 << (63 - shift):
-        return np.unique(values, return_inverse=True)[1].ravel()
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return distinct, inverse.ravel()
     packed = np.sort((values << shift) | np.arange(n, dtype=np.int64))
     sorted_values = packed >> shift
     new = np.empty(n, dtype=bool)
@@ -42,7 +48,7 @@ def dense_codes(values: np.ndarray) -> np.ndarray:
     np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
     out = np.empty(n, dtype=np.int64)
     out[packed & ((1 << shift) - 1)] = np.cumsum(new) - 1
-    return out
+    return sorted_values[new], out
 
 
 def stable_order(values: np.ndarray) -> np.ndarray:

@@ -150,7 +150,7 @@ def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int]):
     """
     from scipy.sparse import csr_array
 
-    from .arrays import unique
+    from .arrays import unique, unique_inverse
 
     n_docs, n_features = len(docs), len(vocabulary)
     lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs)
@@ -165,13 +165,12 @@ def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int]):
     can_head = np.fromiter((w in heads for w in words), dtype=bool, count=len(words))
     can_tail = np.fromiter((w in tails for w in words), dtype=bool, count=len(words))
     adjacent = np.flatnonzero((doc[1:] == doc[:-1]) & can_head[codes[:-1]] & can_tail[codes[1:]])
-    pair = codes[adjacent] * n_words + codes[adjacent + 1]
-    pairs = unique(pair)
+    pairs, pair_code = unique_inverse(codes[adjacent] * n_words + codes[adjacent + 1])
     found = np.fromiter((vocabulary.get(f"{words[a]} {words[b]}", -1)
                          for a, b in zip((pairs // n_words).tolist(), (pairs % n_words).tolist())),
                         dtype=np.int64, count=len(pairs))
     rows.append(doc[adjacent])
-    cols.append(found[np.searchsorted(pairs, pair)])
+    cols.append(found[pair_code])
     # counties: places() unions what each word implies, and a text names each county once
     implied = [[vocabulary.get(f"@{county}", -1) for county in _counties(w)] for w in words]
     for k in range(max(map(len, implied), default=0)):  # almost always one county a word at most
@@ -221,7 +220,53 @@ def features(pipeline, docs: Sequence) -> object:
 
 def _proba_chunk(texts: Sequence, pipeline) -> list[np.ndarray]:
     """One matrix for the chunk (a list of a million row arrays would be pickled row by row)."""
-    return [pipeline.named_steps["clf"].predict_proba(features(pipeline, texts))]
+    return [predict_proba(pipeline.named_steps["clf"], features(pipeline, texts))]
+
+
+def predict_proba(clf, X) -> np.ndarray:
+    """``clf.predict_proba(X)``; for a sigmoid-calibrated CalibratedClassifierCV over several classes,
+    computed for all classes at once.
+
+    scikit-learn calibrates one class at a time, each a strided column of the
+    decision values; this applies the same operations to the whole matrix (the
+    same floats, tested), a third of the routing model's time.
+    """
+    from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
+    from sklearn.utils.extmath import safe_sparse_dot
+
+    classes = getattr(clf, "classes_", None)
+    parts = getattr(clf, "calibrated_classifiers_", None)
+    if (type(clf) is not CalibratedClassifierCV or classes is None or len(classes) < 3 or not parts
+            or any(part.method != "sigmoid" or not hasattr(part.estimator, "decision_function")
+                   or any(type(c) is not _SigmoidCalibration for c in part.calibrators) for part in parts)):
+        return clf.predict_proba(X)
+    from scipy.special import expit
+    from sklearn.svm import LinearSVC
+
+    mean_proba = np.zeros((X.shape[0], len(classes)))
+    # LinearSVC's decision values are X @ coef_.T + intercept_: one product for all parts reads X once
+    # (each value is the same sum over X's row, whatever the other columns)
+    stacked = (safe_sparse_dot(X, np.vstack([part.estimator.coef_ for part in parts]).T, dense_output=True)
+               if all(type(part.estimator) is LinearSVC and len(part.estimator.coef_) == len(part.estimator.classes_)
+                      for part in parts) else None)
+    start = 0
+    for part in parts:
+        if stacked is None:
+            decision = part.estimator.decision_function(X)
+        else:
+            width = len(part.estimator.coef_)
+            decision = stacked[:, start:start + width] + part.estimator.intercept_
+            start += width
+        a = np.array([c.a_ for c in part.calibrators], dtype=np.float64)
+        b = np.array([c.b_ for c in part.calibrators], dtype=np.float64)
+        proba = np.zeros((X.shape[0], len(classes)))
+        proba[:, np.searchsorted(classes, part.estimator.classes_)] = expit(-(a * decision + b))
+        denominator = np.sum(proba, axis=1)[:, np.newaxis]
+        proba = np.divide(proba, denominator, out=np.full_like(proba, 1 / len(classes)), where=denominator != 0)
+        proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
+        mean_proba += proba
+    mean_proba /= len(parts)
+    return mean_proba
 
 
 @dataclass

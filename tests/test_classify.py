@@ -199,3 +199,26 @@ def test_fast_features_give_the_pipelines_probabilities(model, monkeypatch):
     fast = features(pipeline, docs)
     assert _same_matrix(fast, pipeline.named_steps["features"].transform(docs))
     assert np.array_equal(load_router(model).predict_proba(docs), pipeline.predict_proba(docs))
+
+
+@pytest.mark.parametrize("estimator", ["svm", "logistic"])
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_calibrated_probabilities_are_scikit_learns(estimator, method, n_classes):
+    """All classes calibrated at once (sigmoid, three classes or more; the SVMs' decision values from one
+    product) or scikit-learn's own answer: the same floats."""
+    from scipy.sparse import random as sparse_random
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    from dedup.classify import predict_proba
+
+    X = sparse_random(240, 40, density=0.2, format="csr", random_state=1)
+    y = np.array([f"unit{k}" for k in np.asarray(X @ np.random.default_rng(0).random((40, n_classes))).argmax(1)])
+    y[:3 * n_classes] = [f"unit{k % n_classes}" for k in range(3 * n_classes)]  # every unit in every fold
+    base = LinearSVC(C=0.5, random_state=0) if estimator == "svm" else LogisticRegression(max_iter=500)
+    clf = CalibratedClassifierCV(base, method=method, cv=3).fit(X, y)
+    unseen = sparse_random(60, 40, density=0.3, format="csr", random_state=3)
+    unseen = unseen.multiply((np.arange(60) != 5)[:, None]).tocsr()  # row 5: a text with no known feature
+    assert np.array_equal(predict_proba(clf, unseen), clf.predict_proba(unseen))
