@@ -481,7 +481,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                 if plan.node_rows or plan.full is not None else None
             writer.send((finished, counts, timer.rounded(), topic_records(topics, rows), merged, rejected, new_index))
             if early is not None and plan.replace_index:  # every row is known: written while the writer commits
-                early.write_workbook(rows)  # (and writes assignments.csv: see _write_full)
+                early.write_workbook(rows)  # and topics.csv (the writer writes assignments.csv: see _write_full)
             run_id, rows_seconds, written = writer.result()
             if early is not None and written is not None:
                 early.assignments = _Done(written)
@@ -571,8 +571,8 @@ def _finish_run(store: Store, con, run_id: int, message: tuple) -> None:
 class _Early:
     """Export files written before the commit is known to have succeeded, under temporary names.
 
-    A full run or rebuild knows every row before it commits, so the workbook and
-    assignments are written while its forked writer commits (in-process: a forked
+    A full run or rebuild knows every row before it commits, so the workbook,
+    topics.csv and assignments are written while its forked writer commits (in-process: a forked
     copy of a run's memory would cost a gigabyte); a night reads the stored
     assignments and topics in forked processes before it commits and applies its
     own changes to them.
@@ -583,7 +583,7 @@ class _Early:
 
     def __init__(self, stack: ExitStack, out: Path) -> None:
         self.stack, self.out = stack, out
-        self.workbook: _Done | None = None           # -> (temporary path, hash of its topic rows)
+        self.workbook: _Done | None = None           # -> (its and topics.csv's temporary paths, hash of their rows)
         self.assignments: Background | _Done | None = None  # -> (temporary path, items per topic) or None
         self.topics: Background | None = None        # -> (temporary path, hash of the run's rows) or None
         self._snapshots: list = []                   # (ready event, its job)
@@ -610,7 +610,10 @@ class _Early:
                                        snapshot=True)
 
     def write_workbook(self, rows: list[tuple]) -> None:
-        self.workbook = _Done(_early_workbook(self.out / "topics.xlsx", rows))
+        """The workbook and topics.csv of a full run or rebuild: every topic's row, largest first."""
+        rows = sorted(rows, key=lambda r: (-r[1], r[0]))  # as topic_rows reads them
+        self.workbook = _Done((write_xlsx(self.out / "topics.xlsx", {"topics": (TOPIC_COLUMNS, rows)}, final=False),
+                               write_csv(self.out / "topics.csv", TOPIC_COLUMNS, rows, final=False), hash(tuple(rows))))
 
     def start_topics(self, db_path: Path, last_run: int, topics: list[TopicSummary], merged: dict[str, str]) -> None:
         self.topics = self._start("topics.csv", _night_topics, db_path, last_run, topics, merged, snapshot=True)
@@ -624,11 +627,6 @@ class _Done:
 
     def wait(self):
         return self.result
-
-
-def _early_workbook(path: Path, rows: list[tuple]) -> tuple[Path, int]:
-    rows = sorted(rows, key=lambda r: (-r[1], r[0]))  # largest first, as topics.csv
-    return write_xlsx(path, {"topics": (TOPIC_COLUMNS, rows)}, final=False), hash(tuple(rows))
 
 
 def _night_topics(path: Path, db_path: Path, last_run: int, topics: list[TopicSummary],
@@ -698,12 +696,13 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
     elif early_topics is not None:
         all_rows = store.topic_rows(run_id)[0]
     if early is not None and early.workbook is not None:
-        tmp, digest = early.workbook.wait()
+        tmp, topics_tmp, digest = early.workbook.wait()
         if digest == hash(tuple(all_rows)):
-            workbook = publish(tmp)
+            workbook, topics_csv = publish(tmp), publish(topics_tmp)
     if early is not None and early.assignments is not None:
         written = early.assignments.wait()
-        if written is not None and written[1] == store.topic_sizes():
+        sizes = store.topic_sizes() if early_topics is not None else {row[0]: row[1] for row in all_rows if row[1] > 0}
+        if written is not None and written[1] == sizes:
             assignments = publish(written[0])
     changed = _with_sources(changed, record["merged"])
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {

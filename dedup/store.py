@@ -267,8 +267,11 @@ class Store:
         """Live topics as export rows (TOPIC_COLUMNS), largest first: all of them (unless ``every`` is
         False), those run ``run_id`` created, and those it changed without creating (read in one pass)."""
         where = "merged_into IS NULL" + ("" if every else " AND updated_run = ?")
-        rows = self.db.execute(f"{TOPIC_SELECT}, created_run, updated_run FROM topics WHERE {where}"
-                               " ORDER BY size DESC, topic_id", () if every else (run_id,)).fetchall()
+        rows = self.db.execute(f"{TOPIC_SELECT}, created_run, updated_run FROM topics WHERE {where}",
+                               () if every else (run_id,)).fetchall()
+        # ORDER BY size DESC, topic_id, sorted here: SQLite sorted whole rows, texts and all (0.5 s of
+        # 1.3 at 123k topics); ids are compared as SQLite compares them, ASCII or UTF-8 alike
+        rows.sort(key=lambda r: (-r[1], r[0]))
         width = len(TOPIC_COLUMNS)
         return ([r[:width] for r in rows] if every else [], [r[:width] for r in rows if r[width] == run_id],
                 [r[:width] for r in rows if r[width + 1] == run_id and r[width] != run_id])

@@ -123,13 +123,41 @@ def _read(path):
 
 
 def test_full_run_files_written_early_equal_the_committed_ones(tmp_path, suggestions_csv, monkeypatch):
-    """A full run writes assignments and the workbook before committing; they must hold what was stored."""
+    """A full run writes assignments, topics.csv and the workbook before committing; they must hold what
+    was stored."""
     out = tmp_path / "out"
     monkeypatch.setattr(pipeline, "write_assignments", _must_not_run)  # the early file must be the one kept
+    write_csv = pipeline.write_csv
+
+    def not_topics(path, *args, final=True):
+        assert not (final and path.name == "topics.csv"), "topics.csv should have been written early"
+        return write_csv(path, *args, final=final)
+
+    monkeypatch.setattr(pipeline, "write_csv", not_topics)
     report = run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
     store = Store(tmp_path / "db.sqlite")
     assert _read(out / "assignments.csv")[1:] == [list(r) for r in store.assignments()]
     rows = store.topic_rows(report.run_id)[0]
+    assert _read(out / "topics.csv")[1:] == [[str(v) for v in row] for row in rows]
+    assert _read(out / "new_topics.csv") == _read(out / "topics.csv")
+    sheet = openpyxl.load_workbook(out / "topics.xlsx")["topics"]
+    assert [tuple(c.value if c.value is not None else "" for c in row) for row in sheet.iter_rows(min_row=2)] == \
+        [tuple(r) for r in rows]
+    assert not list(out.glob("*.tmp"))
+
+
+def test_full_run_files_written_early_from_other_rows_are_written_again(tmp_path, suggestions_csv, monkeypatch):
+    """Early files whose rows differ from the committed ones are not kept: they are written from the database."""
+    write_workbook = pipeline._Early.write_workbook
+
+    def one_row_wrong(self, rows):
+        write_workbook(self, [(rows[0][0], rows[0][1], "X", *rows[0][3:]), *rows[1:]])
+
+    monkeypatch.setattr(pipeline._Early, "write_workbook", one_row_wrong)
+    out = tmp_path / "out"
+    report = run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
+    rows = Store(tmp_path / "db.sqlite").topic_rows(report.run_id)[0]
+    assert _read(out / "topics.csv")[1:] == [[str(v) for v in row] for row in rows]
     sheet = openpyxl.load_workbook(out / "topics.xlsx")["topics"]
     assert [tuple(c.value if c.value is not None else "" for c in row) for row in sheet.iter_rows(min_row=2)] == \
         [tuple(r) for r in rows]
