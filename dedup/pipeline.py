@@ -463,23 +463,28 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                        **{f"cluster_{k}": v for k, v in plan.stats.items()}})
         root = index_root(db_path)
         segments = list(index_meta["segments"]) if index_meta else []
-        with timer("index"):
-            if plan.indexed is not None and len(plan.indexed[0]):
-                node_ids, sig, codes = plan.indexed
-                name = f"seg-{int(node_ids.min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
-                params = index_params(config)
-                write_segment(root, name, node_ids, sig, codes, params["bands"], params["rows"])
-                segments = [name] if plan.replace_index else segments + [name]
+        segment = None
+        if plan.indexed is not None and len(plan.indexed[0]):
+            segment = f"seg-{int(plan.indexed[0].min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
+            segments = [segment] if plan.replace_index else segments + [segment]
+        new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
+            if plan.node_rows or plan.full is not None else None
         rows = [tuple(topic_row(t)) for t in topics]  # made once, for the database and the workbook
         if early is not None and not plan.replace_index:  # stored topics, tonight's replacing theirs
             early.start_topics(store.path, store.last_run(), topics, merged)
         if early is not None:
             early.wait_for_snapshots()  # so that they read the database as it was before this run
+        # the topics first: a full run's writer stores them while the segment is written, and it commits
+        # only after the run's record, which follows the segment (the index never names a missing one)
+        writer.send((topic_records(topics, rows), merged, rejected, new_index))
+        with timer("index"):
+            if segment is not None:
+                node_ids, sig, codes = plan.indexed
+                params = index_params(config)
+                write_segment(root, segment, node_ids, sig, codes, params["bands"], params["rows"])
         with timer("store"):
             finished = dt.datetime.now().isoformat(timespec="seconds")
-            new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
-                if plan.node_rows or plan.full is not None else None
-            writer.send((finished, counts, timer.rounded(), topic_records(topics, rows), merged, rejected, new_index))
+            writer.send((finished, counts, timer.rounded()))
             if early is not None and plan.replace_index:  # every row is known: written while the writer commits
                 early.write_workbook(rows)  # and topics.csv (the writer writes assignments.csv: see _write_full)
             run_id, rows_seconds, written = writer.result()
@@ -500,9 +505,9 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
 
 def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str, inputs: list,
                 config: dict) -> tuple[int, float, None]:
-    """The body of a night's transaction: its nodes, moves and items, then what ``later()`` brings (the
-    run's record, its topics, the index's new segment list). Returns the run id, the seconds the rows took
-    and None (no file written)."""
+    """The body of a night's transaction: its nodes, moves and items, then what ``later()`` brings: the
+    topics and the index's new segment list, then (once the segment is written) the run's record.
+    Returns the run id, the seconds the rows took and None (no file written)."""
     begun = time.perf_counter()
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
                              counts={}, timings={})
@@ -510,6 +515,7 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
     store.move_topics(con, plan.moves)
     store.write_items(con, run_id, sorted(((it, node) for it, node, _ in plan.new_items), key=lambda r: r[0].id))
     rows_seconds = time.perf_counter() - begun
+    _write_topics(store, con, run_id, later())
     _finish_run(store, con, run_id, later())
     return run_id, rows_seconds, None
 
@@ -518,12 +524,13 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
                 inputs: list, config: dict) -> tuple[int, float, tuple[Path, Counter] | None]:
     """The body of a full run's or rebuild's transaction, begun before it signs: once told to begin
     (first ``later()``), every node; once the run has clustered (second), every item (an item's topic
-    is its node's: it need not wait for the topics); then (third: the topics) the nodes' topics, then
-    the rest as ``_write_plan``.
-    Indexes are built once their column is filled. Last, ``assignments`` is written (under its temporary name)
-    from the rows it holds, while the run writes the workbook. Returns the run id, the seconds spent
-    writing rows (not waiting) and what ``FullRows.write_assignments`` returned (None if not asked, or
-    if the file could not be written: the run then writes it after the commit, and says why if it fails)."""
+    is its node's: it need not wait for the topics); then (third) the nodes' topics; then (fourth) the
+    topics and the index's segment list, and ``assignments`` (under its temporary name) from the rows
+    it holds, while the run writes the index segment and the workbook; last (fifth, sent once the
+    segment is written) the run's record. Indexes are built once their column is filled. Returns the
+    run id, the seconds spent writing rows (not waiting) and what ``FullRows.write_assignments``
+    returned (None if not asked, or if the file could not be written: the run then writes it after the
+    commit, and says why if it fails)."""
     begun = time.perf_counter()
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
                              counts={}, timings={})
@@ -550,22 +557,27 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
     store.set_node_topics(con, full.node_topics(), len(full.node_id))
     store.build_index(con, "nodes_topic")
     rows_seconds += time.perf_counter() - begun
-    _finish_run(store, con, run_id, later())
+    _write_topics(store, con, run_id, later())
     written = None
     if assignments is not None:
         try:
             written = full.write_assignments(assignments)
         except OSError:
             pass
+    _finish_run(store, con, run_id, later())  # the run's record: sent once the index segment is written
     return run_id, rows_seconds, written
 
 
-def _finish_run(store: Store, con, run_id: int, message: tuple) -> None:
-    finished, counts, timings, records, merged, rejected, new_index = message
-    store.finish_run(con, run_id, finished_at=finished, counts=counts, timings=timings)
+def _write_topics(store: Store, con, run_id: int, message: tuple) -> None:
+    records, merged, rejected, new_index = message
     store.write_topics(con, run_id, records, merged, rejected)
     if new_index is not None:
         store.set_meta(con, "index", new_index)
+
+
+def _finish_run(store: Store, con, run_id: int, message: tuple) -> None:
+    finished, counts, timings = message
+    store.finish_run(con, run_id, finished_at=finished, counts=counts, timings=timings)
 
 
 class _Early:

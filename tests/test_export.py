@@ -215,6 +215,29 @@ def test_failed_commit_leaves_no_files_behind(tmp_path, suggestions_csv, monkeyp
     assert Store(tmp_path / "db.sqlite").counts()["items"] == 0
 
 
+def test_a_failed_index_segment_leaves_the_database_as_it_was(tmp_path, suggestions_csv, monkeypatch):
+    """The writer has the topics before the segment is written; it must not commit before the segment is in
+    place: a run (or a night) whose segment fails stores nothing and names no new segment."""
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    db = tmp_path / "db.sqlite"
+    monkeypatch.setattr(pipeline, "write_segment", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        run([suggestions_csv], db, tmp_path / "out", Config())
+    assert Store(db).counts()["items"] == 0 and Store(db).last_run() == 0
+    monkeypatch.undo()
+    run([suggestions_csv], db, tmp_path / "first", Config())
+    before = Store(db).counts(), Store(db).meta("index")
+    monkeypatch.setattr(pipeline, "write_segment", full_disk)
+    night = tmp_path / "night.csv"
+    night.write_text("id,received_at,channel,content\n"
+                     "N1,2019-08-01 10:00:00,电话,高唐县鱼丘湖街道路灯坏了很久没人修\n", encoding="utf-8")
+    with pytest.raises(OSError, match="No space"):
+        run([night], db, tmp_path / "night", Config())
+    assert (Store(db).counts(), Store(db).meta("index")) == before
+
+
 def _must_not_run(*args, **kwargs):
     raise AssertionError("assignments.csv should have come from the early writer")
 
