@@ -24,31 +24,20 @@ def unique(values: np.ndarray) -> np.ndarray:
 
 
 def dense_codes(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values, return_inverse=True)[1]`` of non-negative int64 values: each value's rank
-    among the distinct values (``unique_inverse``)."""
+    """``np.unique(values, return_inverse=True)[1]`` of a 1-d integer array: each value's rank among the
+    distinct values (``unique_inverse``)."""
     return unique_inverse(values)[1]
 
 
 def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` of non-negative int64 values (1-d).
-
-    When the values leave room for their positions in the low bits, both are
-    sorted as one int64 (numpy sorts plain integers with SIMD, several times
-    faster than it argsorts them): 3x faster for 700k bucket keys.
-    """
-    n = len(values)
-    shift = max(1, (n - 1).bit_length())
-    if n == 0 or values.min() < 0 or int(values.max()) >= 1 << (63 - shift):
-        distinct, inverse = np.unique(values, return_inverse=True)
-        return distinct, inverse.ravel()
-    packed = np.sort((values << shift) | np.arange(n, dtype=np.int64))
-    sorted_values = packed >> shift
-    new = np.empty(n, dtype=bool)
-    new[0] = True
+    """``np.unique(values, return_inverse=True)`` of a 1-d integer array, from ``stable_sort`` (one SIMD
+    sort of the values packed with their positions: 3x faster for 700k bucket keys)."""
+    sorted_values, order = stable_sort(values)
+    new = np.ones(len(values), dtype=bool)
     np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
-    out = np.empty(n, dtype=np.int64)
-    out[packed & ((1 << shift) - 1)] = np.cumsum(new) - 1
-    return sorted_values[new], out
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return sorted_values[new], inverse
 
 
 def stable_order(values: np.ndarray) -> np.ndarray:
