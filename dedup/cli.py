@@ -18,7 +18,7 @@ import click
 from . import __version__
 from .config import ConfigError, load_config
 
-EXIT_USAGE, EXIT_INPUT, EXIT_DATABASE, EXIT_MODEL = 2, 3, 4, 5
+EXIT_USAGE, EXIT_INPUT, EXIT_DATABASE, EXIT_MODEL, EXIT_BUDGET = 2, 3, 4, 5, 6
 
 
 class DedupError(click.ClickException):
@@ -97,6 +97,7 @@ def run(exports, db, out, model, progress, config_file, sets):
     from .classify import ModelError
     from .ingest import IngestError
     from .pipeline import run as run_pipeline
+    from .budget import BudgetError
     from .store import StoreError
 
     config = _config(config_file, sets)
@@ -109,7 +110,20 @@ def run(exports, db, out, model, progress, config_file, sets):
         raise DedupError(str(exc), EXIT_DATABASE) from exc
     except ModelError as exc:
         raise DedupError(f"{exc} (nothing was stored)", EXIT_MODEL) from exc
+    except BudgetError as exc:
+        raise DedupError(f"{exc} (nothing was stored)", EXIT_BUDGET) from exc
     _done(report)
+
+
+def bounds_line(counts: dict) -> str:
+    """Where clustering's work bounds cut (``cluster.Bounds``), in words; empty where none did."""
+    cut = {k: counts.get(f"cluster_{k}", 0) for k in ("buckets_capped", "nodes_capped", "pairs_dropped",
+                                                      "tops_skipped")}
+    if not any(cut.values()):
+        return ""
+    return (f"work bounds: {cut['buckets_capped']} bucket joins capped (cluster.bucket_centres), "
+            f"{cut['nodes_capped']} texts' candidates cut ({cut['pairs_dropped']} pairs not verified, "
+            f"cluster.candidates), {cut['tops_skipped']} bucket tops not asked")
 
 
 def format_report(report) -> str:
@@ -124,6 +138,9 @@ def format_report(report) -> str:
     for old, into in sorted(report.merged.items()):
         lines.append(f"  merged {old} into {into}")
     lines.append(report.routing)
+    bound = bounds_line(c)
+    if bound:
+        lines.append(bound)
     if report.rejected:
         lines.append("rejected rows (first 5): " + "; ".join(
             f"{Path(r.file).name}:{r.line} {r.reason}" for r in report.rejected[:5]))

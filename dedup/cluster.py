@@ -11,6 +11,7 @@ gives the same topics. Everything runs on arrays, so 10^6 texts cost seconds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,20 +22,32 @@ from .verify import SEVERAL, place_codes
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray,
-                size: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray, size: int = 0, cap: int = 0,
+                rank: np.ndarray | None = None, capped: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All pairs (l, r), l in left and r in right, that share a bucket of one band.
 
     Bucket numbers are dense (0..size-1), so each left node finds its bucket's
     run of right nodes by direct addressing rather than by binary search.
+    With ``cap``, a left node meets only the ``cap`` right nodes of its bucket
+    that come first by ``rank``: a bucket of m right nodes then costs at most
+    ``cap`` pairs per left node, not m. The buckets cut short are counted in ``capped``.
     """
     if not len(left) or not len(right):
         return np.empty(0, np.int64), np.empty(0, np.int64)
     size = size or int(band.max()) + 1
     r_band = band[right]
-    r_sorted = right[stable_order(r_band)]
+    if cap and rank is not None:
+        # within a bucket, right nodes in rank order (bucket and rank packed into one key: both are below n)
+        r_sorted = right[np.argsort(r_band.astype(np.int64) * len(band) + rank[right], kind="stable")]
+    else:
+        r_sorted = right[stable_order(r_band)]
     per_bucket = np.bincount(r_band, minlength=size)
     start = np.cumsum(per_bucket) - per_bucket
+    if cap:
+        over = per_bucket > cap
+        if capped is not None and over.any():
+            capped.append(int(over.sum()))
+        per_bucket = np.minimum(per_bucket, cap)
     l_band = band[left]
     counts = per_bucket[l_band]
     hit = counts > 0
@@ -46,16 +59,58 @@ def bucket_join(band: np.ndarray, left: np.ndarray, right: np.ndarray,
     return l_out[keep], r_out[keep]
 
 
+@dataclass
+class Bounds:
+    """How much work one node may cause, whatever the shape of the data.
+
+    ``bucket_centres``: in one band's bucket a node is joined with at most this
+    many centres, the first by priority. ``candidates``: of the centres a node
+    meets in any band, only this many are verified: those sharing the most
+    bands with it (a near copy shares most), then by priority; also the most
+    bucket tops a node asks about when centres are chosen. ``chunk``: the most
+    raw (node, centre) pairs held at once; the nodes are joined in slices of
+    that size. 0 turns a bound off. ``stats`` counts where each bound cut.
+    """
+
+    bucket_centres: int = 0
+    candidates: int = 0
+    chunk: int = 0
+    stats: dict = field(default_factory=lambda: {"buckets_capped": 0, "nodes_capped": 0, "pairs_dropped": 0,
+                                                 "tops_skipped": 0})
+
+
 def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
            allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-           block: np.ndarray | None = None, keyed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+           block: np.ndarray | None = None, keyed: np.ndarray | None = None,
+           bounds: Bounds | None = None, rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unique (l, r) pairs sharing a bucket in any band and passing ``allowed`` (when given).
 
     ``block`` is an exact-match key (-1 for none): two nodes that both have
     one are paired only when the keys are equal, so the join never builds the
     pairs that ``allowed`` would throw away (the same complaint at two estates).
     ``keyed`` is ``keyed_buckets(buckets, block)``, passed in when already made.
+    ``bounds`` (with ``rank``, the nodes' priorities) caps the centres a node
+    meets per bucket and in all, and joins the left nodes in slices.
     """
+    if bounds is None or not (bounds.bucket_centres or bounds.candidates or bounds.chunk) or not len(left):
+        return _pairs_of(buckets, left, right, allowed, block, keyed)
+    if block is not None and keyed is None:
+        keyed = keyed_buckets(buckets, block)
+    # a left node joins at most bucket_centres right nodes per band and part: slices of chunk pairs at most
+    per_node = len(buckets) * bounds.bucket_centres * (2 if block is not None else 1)
+    step = max(1, bounds.chunk // per_node) if bounds.chunk and per_node else len(left)
+    out_i, out_j = [], []
+    for s in range(0, len(left), step):
+        i, j = _pairs_of(buckets, left[s:s + step], right, allowed, block, keyed, bounds, rank)
+        out_i.append(i)
+        out_j.append(j)
+    return np.concatenate(out_i), np.concatenate(out_j)
+
+
+def _pairs_of(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
+              allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+              block: np.ndarray | None = None, keyed: np.ndarray | None = None,
+              bounds: Bounds | None = None, rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     n = buckets.shape[1]
     if block is None:
         parts = [(left, right, False)]
@@ -65,16 +120,44 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
         left_keyed, right_keyed = block[left] >= 0, block[right] >= 0
         parts = [(left[left_keyed], right[right_keyed], True),
                  (left[~left_keyed], right, False), (left[left_keyed], right[~right_keyed], False)]
+    cap = bounds.bucket_centres if bounds is not None else 0
+    capped: list[int] = []
     # a near copy shares most bands with its centre: the joins list each pair
     # up to once per band, so duplicates go before ``allowed`` sees a pair
     codes = [a * n + c for b, band in enumerate(buckets) for lo, hi, use_key in parts
-             for a, c in [bucket_join(keyed[b] if use_key else band, lo, hi)]]
-    codes = unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+             for a, c in [bucket_join(keyed[b] if use_key else band, lo, hi, cap=cap, rank=rank, capped=capped)]]
+    if bounds is not None:
+        bounds.stats["buckets_capped"] += sum(capped)
+    codes = np.sort(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    if bounds is not None and bounds.candidates and len(codes):
+        codes = _most_shared(codes, n, len(buckets), bounds, rank)
+    elif len(codes) > 1:
+        codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
     i, j = codes // n, codes % n
     if allowed is not None and len(i):
         ok = allowed(i, j)
         i, j = i[ok], j[ok]
     return i, j
+
+
+def _most_shared(codes: np.ndarray, n: int, bands: int, bounds: Bounds, rank: np.ndarray) -> np.ndarray:
+    """Of sorted pair codes (one per band shared), each left node's ``bounds.candidates`` distinct pairs
+    sharing the most bands, ties to the right node of higher priority; distinct codes, sorted."""
+    new = np.concatenate(([True], codes[1:] != codes[:-1]))
+    at = np.flatnonzero(new)
+    shared = np.diff(np.append(at, len(codes)))
+    codes = codes[at]
+    node, other = codes // n, codes % n
+    if not len(node) or np.bincount(node).max() <= bounds.candidates:
+        return codes
+    node_s, top_rank = _by_node_shared_top(node, shared, rank[other], n, bands)
+    turn = np.arange(len(node_s)) - np.searchsorted(node_s, node_s)
+    keep = turn < bounds.candidates
+    bounds.stats["nodes_capped"] += int((turn == bounds.candidates).sum())
+    bounds.stats["pairs_dropped"] += int((~keep).sum())
+    by_rank = np.empty(n, dtype=np.int64)
+    by_rank[rank] = np.arange(n)
+    return np.sort(node_s[keep] * n + by_rank[top_rank[keep]])
 
 
 def keyed_buckets(buckets: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -114,36 +197,50 @@ def priority(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str] | np.
 
 
 class _Memo:
-    """Similarities already computed, so pairs met again in later rounds cost a lookup."""
+    """Similarities already computed, so pairs met again in later rounds cost a lookup.
+
+    Kept as a few sorted runs, merged when a new run is as long as the last
+    (a log-structured merge): each pair is copied O(log pairs) times in all,
+    where inserting every round's pairs into one sorted array copied the whole
+    array each time (quadratic in the rounds).
+    """
 
     def __init__(self, similar: Similarity, n: int) -> None:
         self.similar, self.n = similar, n
-        self.codes = np.empty(0, np.int64)
-        self.sims = np.empty(0, float)
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def _add(self, codes: np.ndarray, sims: np.ndarray) -> None:
+        while self.runs and len(self.runs[-1][0]) <= 2 * len(codes):
+            old_codes, old_sims = self.runs.pop()
+            both = np.concatenate((old_codes, codes))
+            order = np.argsort(both, kind="stable")
+            codes, sims = both[order], np.concatenate((old_sims, sims))[order]
+        self.runs.append((codes, sims))
 
     def __call__(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         codes = np.minimum(i, j) * self.n + np.maximum(i, j)
-        pos = np.searchsorted(self.codes, codes)
-        known = (pos < len(self.codes)) & (self.codes[np.minimum(pos, len(self.codes) - 1)] == codes) \
-            if len(self.codes) else np.zeros(len(codes), dtype=bool)
-        out = np.empty(len(codes))
-        out[known] = self.sims[pos[known]]
-        if (~known).any():
-            new_codes = unique(codes[~known])  # similarity is symmetric: the code is the pair
-            new_sims = self.similar(new_codes // self.n, new_codes % self.n)
-            at = np.searchsorted(self.codes, new_codes)  # both sorted and disjoint: insert in place
-            self.codes = np.insert(self.codes, at, new_codes)
-            self.sims = np.insert(self.sims, at, new_sims)
-            out[~known] = self.sims[np.searchsorted(self.codes, codes[~known])]
+        out = np.full(len(codes), np.nan)
+        for run_codes, run_sims in self.runs:
+            pos = np.minimum(np.searchsorted(run_codes, codes), len(run_codes) - 1)
+            found = run_codes[pos] == codes
+            out[found] = run_sims[pos[found]]
+        todo = np.isnan(out)
+        if todo.any():
+            new_codes = unique(codes[todo])  # similarity is symmetric: the code is the pair
+            new_sims = np.asarray(self.similar(new_codes // self.n, new_codes % self.n), dtype=float)
+            out[todo] = new_sims[np.searchsorted(new_codes, codes[todo])]
+            self._add(new_codes, new_sims)
         return out
 
 
-def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int) -> np.ndarray:
+def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int, turns: int = 0,
+             bounds: Bounds | None = None) -> np.ndarray:
     """Nodes of ``todo`` that ``similar`` accepts with one of their bucket tops (``tops``: one per band).
 
     One accepted top is enough, so each node's tops are asked about in turn,
     the top it shares most bands with first (the likeliest to be accepted),
-    and a node stops being asked about once blocked.
+    and a node stops being asked about once blocked; with ``turns``, after
+    that many tops at most.
     """
     bands, m = tops.shape
     # row k: the tops of todo[k], equal ones side by side (a contiguous copy sorted in place: sorting the
@@ -162,7 +259,12 @@ def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int) ->
     node, top = _by_node_shared_top(node, shared, top, n, bands)
     turn = np.arange(len(node)) - np.searchsorted(node, node)  # 0 for each node's likeliest top
     blocked = np.zeros(n, dtype=bool)
-    for k in range(int(turn.max()) + 1 if len(turn) else 0):
+    last = int(turn.max()) + 1 if len(turn) else 0
+    if turns and last > turns:
+        if bounds is not None:
+            bounds.stats["tops_skipped"] += int((turn >= turns).sum())
+        last = turns
+    for k in range(last):
         ask = np.flatnonzero((turn == k) & ~blocked[node])
         if len(ask):
             blocked[node[ask[similar(node[ask], top[ask]) >= 0]]] = True
@@ -188,7 +290,8 @@ def _by_node_shared_top(node: np.ndarray, shared: np.ndarray, top: np.ndarray, n
 
 def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str] | np.ndarray, similar: Similarity,
                      allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                     block: np.ndarray | None = None, max_rounds: int = 100_000) -> np.ndarray:
+                     block: np.ndarray | None = None, max_rounds: int = 100_000,
+                     bounds: Bounds | None = None) -> np.ndarray:
     """Label each node with its topic's centre node; ``buckets`` is (bands, n) from LSH.
 
     Greedy star clustering over the candidate graph, run in rounds on arrays.
@@ -207,6 +310,14 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
     Every member was accepted against its own centre, so A~B~C cannot chain A
     to an unrelated C; priorities come from buckets, weights and keys, never
     from input order, so the topics do not depend on it.
+
+    Without ``bounds`` a node is compared with every centre it shares a
+    bucket with: a bucket holding m nodes and c centres costs m·c pairs, which
+    campaigns of varied copies and shared boilerplate make quadratic. With
+    ``bounds`` each node causes at most ``bands · bucket_centres`` joined pairs
+    and ``candidates`` verified pairs per round (see ``Bounds``); where no
+    bucket holds more centres than the cap and no node more candidates, the
+    topics are the same (tested).
     """
     n = buckets.shape[1]
     labels = np.full(n, -1, dtype=np.int64)
@@ -231,13 +342,13 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
             top = np.full(int(band.max()) + 1, n, dtype=np.int64)
             np.minimum.at(top, key, rank[todo])
             tops[b] = node_of_rank[top[key]]
-        blocked = _blocked(todo, tops, similar, n)
+        blocked = _blocked(todo, tops, similar, n, bounds.candidates if bounds else 0, bounds)
         leaders = todo[~blocked[todo]]
         labels[leaders] = leaders
         unassigned[leaders] = False
         centres.append(leaders)
         rest = np.flatnonzero(unassigned)
-        i, j = _pairs(buckets, rest, leaders, allowed, block, contest)
+        i, j = _pairs(buckets, rest, leaders, allowed, block, contest, bounds, rank)
         sims = similar(i, j) if len(i) else np.empty(0)
         if first is None:
             first = i, j, sims
@@ -245,7 +356,7 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
             nodes, chosen, _ = best_centres(i, j, sims, rank)
             labels[nodes] = chosen
             unassigned[nodes] = False
-    i, j, sims = final_pairs(buckets, labels, centres, first, similar, allowed, block, contest)
+    i, j, sims = final_pairs(buckets, labels, centres, first, similar, allowed, block, contest, bounds, rank)
     if len(i):
         nodes, chosen, _ = best_centres(i, j, sims, rank)
         labels[nodes] = chosen
@@ -255,8 +366,9 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
 def final_pairs(buckets: np.ndarray, labels: np.ndarray, centres: list[np.ndarray],
                 first: tuple[np.ndarray, np.ndarray, np.ndarray], similar: Similarity,
                 allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                block: np.ndarray | None = None,
-                contest: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                block: np.ndarray | None = None, contest: np.ndarray | None = None,
+                bounds: Bounds | None = None,
+                rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (member, centre) pair sharing a bucket and allowed, with its similarity: what
     ``_pairs(buckets, members, all centres, ...)`` and ``similar`` give, in another order.
 
@@ -269,7 +381,7 @@ def final_pairs(buckets: np.ndarray, labels: np.ndarray, centres: list[np.ndarra
     i, j, sims = first
     keep = labels[i] != i
     later = np.concatenate(centres[1:]) if len(centres) > 1 else np.empty(0, np.int64)
-    i2, j2 = _pairs(buckets, members, later, allowed, block, contest)
+    i2, j2 = _pairs(buckets, members, later, allowed, block, contest, bounds, rank)
     sims2 = similar(i2, j2) if len(i2) else np.empty(0)
     return np.concatenate((i[keep], i2)), np.concatenate((j[keep], j2)), np.concatenate((sims[keep], sims2))
 

@@ -76,6 +76,12 @@ class ClusterConfig:
     fn_weight: float = 0.9
     # Different places at the same level (two streets, two estates) veto a merge.
     place_veto: bool = True
+    # Work per node, bounded whatever the data's shape (cluster.Bounds; 0 turns a bound off): in one
+    # band's bucket a node meets at most bucket_centres centres, the first by priority; of all it meets,
+    # the candidates sharing most bands are verified; at most pair_chunk raw pairs are held at once.
+    bucket_centres: int = 8
+    candidates: int = 24
+    pair_chunk: int = 8_000_000
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -84,6 +90,9 @@ class ClusterConfig:
             raise ConfigError(f"cluster.fn_weight must be in (0, 1), got {self.fn_weight}")
         if (self.bands == 0) != (self.rows == 0):
             raise ConfigError("cluster.bands and cluster.rows must be set together")
+        for name in ("bucket_centres", "candidates", "pair_chunk"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"cluster.{name} must be 0 (no bound) or more, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,41 @@ class ClassifyConfig:
             raise ConfigError(f"classify.members must be in 1..8, got {self.members}")
 
 
+_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+
+
+def parse_size(value: str | int, key: str = "size") -> int:
+    """Bytes from ``4GiB``, ``512 MiB``, ``2e9`` or a plain number of bytes."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    text = str(value).strip().lower().replace(" ", "")
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(digits):]
+    try:
+        number = float(digits)
+    except ValueError:
+        number = -1
+    if unit not in _UNITS or number <= 0:
+        raise ConfigError(f"{key} must be a size such as 4GiB or 512MiB, got {value!r}")
+    return int(number * _UNITS[unit])
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    # The most memory a run may use, all its processes together. A run estimates its peak from the size
+    # of its inputs before it reads them (see pipeline.memory_estimate) and refuses, storing nothing, when
+    # the estimate is above the budget; the clustering's pair chunks are planned from it.
+    memory_budget: str = "4GiB"
+
+    def __post_init__(self) -> None:
+        if self.budget_bytes < 256 << 20:
+            raise ConfigError(f"run.memory_budget must be at least 256MiB, got {self.memory_budget!r}")
+
+    @property
+    def budget_bytes(self) -> int:
+        return parse_size(self.memory_budget, "run.memory_budget")
+
+
 @dataclass(frozen=True)
 class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
@@ -107,6 +151,7 @@ class Config:
     sign: SignConfig = field(default_factory=SignConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self), ensure_ascii=False))

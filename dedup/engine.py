@@ -14,9 +14,10 @@ from functools import partial
 
 import numpy as np
 
+from .budget import pair_chunk
 from .arrays import first_in_groups, ranks, transposed, unique
 from .candidates import bucket_ids, lsh_params
-from .cluster import lsh_star_cluster, split_conflicts
+from .cluster import Bounds, lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
 from .parallel import chunk_results, shared_empty
 from .segment import NodePlaces, places
@@ -167,6 +168,13 @@ def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) 
         return bucket_ids(signed.sig, bands, rows, columns=signed.columns)
 
 
+def bounds_of(config: Config) -> Bounds:
+    """The clustering's work bounds from the configuration (``ClusterConfig``)."""
+    cc = config.cluster
+    chunk = pair_chunk(cc.pair_chunk, config.run.budget_bytes) if cc.pair_chunk else 0
+    return Bounds(cc.bucket_centres, cc.candidates, chunk)
+
+
 def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTimer | None = None,
                    buckets: np.ndarray | None = None) -> Clustering:
     """Candidates (unless buckets are given), verification and star clustering at config.cluster.threshold."""
@@ -176,9 +184,10 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         buckets = candidates(signed, config, timer)
     verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto,
                         codes=signed.codes)
+    bounds = bounds_of(config)
     with timer("cluster"):
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.ranked_keys(), verifier, verifier.allowed,
-                                  verifier.block)
+                                  verifier.block, bounds=bounds)
         if cc.place_veto:
             labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys, verifier.codes)
         centres = unique(labels)
@@ -187,7 +196,9 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         topic_of_centre = np.empty(len(nodes.texts), dtype=np.int64)
         topic_of_centre[centres] = np.arange(len(centres))
         node_topic = topic_of_centre[labels]
-    stats = {"nodes": len(nodes.texts), "exact_checks": verifier.exact_checks, "topics": int(len(centres))}
+    stats = {"nodes": len(nodes.texts), "verified": verifier.verified, "exact_checks": verifier.exact_checks,
+             "topics": int(len(centres)),
+             **bounds.stats}
     return Clustering(nodes, node_topic, centres, stats, verifier.codes)
 
 

@@ -217,8 +217,8 @@ def test_final_pairs_are_every_member_with_every_centre(n, bands, width, keyed, 
     block = rng.integers(-1, 3, size=n) if keyed else None
     seen = []
 
-    def checked(buckets, labels, centres, first, similar, allowed, block, contest):
-        got = original(buckets, labels, centres, first, similar, allowed, block, contest)
+    def checked(buckets, labels, centres, first, similar, allowed, block, contest, *rest):
+        got = original(buckets, labels, centres, first, similar, allowed, block, contest, *rest)
         members = np.flatnonzero(labels != np.arange(len(labels)))
         i, j = cl._pairs(buckets, members, np.concatenate(centres), allowed, block, contest)
         want = sorted(zip(i.tolist(), j.tolist(), sim[i, j].tolist()))
