@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, budget
 from .arrays import text_array
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
@@ -300,6 +300,7 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer()
+    budget.check(paths, config.run.budget_bytes)  # before the lock: a run that cannot fit stores nothing
     with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
             ExitStack() as stack:
         with timer("ingest"), ThreadPoolExecutor(1) as hasher:

@@ -1,0 +1,41 @@
+"""The memory budget: a run that cannot fit stops before anything is stored, with exit status 6."""
+
+import pytest
+from click.testing import CliRunner
+
+from dedup import budget
+from dedup.cli import main
+from dedup.config import ConfigError, RunConfig, load_config, parse_size
+
+
+def test_sizes_parse():
+    assert parse_size("4GiB") == 4 << 30
+    assert parse_size("512 MiB") == 512 << 20
+    assert parse_size(1000) == 1000
+    for bad in ("lots", "-1GiB", "4XB", ""):
+        with pytest.raises(ConfigError):
+            parse_size(bad)
+    with pytest.raises(ConfigError):
+        RunConfig(memory_budget="1MiB")
+
+
+def test_pair_chunk_follows_the_budget():
+    small, large = budget.pair_chunk(8_000_000, 256 << 20), budget.pair_chunk(8_000_000, 64 << 30)
+    assert small < large == 8_000_000
+
+
+def test_over_budget_run_stores_nothing(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("id,received_at,channel,content\n" +
+                      "".join(f"N{k},2019-03-01 08:00:00,电话,东关街{k}号路灯坏了好几天了\n" for k in range(20000)),
+                      encoding="utf-8")
+    db = tmp_path / "db.sqlite"
+    result = CliRunner().invoke(main, ["run", str(export), "--db", str(db), "--out", str(tmp_path / "out"),
+                                       "--set", "run.memory_budget=460MiB"])
+    assert result.exit_code == 6, result.output
+    assert "run.memory_budget" in result.output and "nothing was stored" in result.output
+    assert not db.exists() and not (tmp_path / "out").exists()
+
+
+def test_budget_is_recorded_with_the_configuration():
+    assert load_config(None, {"run.memory_budget": "8GiB"}).to_dict()["run"]["memory_budget"] == "8GiB"
