@@ -10,6 +10,7 @@ gives the same topics. Everything runs on arrays, so 10^6 texts cost seconds.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from .arrays import dense_codes, key_ranks, stable_order, unique
 from .candidates import bucket_dtype
 from .verify import SEVERAL, place_codes
 
+log = logging.getLogger(__name__)
 Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -96,15 +98,38 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
         return _pairs_of(buckets, left, right, allowed, block, keyed)
     if block is not None and keyed is None:
         keyed = keyed_buckets(buckets, block)
-    # a left node joins at most bucket_centres right nodes per band and part: slices of chunk pairs at most
-    per_node = len(buckets) * bounds.bucket_centres * (2 if block is not None else 1)
-    step = max(1, bounds.chunk // per_node) if bounds.chunk and per_node else len(left)
+    cuts = [0, len(left)]
+    if bounds.chunk:
+        # slices of at most ``chunk`` raw pairs (a node's raw pairs counted first, without joining)
+        raw = np.cumsum(_raw_counts(buckets, left, right, block, keyed, bounds.bucket_centres))
+        cuts = np.unique(np.concatenate(([0], np.searchsorted(raw, np.arange(bounds.chunk, raw[-1] + 1, bounds.chunk),
+                                                              side="right"), [len(left)]))).tolist()
     out_i, out_j = [], []
-    for s in range(0, len(left), step):
-        i, j = _pairs_of(buckets, left[s:s + step], right, allowed, block, keyed, bounds, rank)
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        i, j = _pairs_of(buckets, left[lo:max(hi, lo + 1)], right, allowed, block, keyed, bounds, rank)
         out_i.append(i)
         out_j.append(j)
     return np.concatenate(out_i), np.concatenate(out_j)
+
+
+def _raw_counts(buckets: np.ndarray, left: np.ndarray, right: np.ndarray, block: np.ndarray | None,
+                keyed: np.ndarray | None, cap: int) -> np.ndarray:
+    """How many (left, right) pairs the joins of ``_pairs_of`` list for each left node (before duplicates go)."""
+    counts = np.zeros(len(left), dtype=np.int64)
+    if block is None:
+        parts = [(np.ones(len(left), bool), right, False)]
+    else:
+        left_keyed, right_keyed = block[left] >= 0, block[right] >= 0
+        parts = [(left_keyed, right[right_keyed], True), (~left_keyed, right, False),
+                 (left_keyed, right[~right_keyed], False)]
+    for b, band in enumerate(buckets):
+        for which, hi, use_key in parts:
+            codes = keyed[b] if use_key else band
+            per_bucket = np.bincount(codes[hi], minlength=int(codes.max()) + 1)
+            if cap:
+                np.minimum(per_bucket, cap, out=per_bucket)
+            counts[which] += per_bucket[codes[left[which]]]
+    return counts
 
 
 def _pairs_of(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
@@ -350,6 +375,8 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
         rest = np.flatnonzero(unassigned)
         i, j = _pairs(buckets, rest, leaders, allowed, block, contest, bounds, rank)
         sims = similar(i, j) if len(i) else np.empty(0)
+        log.debug("star round: %d unassigned, %d new centres, %d pairs with them, %d accepted", len(todo),
+                  len(leaders), len(i), int((sims >= 0).sum()))
         if first is None:
             first = i, j, sims
         if len(i):

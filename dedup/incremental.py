@@ -18,7 +18,7 @@ from .arrays import unique
 from .candidates import band_keys, bucket_ids
 from .cluster import best_centres, lsh_star_cluster
 from .config import Config
-from .engine import Nodes, StageTimer, group_texts, sign, sign_docs
+from .engine import Nodes, StageTimer, bounds_of, group_texts, sign, sign_docs
 from .index import Index
 from .records import Item
 from .segment import NodePlaces
@@ -64,7 +64,9 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
     with timer("candidates"):
         keys = np.stack([band_keys(signed.sig, b, params["rows"]) for b in range(params["bands"])]) if m else \
             np.empty((params["bands"], 0), np.uint64)
-        query, found = index.lookup(keys, signed.codes if config.cluster.place_veto else None)
+        bounds = bounds_of(config)
+        query, found = index.lookup(keys, signed.codes if config.cluster.place_veto else None,
+                                    bounds.bucket_centres, bounds.candidates, bounds.stats)
         stored_rows = {r[0]: r for r in store.node_rows(unique(found).tolist())} if len(found) else {}
         centre_ids = np.array(sorted(nid for nid, r in stored_rows.items() if r[6]), dtype=np.int64)  # not demoted
     c = len(centre_ids)
@@ -96,7 +98,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
             sub_labels = lsh_star_cluster(
                 buckets, sub.weight[rest], [sub.keys[k] for k in rest],
                 lambda i, j: verifier(rest[i], rest[j]), lambda i, j: verifier.allowed(rest[i], rest[j]),
-                block[rest] if block is not None else None)
+                block[rest] if block is not None else None, bounds=bounds)
             labels[rest] = rest[sub_labels]
         # merges: a new text accepted by two stored centres that accept each other
         a, b = bridges(qi, cj, sims, labels)
@@ -158,7 +160,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
         new_items = [(it, int(node_id[k]), topic_of_node[k]) for it, k in zip(items, nodes.item_node.tolist())]
         affected = {str(t) for t in topic_of_node} | set(moves.values())
     stats = {"nodes": len(nodes.texts), "new_texts": m, "stored_candidates": int(len(found)),
-             "stored_centres_checked": c, "attached": int(len(attached_nodes)), "exact_checks": verifier.exact_checks}
+             "stored_centres_checked": c, "attached": int(len(attached_nodes)), "exact_checks": verifier.exact_checks,
+             "verified": verifier.verified, **bounds.stats}
     centres = np.array(sorted(k for k in range(m) if labels[k] == k), dtype=np.int64)
     indexed = (node_id[new_idx[centres]], signed.sig[centres], verifier.codes[:, centres])
     return Plan(node_rows, new_items, moves, affected, indexed, False, stats)

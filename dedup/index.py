@@ -135,11 +135,17 @@ class Index:
                 out[hit] = seg.sig[pos[hit]]
         return out if out is not None else np.empty((0, 0), np.uint32)
 
-    def lookup(self, keys: np.ndarray, places: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, keys: np.ndarray, places: np.ndarray | None = None, cap: int = 0, candidates: int = 0,
+               stats: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Unique pairs (query row, indexed node) that share a band key.
 
         ``keys`` is (bands, m). With ``places`` ((3, m) codes), pairs the place
         veto would refuse are dropped before anything is read from the database.
+        The same bounds as a full run's clustering (``cluster.Bounds``): with
+        ``cap``, a query meets at most that many stored centres per band key in
+        each segment (the oldest); with ``candidates``, only that many of all
+        it meets, those sharing the most band keys with it (ties to the older).
+        ``stats`` counts where they cut.
         """
         codes_found = []
         everyone = np.arange(keys.shape[1])
@@ -149,11 +155,11 @@ class Index:
             placed, rest = everyone[places[2] >= 0], everyone[places[2] < 0]
         for seg in self.segments:
             for band in range(keys.shape[0]):
-                parts = [_join(seg.keys[band], seg.rows[band], keys[band, rest], rest)]
+                parts = [_join(seg.keys[band], seg.rows[band], keys[band, rest], rest, cap, stats)]
                 if len(placed):
                     mixed = keyed(keys[band, placed], places[2, placed])
-                    parts += [_join(seg.placed_keys[band], seg.placed_rows[band], mixed, placed),
-                              _join(seg.open_keys[band], seg.open_rows[band], keys[band, placed], placed)]
+                    parts += [_join(seg.placed_keys[band], seg.placed_rows[band], mixed, placed, cap, stats),
+                              _join(seg.open_keys[band], seg.open_rows[band], keys[band, placed], placed, cap, stats)]
                 for query, row in parts:
                     if places is not None and len(query):
                         ok = codes_compatible(places[:, query], np.asarray(seg.places)[:, row])
@@ -162,14 +168,43 @@ class Index:
                         codes_found.append(query.astype(np.int64) * (1 << 40) + np.asarray(seg.node_ids)[row])
         if not codes_found:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        codes = unique(np.concatenate(codes_found))
-        return codes >> 40, codes & ((1 << 40) - 1)
+        codes = np.sort(np.concatenate(codes_found))
+        if not candidates:
+            codes = unique(codes)
+            return codes >> 40, codes & ((1 << 40) - 1)
+        return _most_shared(codes, candidates, stats)
 
 
-def _join(stored: np.ndarray, rows: np.ndarray, wanted: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(query id, stored row) for every stored key equal to a wanted one; ``stored`` is sorted."""
+def _most_shared(codes: np.ndarray, candidates: int, stats: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """Of sorted (query << 40 | node) codes, one per band key shared, each query's ``candidates`` distinct
+    nodes sharing the most keys, ties to the smaller (older) node id."""
+    new = np.concatenate(([True], codes[1:] != codes[:-1]))
+    at = np.flatnonzero(new)
+    shared = np.diff(np.append(at, len(codes)))
+    codes = codes[at]
+    query, node = codes >> 40, codes & ((1 << 40) - 1)
+    order = np.lexsort((node, -shared, query))
+    query, node = query[order], node[order]
+    turn = np.arange(len(query)) - np.searchsorted(query, query)
+    keep = turn < candidates
+    if stats is not None:
+        stats["nodes_capped"] = stats.get("nodes_capped", 0) + int((turn == candidates).sum())
+        stats["pairs_dropped"] = stats.get("pairs_dropped", 0) + int((~keep).sum())
+    codes = np.sort(query[keep] << 40 | node[keep])
+    return codes >> 40, codes & ((1 << 40) - 1)
+
+
+def _join(stored: np.ndarray, rows: np.ndarray, wanted: np.ndarray, ids: np.ndarray, cap: int = 0,
+          stats: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(query id, stored row) for every stored key equal to a wanted one, at most ``cap`` rows a key (the
+    first stored) when given; ``stored`` is sorted."""
     lo = np.searchsorted(stored, wanted, side="left")
     counts = np.searchsorted(stored, wanted, side="right") - lo
+    if cap:
+        over = counts > cap
+        if stats is not None and over.any():
+            stats["buckets_capped"] = stats.get("buckets_capped", 0) + int(over.sum())
+        counts = np.minimum(counts, cap)
     total = int(counts.sum())
     if not total:
         return ids[:0], ids[:0]

@@ -62,3 +62,29 @@ def test_lookup_with_no_queries(tmp_path):
     write_segment(tmp_path, "s1", np.arange(20), sig, _codes(rng, 20), BANDS, ROWS)
     query, node = Index(tmp_path, ["s1"]).lookup(np.empty((BANDS, 0), np.uint64), np.empty((3, 0), np.int64))
     assert len(query) == len(node) == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lookup_bounds(tmp_path, seed):
+    """Caps above every bucket change nothing; tight caps keep each query's most-shared stored centres."""
+    rng = np.random.default_rng(seed)
+    n, m = 300, 80
+    sig = rng.integers(0, 3, size=(n, BANDS * ROWS)).astype(np.uint32)
+    query_sig = rng.integers(0, 3, size=(m, BANDS * ROWS)).astype(np.uint32)
+    ids = rng.choice(10_000, size=n, replace=False).astype(np.int64)
+    write_segment(tmp_path, "s1", ids, sig, _codes(rng, n), BANDS, ROWS)
+    index = Index(tmp_path, ["s1"])
+    keys = np.stack([band_keys(query_sig, b, ROWS) for b in range(BANDS)])
+    stored = np.stack([band_keys(sig, b, ROWS) for b in range(BANDS)])
+    everything = set(zip(*(a.tolist() for a in index.lookup(keys))))
+    assert set(zip(*(a.tolist() for a in index.lookup(keys, cap=n, candidates=n * BANDS)))) == everything
+    stats: dict = {}
+    query, node = index.lookup(keys, cap=5, candidates=3, stats=stats)
+    assert np.bincount(query).max() <= 3 and stats["buckets_capped"] > 0
+    shared = {(q, int(i)): int((keys[:, q] == stored[:, r]).sum()) for r, i in enumerate(ids) for q in range(m)}
+    for q in set(query.tolist()):  # without the per-key cap, the kept are the most shared
+        kept = node[query == q].tolist()
+        uncapped_query, uncapped_node = index.lookup(keys[:, [q]], candidates=3)
+        assert sorted(shared[(q, k)] for k in uncapped_node.tolist()) == \
+            sorted(sorted((s for (qq, _), s in shared.items() if qq == q and s > 0), reverse=True)[:3])
+        assert len(kept) <= 3
