@@ -10,7 +10,8 @@ boilerplate are its own. What it stresses, by case:
   swapped, synonyms, typos, greetings and sign-offs, names and phone numbers,
   channel prefixes, the place in full or short); 30% of topics have a sibling
   that differs only in the place or the object; letters of 250–600 characters
-  and WeChat one-liners of 10–25.
+  and WeChat one-liners of 10–25. Topics of one kind share vocabulary, not
+  whole sentences: each topic words its complaint its own way.
 - ``b`` one complaint in very many distinct variants (200,000 at 1.28M, scaled
   with N), the rest as in ``a``.
 - ``c`` place-dense: every message is about one of a few dozen roads and
@@ -162,7 +163,7 @@ GREETINGS = ("尊敬的市领导：", "书记您好！", "领导好，", "市长
 SIGNOFFS = ("此致敬礼！", "谢谢领导！", "盼望早日回复。", "拜托了。", "感激不尽！", "期待答复。")
 INTROS = ("我是{p}的业主", "我家住在{p}", "本人是{p}的居民", "我们是{p}的住户", "我在{p}住了十几年")
 PHONE_PREFIX = "来电人反映，其住在{p}，"
-CHANNEL_PREFIX = {"phone": ("来电人反映：", "市民来电：", ""), "wechat": ("微信留言：", ""), "website": ("网友留言：", "网民：", ""),
+CHANNEL_PREFIX = {"phone": ("热线记录：", "市民来电：", ""), "wechat": ("微信留言：", ""), "website": ("网友留言：", "网民：", ""),
                   "app": ("", "客户端反映："), "email": ("", "来信：")}
 CHANNEL_LABELS = {"phone": "电话", "email": "邮箱", "website": "网站", "wechat": "微信", "app": "客户端"}
 GENERIC = ("我在这里生活了二十多年，对这座城市有很深的感情", "本来不想给领导添麻烦，实在是没有办法了",
@@ -176,6 +177,17 @@ GENERIC = ("我在这里生活了二十多年，对这座城市有很深的感�
            "家里的老人每天都在念叨这件事", "身边的亲戚朋友都劝我写信反映一下", "请领导在百忙之中抽空看一看")
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
 GIVEN = "子涵浩然梓轩雨欣诗琪俊杰志强建国桂芳秀英丽娟海燕文博宇航思远晓东"
+
+
+# a topic's own wording: each of its sentences may get a time or manner phrase before it and a remark after
+# it, so that two topics of one kind share vocabulary, not whole sentences (people write their own)
+LEADS = ("最近", "这段时间", "从去年开始", "每到周末", "近几个月来", "今年以来", "入冬以后", "自从上个月起", "一直以来",
+         "前段时间", "这两年", "开春以来", "每逢节假日", "一到晚上", "大概从{n}月份开始", "我发现", "大家都知道",
+         "说实话", "据我了解", "邻居们都说")
+TAILS = ("实在让人受不了", "大家意见很大", "严重影响日常生活", "群众怨声载道", "真是让人头疼", "这种情况很普遍",
+         "一点改善都没有", "谁也说不清楚", "问了好几个人都不知道", "已经忍无可忍", "我们非常着急", "拖了很久了",
+         "给生活带来很大不便", "周边住户苦不堪言", "这样下去不是办法", "简直没人管", "情况越来越糟",
+         "希望能重视起来", "心里很不踏实", "看着就让人着急")
 
 
 def _stem(rng: random.Random, k: int) -> str:
@@ -235,7 +247,17 @@ def make_topic(rng: random.Random, key: str, city: City, place_pool: list[int] |
     obj = _object(rng, kind)
     picked = rng.sample(range(len(core)), rng.randint(4, 6))
     fill = {"obj": obj, "n": rng.randint(2, 9), "d": rng.randint(3, 60), "t": rng.randint(1, 4)}
-    sentences = [core[k].format(**fill) for k in picked]
+    flips = [pair for pair in SYNONYMS if rng.random() < 0.5]   # the writer's own words
+    sentences = []
+    for k in picked:
+        sentence = core[k].format(**fill)
+        if rng.random() < 0.6:
+            sentence = rng.choice(LEADS).format(n=rng.randint(1, 12)) + sentence
+        if rng.random() < 0.5:
+            sentence += "，" + rng.choice(TAILS)
+        for a, b in flips:
+            sentence = sentence.replace(a, b)
+        sentences.append(sentence)
     return Topic(key, kind, unit, county, town, spot, obj, sentences)
 
 
@@ -380,11 +402,14 @@ def generate(case: str, n: int, seed: int) -> tuple[list[dict], list[dict]]:
     sizes = topic_sizes(n, nrng, giant=giant)
     city = make_city(rng, 40 if case == "c" else max(500, len(sizes) // 6))
     pool = list(range(len(city.places))) if case == "c" else None
+    sizes = sizes[nrng.permutation(len(sizes))]   # campaigns anywhere among the topics
     topics: list[Topic] = []
     for k in range(len(sizes)):
         key = f"S{case.upper()}-T{k:07d}"
-        if topics and rng.random() < 0.3:
-            topics.append(sibling(rng, topics[rng.randrange(len(topics))], key, city, pool))
+        # siblings come in pairs (or a few more): 0.18 of topics are made as a sibling of the one before,
+        # so about 30% of topics have one
+        if topics and rng.random() < 0.18:
+            topics.append(sibling(rng, topics[-1], key, city, pool))
         else:
             topics.append(make_topic(rng, key, city, pool))
     start = dt.datetime(2019, 3, 1)

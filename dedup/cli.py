@@ -94,10 +94,10 @@ def run(exports, db, out, model, progress, config_file, sets):
     Example:
       dedup run sample_data/export.csv --db dedup.sqlite --out out
     """
+    from .budget import BudgetError
     from .classify import ModelError
     from .ingest import IngestError
     from .pipeline import run as run_pipeline
-    from .budget import BudgetError
     from .store import StoreError
 
     config = _config(config_file, sets)

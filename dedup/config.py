@@ -55,6 +55,14 @@ class SignConfig:
     # threshold 0.4, against 0.974 for word bigrams); see README "Quality".
     shingle: str = "char"   # "char" or "word" (jieba tokens)
     ngram: int = 3
+    # Boilerplate learned from the data (dedup/boilerplate.py): shingles in at least boilerplate_share of
+    # a sample of boilerplate_sample distinct texts (and boilerplate_min_count of them) whose texts are
+    # otherwise unalike (median Jaccard below boilerplate_coherence) are left out of every text's set.
+    boilerplate: bool = True
+    boilerplate_share: float = 0.05
+    boilerplate_min_count: int = 20
+    boilerplate_coherence: float = 0.3
+    boilerplate_sample: int = 20000
 
     def __post_init__(self) -> None:
         if self.shingle not in SHINGLE_KINDS:
@@ -63,6 +71,10 @@ class SignConfig:
             raise ConfigError(f"sign.ngram must be in 1..8, got {self.ngram}")
         if not 16 <= self.num_perm <= 1024:
             raise ConfigError(f"sign.num_perm must be in 16..1024, got {self.num_perm}")
+        if not 0.0 < self.boilerplate_share < 1.0 or not 0.0 <= self.boilerplate_coherence <= 1.0:
+            raise ConfigError("sign.boilerplate_share must be in (0, 1) and sign.boilerplate_coherence in [0, 1]")
+        if self.boilerplate_min_count < 2 or self.boilerplate_sample < 100:
+            raise ConfigError("sign.boilerplate_min_count must be at least 2 and sign.boilerplate_sample at least 100")
 
 
 @dataclass(frozen=True)

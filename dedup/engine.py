@@ -14,8 +14,9 @@ from functools import partial
 
 import numpy as np
 
-from .budget import pair_chunk
 from .arrays import first_in_groups, ranks, transposed, unique
+from .boilerplate import discount, learn, sample_nodes
+from .budget import pair_chunk
 from .candidates import bucket_ids, lsh_params
 from .cluster import Bounds, lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
@@ -105,6 +106,7 @@ class Signed:
     places: Sequence[dict]         # each node's places (segment.places), found when asked for
     codes: np.ndarray | None = None    # place_codes(places)
     columns: np.ndarray | None = None  # sig.T, contiguous, as banding reads it: dropped once banded
+    boilerplate: np.ndarray | None = None  # the shingle hashes left out (boilerplate.learn), sorted
 
 
 def _shingle_hashes(docs: Sequence, config: SignConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -116,23 +118,44 @@ def _shingle_hashes(docs: Sequence, config: SignConfig) -> tuple[np.ndarray, np.
     return (np.concatenate(sets) if sets else np.empty(0, np.uint32)), lengths
 
 
-def sign_docs(docs: Sequence, config: SignConfig) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Shingle hashes, their counts and signatures of texts (char shingles) or token lists (word)."""
-    hashes, lengths = _shingle_hashes(docs, config)
+def sign_docs(docs: Sequence, config: SignConfig,
+              boilerplate: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Shingle hashes (less ``boilerplate``), their counts and signatures of texts (char shingles) or token
+    lists (word)."""
+    hashes, lengths = discount(*_shingle_hashes(docs, config), _none(boilerplate))
     return [(hashes, lengths, flat_signatures(hashes, lengths, config.num_perm, config.seed))]
 
 
-def _sign_span(span: range, nodes: Nodes, config: SignConfig, columns: np.ndarray) -> list[tuple]:
-    """Shingle hashes, their counts, signatures and place codes of the nodes in ``span``; the
-    signatures also go, one row per permutation, into their columns of ``columns`` (shared with the run)."""
+def _none(boilerplate: np.ndarray | None) -> np.ndarray:
+    return np.empty(0, np.uint32) if boilerplate is None else boilerplate
+
+
+def learn_boilerplate(nodes: Nodes, config: SignConfig) -> np.ndarray:
+    """The boilerplate shingles of a sample of the nodes (chosen by their keys: any input order gives the
+    same), or none when ``sign.boilerplate`` is off."""
+    if not config.boilerplate or not len(nodes.texts):
+        return np.empty(0, np.uint32)
+    pick = sample_nodes(nodes.keys, config.boilerplate_sample).tolist()
+    docs = [nodes.texts[k] for k in pick] if config.shingle == "char" else [nodes.tokens[k] for k in pick]
+    learned = learn(*_shingle_hashes(docs, config), config.boilerplate_share, config.boilerplate_min_count,
+                    config.boilerplate_coherence, seed=config.seed)
+    return learned.hashes
+
+
+def _sign_span(span: range, nodes: Nodes, config: SignConfig, columns: np.ndarray,
+               boilerplate: np.ndarray) -> list[tuple]:
+    """Shingle hashes (less the boilerplate ones), their counts, signatures and place codes of the nodes in
+    ``span``; the signatures also go, one row per permutation, into their columns of ``columns`` (shared
+    with the run)."""
     texts, tokens = nodes.texts[span.start:span.stop], nodes.tokens[span.start:span.stop]
-    hashes, lengths = _shingle_hashes(texts if config.shingle == "char" else tokens, config)
+    hashes, lengths = discount(*_shingle_hashes(texts if config.shingle == "char" else tokens, config), boilerplate)
     permuted = permuted_signatures(hashes, lengths, config.num_perm, config.seed,
                                    out=columns[:, span.start:span.stop])
     return [(hashes, lengths, transposed(permuted), place_codes([places(tok) for tok in tokens]))]
 
 
-def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers: int = 0) -> Signed:
+def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers: int = 0,
+         boilerplate: np.ndarray | None = None) -> Signed:
     """Every node's shingle hashes, signature and place codes, made on all cores.
 
     The workers write the signatures for banding straight into shared memory
@@ -143,13 +166,17 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
     (``NodePlaces``): few are.
     """
     timer = timer or StageTimer()
+    if boilerplate is None:
+        with timer("boilerplate"):
+            boilerplate = learn_boilerplate(nodes, config.sign)
     with timer("sign"):
         n, perms = len(nodes.texts), config.sign.num_perm
         columns = shared_empty((perms, n), np.uint32)
         sig = np.empty((n, perms), dtype=np.uint32)
         hashes, lengths, codes = [], [], []
         for span, [(h, counts, rows, code)] in chunk_results(
-                partial(_sign_span, nodes=nodes, config=config.sign, columns=columns), range(n), workers):
+                partial(_sign_span, nodes=nodes, config=config.sign, columns=columns, boilerplate=boilerplate),
+                range(n), workers):
             sig[span.start:span.stop] = rows
             hashes.append(h)
             lengths.append(counts)
@@ -157,7 +184,7 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
         hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint32)
         lengths = np.concatenate(lengths) if lengths else np.empty(0, np.int64)
         codes = np.concatenate(codes, axis=1) if codes else np.empty((3, 0), np.int64)
-    return Signed(hashes, lengths, sig, NodePlaces(nodes.tokens), codes, columns)
+    return Signed(hashes, lengths, sig, NodePlaces(nodes.tokens), codes, columns, boilerplate)
 
 
 def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) -> np.ndarray:
@@ -196,7 +223,8 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
         topic_of_centre = np.empty(len(nodes.texts), dtype=np.int64)
         topic_of_centre[centres] = np.arange(len(centres))
         node_topic = topic_of_centre[labels]
-    stats = {"nodes": len(nodes.texts), "verified": verifier.verified, "exact_checks": verifier.exact_checks,
+    stats = {"nodes": len(nodes.texts), "boilerplate_shingles": len(_none(signed.boilerplate)),
+             "verified": verifier.verified, "exact_checks": verifier.exact_checks,
              "topics": int(len(centres)),
              **bounds.stats}
     return Clustering(nodes, node_topic, centres, stats, verifier.codes)

@@ -42,7 +42,8 @@ def _settings(store: Store) -> tuple[Config, dict]:
     config = Config().with_overrides({
         "sign.shingle": params["shingle"], "sign.ngram": params["ngram"], "sign.num_perm": params["num_perm"],
         "sign.seed": params["seed"], "cluster.bands": params["bands"], "cluster.rows": params["rows"],
-        "cluster.threshold": cluster["threshold"], "cluster.place_veto": cluster["place_veto"]})
+        "cluster.threshold": cluster["threshold"], "cluster.place_veto": cluster["place_veto"],
+        "sign.boilerplate": params.get("boilerplate", False)})
     return config, meta
 
 
@@ -56,8 +57,15 @@ def _side(store: Store, item_id: str) -> Side:
     return Side(item_id, row[0], row[1], row[2].split(" "), row[3], centre[0], centre[1], centre[2].split(" "))
 
 
-def _shingles(text: str, tokens: list[str], config: Config) -> set[str]:
-    return set(text_shingles(tokens, text, config.sign))
+def _shingles(text: str, tokens: list[str], config: Config, boilerplate: frozenset[int] = frozenset()) -> set[str]:
+    """The shingles the run compared: the text's own, less the learned boilerplate."""
+    own = set(text_shingles(tokens, text, config.sign))
+    kept = {s for s in own if shingle_hash(s) not in boilerplate}
+    return kept or own  # a text of boilerplate alone keeps its own (boilerplate.discount)
+
+
+def _discounted(text: str, tokens: list[str], config: Config, boilerplate: frozenset[int]) -> list[str]:
+    return sorted(s for s in set(text_shingles(tokens, text, config.sign)) if shingle_hash(s) in boilerplate)
 
 
 def jaccard(a: set, b: set) -> float:
@@ -73,10 +81,11 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     finally:
         store.close()
     t = config.cluster.threshold
-    sa, sb = _shingles(a.text, a.tokens, config), _shingles(b.text, b.tokens, config)
+    bp = frozenset(meta.get("boilerplate", []))
+    sa, sb = _shingles(a.text, a.tokens, config, bp), _shingles(b.text, b.tokens, config, bp)
     common = sorted(sa & sb)
     exact = jaccard(sa, sb)
-    sig = _signatures([a.text, b.text], [a.tokens, b.tokens], config)
+    sig = _signatures([a.text, b.text], [a.tokens, b.tokens], config, np.array(sorted(bp), dtype=np.uint32))
     estimate = float((sig[0] == sig[1]).mean())
     rows = config.cluster.rows
     bands = [k for k in range(config.cluster.bands)
@@ -86,6 +95,9 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     lines = [f"A {a.item_id}: {a.text}", f"B {b.item_id}: {b.text}",
              f"shingles ({config.sign.shingle} {config.sign.ngram}-grams): A {len(sa)}, B {len(sb)}, "
              f"in common {len(common)}: " + " | ".join(common[:20]) + (" ..." if len(common) > 20 else ""),
+             "boilerplate left out (learned from the data): A " + (" | ".join(_discounted(
+                 a.text, a.tokens, config, bp)[:12]) or "none") + "; B " + (" | ".join(_discounted(
+                     b.text, b.tokens, config, bp)[:12]) or "none"),
              f"Jaccard: exact {exact:.3f}, MinHash estimate {estimate:.3f} ({config.sign.num_perm} permutations); "
              f"threshold {t:.2f}",
              f"LSH ({config.cluster.bands} bands x {rows} rows): " +
@@ -93,8 +105,8 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
               else "not candidates (no equal band)"),
              f"places: A {_fmt(pa)}; B {_fmt(pb)}" + ("; they name different places: the veto keeps them apart"
                                                      if veto else "")]
-    sim_a = jaccard(sa, _shingles(a.centre_text, a.centre_tokens, config))
-    sim_b = jaccard(sb, _shingles(b.centre_text, b.centre_tokens, config))
+    sim_a = jaccard(sa, _shingles(a.centre_text, a.centre_tokens, config, bp))
+    sim_b = jaccard(sb, _shingles(b.centre_text, b.centre_tokens, config, bp))
     if a.topic == b.topic:
         path = []
         for side, sim in ((a, sim_a), (b, sim_b)):
@@ -103,8 +115,8 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
         lines.append(f"merged: both in {a.topic}; " + "; ".join(path) + f"; centre text: {a.centre_text[:60]}")
         lines.append(f"a threshold above {min(sim_a, sim_b):.3f} would part them (a member must reach its centre)")
     else:
-        cross_a = jaccard(sa, _shingles(b.centre_text, b.centre_tokens, config))
-        cross_b = jaccard(sb, _shingles(a.centre_text, a.centre_tokens, config))
+        cross_a = jaccard(sa, _shingles(b.centre_text, b.centre_tokens, config, bp))
+        cross_b = jaccard(sb, _shingles(a.centre_text, a.centre_tokens, config, bp))
         lines.append(f"not merged: A in {a.topic} (similarity to its centre {sim_a:.3f}), "
                      f"B in {b.topic} (similarity to its centre {sim_b:.3f})")
         if veto:
@@ -115,11 +127,11 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     return "\n".join(lines)
 
 
-def _signatures(texts: list[str], tokens: list[list[str]], config: Config) -> np.ndarray:
+def _signatures(texts: list[str], tokens: list[list[str]], config: Config, boilerplate: np.ndarray) -> np.ndarray:
     """Signatures as the run computed them (only topic centres are kept in the index)."""
     from .engine import sign_docs
 
-    return sign_docs(texts if config.sign.shingle == "char" else tokens, config.sign)[0][2]
+    return sign_docs(texts if config.sign.shingle == "char" else tokens, config.sign, boilerplate)[0][2]
 
 
 def _fmt(found: dict[int, frozenset[str]]) -> str:
@@ -140,7 +152,9 @@ def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10
     index = Index(index_root(Path(db_path)), meta["segments"])
     picked = rng.choice(len(nodes), size=min(len(nodes), max(200, 4 * n)), replace=False)
     ids = np.array([nodes[k][0] for k in picked], dtype=np.int64)
-    sig = _signatures([nodes[k][1] for k in picked], [nodes[k][2].split(" ") for k in picked], config)
+    bp = frozenset(meta.get("boilerplate", []))
+    sig = _signatures([nodes[k][1] for k in picked], [nodes[k][2].split(" ") for k in picked], config,
+                      np.array(sorted(bp), dtype=np.uint32))
     from .candidates import band_keys
 
     keys = np.stack([band_keys(sig, band, config.cluster.rows) for band in range(config.cluster.bands)])
@@ -153,7 +167,7 @@ def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10
     def shingle_set(node: int) -> set[int]:
         if node not in cache:
             row = by_id[node]
-            cache[node] = {shingle_hash(s) for s in _shingles(row[1], row[2].split(" "), config)}
+            cache[node] = {shingle_hash(s) for s in _shingles(row[1], row[2].split(" "), config, bp)}
         return cache[node]
 
     strata: dict[int, list[tuple[int, int, float]]] = {}

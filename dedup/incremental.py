@@ -42,8 +42,11 @@ def bridges(nodes: np.ndarray, centres: np.ndarray, sims: np.ndarray, labels: np
     return joined[differ], other[differ]
 
 
-def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: Config, timer: StageTimer):
-    """Tonight's items (``nodes``: their distinct texts) joined to the stored topics; returns the run's Plan."""
+def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: Config, timer: StageTimer,
+           boilerplate: np.ndarray | None = None):
+    """Tonight's items (``nodes``: their distinct texts) joined to the stored topics; returns the run's Plan.
+    ``boilerplate`` is the shingle set the stored signatures left out, so tonight's leave out the same."""
+    boilerplate = np.empty(0, np.uint32) if boilerplate is None else boilerplate
     from .pipeline import Plan, index_params
 
     params = index_params(config)
@@ -59,7 +62,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
     sub = group_texts([nodes.keys[k] for k in new_idx], [nodes.texts[k] for k in new_idx],
                       [nodes.tokens[k] for k in new_idx])
     sub.weight = nodes.weight[new_idx]
-    signed = sign(sub, config, timer)
+    signed = sign(sub, config, timer, boilerplate=boilerplate)
     m = len(new_idx)
     with timer("candidates"):
         keys = np.stack([band_keys(signed.sig, b, params["rows"]) for b in range(params["bands"])]) if m else \
@@ -73,7 +76,7 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
     centre_rows = [stored_rows[int(nid)] for nid in centre_ids]
     centre_tokens = [r[2].split(" ") for r in centre_rows]
     docs = [r[1] for r in centre_rows] if config.sign.shingle == "char" else centre_tokens
-    c_hashes, c_lengths, _ = sign_docs(docs, config.sign)[0] if c else (np.empty(0, np.uint32),
+    c_hashes, c_lengths, _ = sign_docs(docs, config.sign, boilerplate)[0] if c else (np.empty(0, np.uint32),
                                                                           np.empty(0, np.int64), None)
     verifier = Verifier(np.vstack([signed.sig, index.signatures(centre_ids)]) if c else signed.sig,
                         np.concatenate([signed.hashes, c_hashes]), np.concatenate([signed.lengths, c_lengths]),

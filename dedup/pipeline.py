@@ -102,6 +102,7 @@ class Plan:
     full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
     writer: Transaction | None = None                 # its transaction, begun before it clustered
     known: set[str] = field(default_factory=set)      # its topic ids already stored (a rebuild keeps ids)
+    boilerplate: list[int] | None = None              # the shingles left out, as the index keeps them
 
 
 # a node's topic until the clustering is known: as long as a topic id, so that setting it moves no row
@@ -263,7 +264,7 @@ def index_params(config: Config) -> dict:
     bands, rows = lsh_params(config.cluster.threshold, config.sign.num_perm, config.cluster.bands,
                              config.cluster.rows, config.cluster.fn_weight)
     return {"num_perm": config.sign.num_perm, "seed": config.sign.seed, "shingle": config.sign.shingle,
-            "ngram": config.sign.ngram, "bands": bands, "rows": rows}
+            "ngram": config.sign.ngram, "bands": bands, "rows": rows, "boilerplate": config.sign.boilerplate}
 
 
 @contextmanager
@@ -320,7 +321,8 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
                 raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
                                  "built with; run `dedup rebuild` with the new settings first")
             index = Index(index_root(db_path), index_meta["segments"])
-            plan = attach(store, index, items, prepared.nodes, config, timer)
+            plan = attach(store, index, items, prepared.nodes, config, timer,
+                          np.array(index_meta.get("boilerplate", []), dtype=np.uint32))
         counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
                   "rejected": len(rejected)}
         report = _commit(store, db_path, "run", plan, config, loader, timer, started, inputs, counts,
@@ -400,7 +402,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     centres = clustering.centre_node
     indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
     return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full, writer=writer,
-                known=stored_topics & set(ids))
+                known=stored_topics & set(ids), boilerplate=signed.boilerplate.tolist())
 
 
 def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray,
@@ -468,7 +470,9 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         if plan.indexed is not None and len(plan.indexed[0]):
             segment = f"seg-{int(plan.indexed[0].min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
             segments = [segment] if plan.replace_index else segments + [segment]
-        new_index = json.dumps({"segments": segments, "params": index_params(config)}) \
+        boilerplate = plan.boilerplate if plan.boilerplate is not None else \
+            (index_meta or {}).get("boilerplate", [])
+        new_index = json.dumps({"segments": segments, "params": index_params(config), "boilerplate": boilerplate}) \
             if plan.node_rows or plan.full is not None else None
         rows = [tuple(topic_row(t)) for t in topics]  # made once, for the database and the workbook
         if early is not None and not plan.replace_index:  # stored topics, tonight's replacing theirs

@@ -56,6 +56,35 @@ def codes_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ~((a >= 0) & (b >= 0) & (a != b)).any(axis=0)
 
 
+def exact_jaccard(hashes: np.ndarray, ends: np.ndarray, lengths: np.ndarray, i: np.ndarray,
+                  j: np.ndarray) -> np.ndarray:
+    """Jaccard of the shingle sets of node pairs (i, j); node k's hashes end at ``ends[k]``.
+
+    The pairs' shingle sets become the rows of a sparse 0/1 matrix (one
+    column per hash value); a pair's intersection is the sum of its two rows'
+    elementwise product, which scipy computes by merging sorted rows in C.
+    """
+    from scipy import sparse
+
+    m = len(i)
+    if not m:
+        return np.zeros(0)
+    nodes, row = np.unique(np.concatenate((i, j)), return_inverse=True)
+    counts = lengths[nodes]
+    total = int(counts.sum())
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    columns = hashes[np.repeat(ends[nodes] - counts, counts) + offsets].astype(np.int64)
+    sets = sparse.csr_matrix((np.ones(total, np.float32), columns, np.concatenate(([0], np.cumsum(counts)))),
+                             shape=(len(nodes), 1 << 32))
+    sets.sum_duplicates()              # a text repeats shingles: each row becomes a set
+    sets.data[:] = 1
+    sizes = np.diff(sets.indptr)
+    a, b = row[:m], row[m:]
+    inter = np.asarray(sets[a].multiply(sets[b]).sum(axis=1)).ravel()
+    union = sizes[a] + sizes[b] - inter
+    return np.where((sizes[a] > 0) & (sizes[b] > 0), inter / np.maximum(union, 1), 0.0)
+
+
 class Verifier:
     """Callable (i, j) -> similarity per pair, or -1 where the pair is refused."""
 
@@ -90,38 +119,13 @@ class Verifier:
         return inter / (len(x) + len(y) - inter)
 
     def exact_many(self, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 17) -> np.ndarray:
-        """``exact`` of many pairs on arrays, ``chunk`` pairs at a time.
-
-        The shingle sets of the pairs' nodes become the rows of a sparse 0/1
-        matrix (one column per hash value); a pair's intersection is the sum
-        of its two rows' elementwise product, which scipy computes by merging
-        sorted rows in C (12 times faster than sorting tagged shingles).
-        """
+        """``exact`` of many pairs on arrays (``exact_jaccard``, 12 times faster than sorting tagged
+        shingles), ``chunk`` pairs at a time."""
         out = np.zeros(len(i))
         for lo in range(0, len(i), chunk):
-            out[lo:lo + chunk] = self._exact_chunk(i[lo:lo + chunk], j[lo:lo + chunk])
+            out[lo:lo + chunk] = exact_jaccard(self.hashes, self.ends, self.lengths, i[lo:lo + chunk],
+                                               j[lo:lo + chunk])
         return out
-
-    def _exact_chunk(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        from scipy import sparse
-
-        m = len(i)
-        if not m:
-            return np.zeros(0)
-        nodes, row = np.unique(np.concatenate((i, j)), return_inverse=True)
-        counts = self.lengths[nodes]
-        total = int(counts.sum())
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        columns = self.hashes[np.repeat(self.ends[nodes] - counts, counts) + offsets].astype(np.int64)
-        sets = sparse.csr_matrix((np.ones(total, np.float32), columns, np.concatenate(([0], np.cumsum(counts)))),
-                                 shape=(len(nodes), 1 << 32))
-        sets.sum_duplicates()              # a text repeats shingles: each row becomes a set
-        sets.data[:] = 1
-        sizes = np.diff(sets.indptr)
-        a, b = row[:m], row[m:]
-        inter = np.asarray(sets[a].multiply(sets[b]).sum(axis=1)).ravel()
-        union = sizes[a] + sizes[b] - inter
-        return np.where((sizes[a] > 0) & (sizes[b] > 0), inter / np.maximum(union, 1), 0.0)
 
     def estimate(self, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
         out = np.empty(len(i))

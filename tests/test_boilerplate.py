@@ -1,0 +1,65 @@
+"""Boilerplate learned from the data: a template shared by unrelated complaints goes, a campaign stays."""
+
+import itertools
+
+import numpy as np
+
+from dedup.boilerplate import discount, learn, sample_nodes
+from dedup.signatures import char_shingle_hashes, char_shingles, shingle_hash
+
+TEMPLATE = "来电人反映其住在{}，{}，来电人希望有关部门尽快处理"
+# unrelated complaints from several cities, each sent once through the hotline's template
+PLACES = ["成都市武侯区玉林小区", "武汉市洪山区光谷街道", "聊城市东昌府区古楼街道", "杭州市西湖区翠苑三区", "西安市雁塔区曲江池"]
+PROBLEMS = ["楼下烧烤店油烟太大窗户都不敢开", "小区电梯一个月坏了三次", "路灯坏了半个月没人修", "工地夜里施工吵得睡不着",
+            "自来水发黄已经好几天", "垃圾站旁边的垃圾堆成山没人清运", "孩子被划到五公里外的学校上学",
+            "物业擅自把停车费涨了一倍"]
+# one campaign: many copies of one letter about one estate, with small edits
+CAMPAIGN = "金港家园业主联名反映开发商捆绑销售车位不买车位不给办理交房手续车位价格远高于周边请住建部门查处"
+
+
+def _texts():
+    unrelated = [TEMPLATE.format(p, q) for p, q in itertools.product(PLACES, PROBLEMS)]
+    campaign = [CAMPAIGN[:k] + "，" + CAMPAIGN[k:] + ("谢谢" if k % 2 else "") for k in range(10, 40)]
+    return unrelated, campaign
+
+
+def test_template_is_boilerplate_and_campaign_is_not():
+    unrelated, campaign = _texts()
+    texts = unrelated + campaign
+    hashes, lengths = char_shingle_hashes(texts, 3)
+    learned = learn(hashes, lengths, min_share=0.2, min_count=5, coherence=0.3)
+    found = set(learned.hashes.tolist())
+    template_shingles = {shingle_hash(s) for s in char_shingles("来电人希望有关部门尽快处理", 3)}
+    campaign_shingles = {shingle_hash(s) for s in char_shingles(CAMPAIGN, 3)}
+    assert template_shingles <= found
+    assert not campaign_shingles & found
+
+
+def test_discount_drops_boilerplate_but_never_empties_a_text():
+    hashes = np.array([1, 2, 3, 2, 3, 3], dtype=np.uint32)
+    lengths = np.array([3, 2, 1])
+    kept, new_lengths = discount(hashes, lengths, np.array([2, 3], dtype=np.uint32))
+    assert kept.tolist() == [1, 2, 3, 3] and new_lengths.tolist() == [1, 2, 1]  # texts 2 and 3: all boilerplate
+
+
+def test_discounting_separates_unrelated_template_texts():
+    """Two unrelated hotline texts look alike through the template; without it they do not."""
+    from dedup.verify import exact_jaccard
+
+    unrelated, campaign = _texts()
+    texts = unrelated + campaign
+    hashes, lengths = char_shingle_hashes(texts, 3)
+    learned = learn(hashes, lengths, min_share=0.2, min_count=5)
+    i, j = np.array([0, len(unrelated)]), np.array([9, len(unrelated) + 5])  # two unrelated; two campaign copies
+    before = exact_jaccard(hashes, np.cumsum(lengths), lengths, i, j)
+    h2, l2 = discount(hashes, lengths, learned.hashes)
+    after = exact_jaccard(h2, np.cumsum(l2), l2, i, j)
+    assert before[0] > 0.2 and after[0] < 0.05
+    assert after[1] > 0.8
+
+
+def test_sample_is_order_free():
+    keys = [f"id{k:05d}" for k in range(1000)]
+    picked = {keys[k] for k in sample_nodes(keys, 100)}
+    shuffled = list(reversed(keys))
+    assert {shuffled[k] for k in sample_nodes(shuffled, 100)} == picked
