@@ -316,7 +316,7 @@ def _by_node_shared_top(node: np.ndarray, shared: np.ndarray, top: np.ndarray, n
 def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str] | np.ndarray, similar: Similarity,
                      allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
                      block: np.ndarray | None = None, max_rounds: int = 100_000,
-                     bounds: Bounds | None = None) -> np.ndarray:
+                     bounds: Bounds | None = None, on_round: Callable[[int], None] | None = None) -> np.ndarray:
     """Label each node with its topic's centre node; ``buckets`` is (bands, n) from LSH.
 
     Greedy star clustering over the candidate graph, run in rounds on arrays.
@@ -326,6 +326,8 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
     unblocked node becomes a centre. Then the unassigned nodes that share a
     bucket with a new centre and that ``similar`` accepts join it. Finally
     each member moves to its most similar accepted centre.
+
+    ``on_round``, if given, is told after each round how many nodes are placed.
 
     ``similar(i, j)`` returns each pair's similarity, or -1 to refuse it;
     ``allowed(i, j)``, if given, is a cheap mask of pairs worth asking about,
@@ -383,6 +385,8 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
             nodes, chosen, _ = best_centres(i, j, sims, rank)
             labels[nodes] = chosen
             unassigned[nodes] = False
+        if on_round is not None:
+            on_round(n - int(unassigned.sum()))
     i, j, sims = final_pairs(buckets, labels, centres, first, similar, allowed, block, contest, bounds, rank)
     if len(i):
         nodes, chosen, _ = best_centres(i, j, sims, rank)

@@ -27,18 +27,34 @@ from .verify import Verifier, place_codes
 
 
 class StageTimer:
-    """Seconds spent per named stage, in the order stages ran."""
+    """Seconds spent per named stage, in the order stages ran; with ``progress``, a line per stage on the
+    terminal that counts its seconds while it runs (and its work, where the stage reports it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: bool = False) -> None:
         self.seconds: dict[str, float] = {}
+        self.progress = progress
+        self._bar = None
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
         start = time.perf_counter()
+        bar = None
+        if self.progress and self._bar is None:
+            from tqdm import tqdm
+
+            bar = self._bar = tqdm(desc=stage, mininterval=0.5, leave=False, bar_format="{desc} {elapsed}{postfix}")
         try:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            if bar is not None:
+                bar.close()
+                self._bar = None
+
+    def advance(self, done: int, total: int, unit: str) -> None:
+        """Report a running stage's work: ``done`` of ``total`` ``unit``."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{done:,} of {total:,} {unit}")
 
     def rounded(self) -> dict[str, float]:
         return {k: round(v, 3) for k, v in self.seconds.items()}
@@ -214,7 +230,8 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
     bounds = bounds_of(config)
     with timer("cluster"):
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.ranked_keys(), verifier, verifier.allowed,
-                                  verifier.block, bounds=bounds)
+                                  verifier.block, bounds=bounds,
+                                  on_round=lambda done: timer.advance(done, len(nodes.texts), "texts placed"))
         if cc.place_veto:
             labels = split_conflicts(labels, signed.places, nodes.weight, nodes.keys, verifier.codes)
         centres = unique(labels)

@@ -300,7 +300,7 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     paths = [Path(p) for p in paths]
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
-    timer = StageTimer()
+    timer = StageTimer(progress)
     budget.check(paths, config.run.budget_bytes)  # before the lock: a run that cannot fit stores nothing
     with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
             ExitStack() as stack:
@@ -336,7 +336,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
     """Recluster every stored item with ``config``; topics keep the old id they overlap most."""
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
-    timer = StageTimer()
+    timer = StageTimer(progress)
     with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
             ExitStack() as stack:
         with timer("load"):

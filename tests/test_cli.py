@@ -133,3 +133,24 @@ def test_every_command_has_help_and_a_readme_mention(runner):
     for name, command in main.commands.items():
         assert command.help, name
         assert f"dedup {name}" in readme, f"README does not mention `dedup {name}`"
+
+
+def test_progress_lines_name_each_stage(tmp_path):
+    """--progress draws a line per stage (on stderr), and the run's answer is the same as without it."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    export = Path(__file__).resolve().parents[1] / "sample_data" / "export.csv"
+    runner = CliRunner()
+    with_bars = runner.invoke(main, ["run", str(export), "--db", str(tmp_path / "a.sqlite"), "--out",
+                                     str(tmp_path / "a"), "--progress"])
+    without = runner.invoke(main, ["run", str(export), "--db", str(tmp_path / "b.sqlite"), "--out",
+                                   str(tmp_path / "b"), "--no-progress"])
+    assert with_bars.exit_code == without.exit_code == 0
+    for stage in ("ingest", "sign", "cluster", "texts placed"):
+        assert stage in with_bars.stderr
+    assert "cluster" not in without.stderr
+    assert (tmp_path / "a" / "assignments.csv").read_bytes() == (tmp_path / "b" / "assignments.csv").read_bytes()
