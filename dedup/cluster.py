@@ -71,12 +71,15 @@ class Bounds:
     bands with it (a near copy shares most), then by priority; also the most
     bucket tops a node asks about when centres are chosen. ``chunk``: the most
     raw (node, centre) pairs held at once; the nodes are joined in slices of
-    that size. 0 turns a bound off. ``stats`` counts where each bound cut.
+    that size. ``first_accepted``: a node's candidates are verified in turns, most bands shared first,
+    and a node stops at its first accepting centre (a near copy shares most bands with its own).
+    0 turns a bound off. ``stats`` counts where each bound cut.
     """
 
     bucket_centres: int = 0
     candidates: int = 0
     chunk: int = 0
+    first_accepted: bool = False
     stats: dict = field(default_factory=lambda: {"buckets_capped": 0, "nodes_capped": 0, "pairs_dropped": 0,
                                                  "tops_skipped": 0})
 
@@ -85,6 +88,16 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
            allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
            block: np.ndarray | None = None, keyed: np.ndarray | None = None,
            bounds: Bounds | None = None, rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``_pairs_turns`` without the turns."""
+    i, j, _ = _pairs_turns(buckets, left, right, allowed, block, keyed, bounds, rank)
+    return i, j
+
+
+def _pairs_turns(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
+           allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+           block: np.ndarray | None = None, keyed: np.ndarray | None = None,
+           bounds: Bounds | None = None,
+           rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unique (l, r) pairs sharing a bucket in any band and passing ``allowed`` (when given).
 
     ``block`` is an exact-match key (-1 for none): two nodes that both have
@@ -92,10 +105,13 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
     pairs that ``allowed`` would throw away (the same complaint at two estates).
     ``keyed`` is ``keyed_buckets(buckets, block)``, passed in when already made.
     ``bounds`` (with ``rank``, the nodes' priorities) caps the centres a node
-    meets per bucket and in all, and joins the left nodes in slices.
+    meets per bucket and in all, and joins the left nodes in slices. The third
+    array is each pair's turn: its place among its left node's pairs by bands
+    shared, most first (all 0 without ``bounds.candidates``).
     """
     if bounds is None or not (bounds.bucket_centres or bounds.candidates or bounds.chunk) or not len(left):
-        return _pairs_of(buckets, left, right, allowed, block, keyed)
+        i, j, _ = _pairs_of(buckets, left, right, allowed, block, keyed)
+        return i, j, np.zeros(len(i), np.int64)
     if block is not None and keyed is None:
         keyed = keyed_buckets(buckets, block)
     cuts = [0, len(left)]
@@ -104,12 +120,9 @@ def _pairs(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
         raw = np.cumsum(_raw_counts(buckets, left, right, block, keyed, bounds.bucket_centres))
         cuts = np.unique(np.concatenate(([0], np.searchsorted(raw, np.arange(bounds.chunk, raw[-1] + 1, bounds.chunk),
                                                               side="right"), [len(left)]))).tolist()
-    out_i, out_j = [], []
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
-        i, j = _pairs_of(buckets, left[lo:max(hi, lo + 1)], right, allowed, block, keyed, bounds, rank)
-        out_i.append(i)
-        out_j.append(j)
-    return np.concatenate(out_i), np.concatenate(out_j)
+    out = [_pairs_of(buckets, left[lo:max(hi, lo + 1)], right, allowed, block, keyed, bounds, rank)
+           for lo, hi in zip(cuts[:-1], cuts[1:])]
+    return tuple(np.concatenate(part) for part in zip(*out))
 
 
 def _raw_counts(buckets: np.ndarray, left: np.ndarray, right: np.ndarray, block: np.ndarray | None,
@@ -135,7 +148,8 @@ def _raw_counts(buckets: np.ndarray, left: np.ndarray, right: np.ndarray, block:
 def _pairs_of(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
               allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
               block: np.ndarray | None = None, keyed: np.ndarray | None = None,
-              bounds: Bounds | None = None, rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              bounds: Bounds | None = None,
+              rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = buckets.shape[1]
     if block is None:
         parts = [(left, right, False)]
@@ -155,26 +169,28 @@ def _pairs_of(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
         bounds.stats["buckets_capped"] += sum(capped)
     codes = np.sort(np.concatenate(codes)) if codes else np.empty(0, np.int64)
     if bounds is not None and bounds.candidates and len(codes):
-        codes = _most_shared(codes, n, len(buckets), bounds, rank)
-    elif len(codes) > 1:
-        codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
+        codes, turn = _most_shared(codes, n, len(buckets), bounds, rank)
+    else:
+        if len(codes) > 1:
+            codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
+        turn = np.zeros(len(codes), np.int64)
     i, j = codes // n, codes % n
     if allowed is not None and len(i):
         ok = allowed(i, j)
-        i, j = i[ok], j[ok]
-    return i, j
+        i, j, turn = i[ok], j[ok], turn[ok]
+    return i, j, turn
 
 
-def _most_shared(codes: np.ndarray, n: int, bands: int, bounds: Bounds, rank: np.ndarray) -> np.ndarray:
+def _most_shared(codes: np.ndarray, n: int, bands: int, bounds: Bounds,
+                 rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Of sorted pair codes (one per band shared), each left node's ``bounds.candidates`` distinct pairs
-    sharing the most bands, ties to the right node of higher priority; distinct codes, sorted."""
+    sharing the most bands, ties to the right node of higher priority: distinct codes, sorted, and each
+    one's turn (0 for a node's pair sharing most bands)."""
     new = np.concatenate(([True], codes[1:] != codes[:-1]))
     at = np.flatnonzero(new)
     shared = np.diff(np.append(at, len(codes)))
     codes = codes[at]
     node, other = codes // n, codes % n
-    if not len(node) or np.bincount(node).max() <= bounds.candidates:
-        return codes
     node_s, top_rank = _by_node_shared_top(node, shared, rank[other], n, bands)
     turn = np.arange(len(node_s)) - np.searchsorted(node_s, node_s)
     keep = turn < bounds.candidates
@@ -182,7 +198,23 @@ def _most_shared(codes: np.ndarray, n: int, bands: int, bounds: Bounds, rank: np
     bounds.stats["pairs_dropped"] += int((~keep).sum())
     by_rank = np.empty(n, dtype=np.int64)
     by_rank[rank] = np.arange(n)
-    return np.sort(node_s[keep] * n + by_rank[top_rank[keep]])
+    kept = node_s[keep] * n + by_rank[top_rank[keep]]
+    order = np.argsort(kept)
+    return kept[order], turn[keep][order]
+
+
+def _in_turns(i: np.ndarray, j: np.ndarray, turn: np.ndarray, similar: Similarity, n: int) -> np.ndarray:
+    """Similarities of the pairs, asked turn by turn: once a left node is accepted by one right node, its
+    later-turn pairs are not asked (-1, as refused)."""
+    sims = np.full(len(i), -1.0)
+    done = np.zeros(n, dtype=bool)
+    for t in range(int(turn.max()) + 1 if len(turn) else 0):
+        ask = np.flatnonzero((turn == t) & ~done[i])
+        if len(ask):
+            got = similar(i[ask], j[ask])
+            sims[ask] = got
+            done[i[ask[got >= 0]]] = True
+    return sims
 
 
 def keyed_buckets(buckets: np.ndarray, block: np.ndarray) -> np.ndarray:
@@ -375,8 +407,8 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
         unassigned[leaders] = False
         centres.append(leaders)
         rest = np.flatnonzero(unassigned)
-        i, j = _pairs(buckets, rest, leaders, allowed, block, contest, bounds, rank)
-        sims = similar(i, j) if len(i) else np.empty(0)
+        i, j, turn = _pairs_turns(buckets, rest, leaders, allowed, block, contest, bounds, rank)
+        sims = _ask(i, j, turn, similar, n, bounds)
         log.debug("star round: %d unassigned, %d new centres, %d pairs with them, %d accepted", len(todo),
                   len(leaders), len(i), int((sims >= 0).sum()))
         if first is None:
@@ -392,6 +424,15 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
         nodes, chosen, _ = best_centres(i, j, sims, rank)
         labels[nodes] = chosen
     return labels
+
+
+def _ask(i: np.ndarray, j: np.ndarray, turn: np.ndarray, similar: Similarity, n: int,
+         bounds: Bounds | None) -> np.ndarray:
+    if not len(i):
+        return np.empty(0)
+    if bounds is not None and bounds.first_accepted:
+        return _in_turns(i, j, turn, similar, n)
+    return similar(i, j)
 
 
 def final_pairs(buckets: np.ndarray, labels: np.ndarray, centres: list[np.ndarray],
@@ -412,8 +453,8 @@ def final_pairs(buckets: np.ndarray, labels: np.ndarray, centres: list[np.ndarra
     i, j, sims = first
     keep = labels[i] != i
     later = np.concatenate(centres[1:]) if len(centres) > 1 else np.empty(0, np.int64)
-    i2, j2 = _pairs(buckets, members, later, allowed, block, contest, bounds, rank)
-    sims2 = similar(i2, j2) if len(i2) else np.empty(0)
+    i2, j2, turn2 = _pairs_turns(buckets, members, later, allowed, block, contest, bounds, rank)
+    sims2 = _ask(i2, j2, turn2, similar, n, bounds)
     return np.concatenate((i[keep], i2)), np.concatenate((j[keep], j2)), np.concatenate((sims[keep], sims2))
 
 

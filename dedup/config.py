@@ -94,6 +94,8 @@ class ClusterConfig:
     bucket_centres: int = 8
     candidates: int = 24
     pair_chunk: int = 8_000_000
+    # verify a text's candidates in turns, most bands shared first, stopping at the first that accepts it
+    first_accepted: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:

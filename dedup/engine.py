@@ -215,7 +215,7 @@ def bounds_of(config: Config) -> Bounds:
     """The clustering's work bounds from the configuration (``ClusterConfig``)."""
     cc = config.cluster
     chunk = pair_chunk(cc.pair_chunk, config.run.budget_bytes) if cc.pair_chunk else 0
-    return Bounds(cc.bucket_centres, cc.candidates, chunk)
+    return Bounds(cc.bucket_centres, cc.candidates, chunk, cc.first_accepted)
 
 
 def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTimer | None = None,

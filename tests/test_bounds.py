@@ -82,3 +82,35 @@ def test_exact_many_is_exact(n, seed):
     i, j = rng.integers(0, n, 50), rng.integers(0, n, 50)
     want = [v.exact(int(a), int(b)) for a, b in zip(i, j)]
     assert np.allclose(v.exact_many(i, j, chunk=7), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 60), st.integers(1, 6), st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_bounded_stars_keep_every_member_accepted_by_its_centre(n, bands, width, seed):
+    """Whatever the bounds cut, no chaining: each member was accepted against its own centre."""
+    rng = np.random.default_rng(seed)
+    buckets = rng.integers(0, width, size=(bands, n)).astype(np.int32)
+    sim = np.triu(rng.choice([-1.0, 0.3, 0.5, 0.8], size=(n, n)), 1)
+    sim = sim + sim.T
+    bounds = Bounds(bucket_centres=2, candidates=3, chunk=7, first_accepted=True)
+    labels = lsh_star_cluster(buckets, rng.integers(1, 4, size=n).astype(float), np.arange(n),
+                              lambda i, j: sim[i, j], bounds=bounds)
+    centres = np.unique(labels)
+    assert (labels[centres] == centres).all()
+    members = np.flatnonzero(labels != np.arange(n))
+    assert (sim[members, labels[members]] >= 0).all()
+
+
+def test_first_accepted_stops_at_the_most_shared_acceptor():
+    from dedup.cluster import _in_turns
+
+    asked = []
+
+    def similar(i, j):
+        asked.extend(zip(i.tolist(), j.tolist()))
+        return np.where(j == 5, 0.6, -1.0)
+
+    i, j, turn = np.array([0, 0, 0, 1]), np.array([5, 6, 7, 6]), np.array([0, 1, 2, 0])
+    sims = _in_turns(i, j, turn, similar, 10)
+    assert sims.tolist() == [0.6, -1.0, -1.0, -1.0]
+    assert (0, 6) not in asked and (0, 7) not in asked and (1, 6) in asked
