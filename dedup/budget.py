@@ -18,7 +18,7 @@ from pathlib import Path
 
 BASE_BYTES = 450 << 20        # interpreter, numpy, scikit-learn, the model's process
 BYTES_PER_INPUT_BYTE = 11.0   # the largest measured slope of peak PSS against export bytes
-PAIR_BYTES = 512              # budget bytes per raw candidate pair held at once (codes, sorts, gathers)
+PAIR_BYTES = 64               # bytes per raw candidate pair held at once (its code, a sort, gathers)
 
 
 class BudgetError(Exception):

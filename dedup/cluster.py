@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .arrays import dense_codes, key_ranks, stable_order, unique
+from .arrays import dense_codes, key_ranks, run_positions, stable_order, unique
 from .candidates import bucket_dtype
 from .verify import SEVERAL, place_codes
 
@@ -120,9 +120,63 @@ def _pairs_turns(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
         raw = np.cumsum(_raw_counts(buckets, left, right, block, keyed, bounds.bucket_centres))
         cuts = np.unique(np.concatenate(([0], np.searchsorted(raw, np.arange(bounds.chunk, raw[-1] + 1, bounds.chunk),
                                                               side="right"), [len(left)]))).tolist()
-    out = [_pairs_of(buckets, left[lo:max(hi, lo + 1)], right, allowed, block, keyed, bounds, rank)
-           for lo, hi in zip(cuts[:-1], cuts[1:])]
+    # each band's (and part's) right nodes sorted once, by bucket then priority, for every slice to search
+    cap = bounds.bucket_centres
+    if block is None:
+        right_parts = [(right, False)]
+    else:
+        right_keyed = block[right] >= 0
+        right_parts = [(right[right_keyed], True), (right, False), (right[~right_keyed], False)]
+    indexes = [[_RightIndex(keyed[b] if use_key else band, hi, cap, rank) for hi, use_key in right_parts]
+               for b, band in enumerate(buckets)]
+    bounds.stats["buckets_capped"] += sum(index.capped for per_band in indexes for index in per_band)
+    out = [_pairs_indexed(buckets.shape[1], buckets, keyed, indexes, left[lo:max(hi, lo + 1)], allowed, block,
+                          bounds, rank) for lo, hi in zip(cuts[:-1], cuts[1:])]
     return tuple(np.concatenate(part) for part in zip(*out))
+
+
+class _RightIndex:
+    """One band's right nodes sorted by bucket, then priority (``rank``): a left node finds its bucket's
+    first ``cap`` right nodes (all without a cap) by binary search."""
+
+    def __init__(self, band: np.ndarray, right: np.ndarray, cap: int, rank: np.ndarray | None) -> None:
+        self.band, self.cap = band, cap
+        keys = band[right].astype(np.int64)
+        order = np.argsort(keys * len(band) + rank[right] if cap and rank is not None else keys, kind="stable")
+        self.nodes, self.keys = right[order], keys[order]
+        runs = np.diff(np.flatnonzero(np.concatenate(([True], self.keys[1:] != self.keys[:-1], [True]))))
+        self.capped = int((runs > cap).sum()) if cap and len(self.keys) else 0
+
+    def join(self, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(left) or not len(self.keys):
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        wanted = self.band[left]
+        lo = np.searchsorted(self.keys, wanted, side="left")
+        counts = np.searchsorted(self.keys, wanted, side="right") - lo
+        if self.cap:
+            np.minimum(counts, self.cap, out=counts)
+        hit = counts > 0
+        left, lo, counts = left[hit], lo[hit], counts[hit]
+        l_out = np.repeat(left, counts)
+        offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        r_out = self.nodes[np.repeat(lo, counts) + offsets]
+        keep = l_out != r_out
+        return l_out[keep], r_out[keep]
+
+
+def _pairs_indexed(n: int, buckets: np.ndarray, keyed: np.ndarray | None, indexes: list[list[_RightIndex]],
+                   left: np.ndarray, allowed, block: np.ndarray | None, bounds: Bounds,
+                   rank: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_pairs_of`` for one slice of left nodes, with the right side indexed already."""
+    if block is None:
+        lefts = [left]
+    else:
+        left_keyed = block[left] >= 0
+        lefts = [left[left_keyed], left[~left_keyed], left[left_keyed]]
+    codes = [a * n + c for per_band in indexes for index, lo in zip(per_band, lefts)
+             for a, c in [index.join(lo)]]
+    codes = np.sort(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    return _finish(codes, n, len(buckets), allowed, bounds, rank)
 
 
 def _raw_counts(buckets: np.ndarray, left: np.ndarray, right: np.ndarray, block: np.ndarray | None,
@@ -168,8 +222,15 @@ def _pairs_of(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
     if bounds is not None:
         bounds.stats["buckets_capped"] += sum(capped)
     codes = np.sort(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    return _finish(codes, n, len(buckets), allowed, bounds, rank)
+
+
+def _finish(codes: np.ndarray, n: int, bands: int, allowed, bounds: Bounds | None,
+            rank: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted raw pair codes (one per band shared) to distinct pairs, each node's most shared first (with
+    ``bounds.candidates``), that ``allowed`` lets through, and their turns."""
     if bounds is not None and bounds.candidates and len(codes):
-        codes, turn = _most_shared(codes, n, len(buckets), bounds, rank)
+        codes, turn = _most_shared(codes, n, bands, bounds, rank)
     else:
         if len(codes) > 1:
             codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
@@ -192,7 +253,7 @@ def _most_shared(codes: np.ndarray, n: int, bands: int, bounds: Bounds,
     codes = codes[at]
     node, other = codes // n, codes % n
     node_s, top_rank = _by_node_shared_top(node, shared, rank[other], n, bands)
-    turn = np.arange(len(node_s)) - np.searchsorted(node_s, node_s)
+    turn = run_positions(node_s)
     keep = turn < bounds.candidates
     bounds.stats["nodes_capped"] += int((turn == bounds.candidates).sum())
     bounds.stats["pairs_dropped"] += int((~keep).sum())
@@ -314,7 +375,7 @@ def _blocked(todo: np.ndarray, tops: np.ndarray, similar: Similarity, n: int, tu
     keep = top != node
     node, top, shared = node[keep], top[keep], shared[keep]
     node, top = _by_node_shared_top(node, shared, top, n, bands)
-    turn = np.arange(len(node)) - np.searchsorted(node, node)  # 0 for each node's likeliest top
+    turn = run_positions(node)  # 0 for each node's likeliest top
     blocked = np.zeros(n, dtype=bool)
     last = int(turn.max()) + 1 if len(turn) else 0
     if turns and last > turns:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import stable_order, stable_sort, unique
+from .arrays import run_positions, stable_order, stable_sort, unique
 from .candidates import band_keys
 from .verify import codes_compatible
 
@@ -185,7 +185,7 @@ def _most_shared(codes: np.ndarray, candidates: int, stats: dict | None) -> tupl
     query, node = codes >> 40, codes & ((1 << 40) - 1)
     order = np.lexsort((node, -shared, query))
     query, node = query[order], node[order]
-    turn = np.arange(len(query)) - np.searchsorted(query, query)
+    turn = run_positions(query)
     keep = turn < candidates
     if stats is not None:
         stats["nodes_capped"] = stats.get("nodes_capped", 0) + int((turn == candidates).sum())

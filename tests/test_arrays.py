@@ -97,3 +97,12 @@ def test_stable_order_of_negative_values():
 
     values = np.array([3, -1, 3, 0, -1, 2])
     assert stable_order(values).tolist() == np.argsort(values, kind="stable").tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 20), max_size=200))
+def test_run_positions(values):
+    from dedup.arrays import run_positions
+
+    v = np.sort(np.array(values, dtype=np.int64))
+    assert run_positions(v).tolist() == (np.arange(len(v)) - np.searchsorted(v, v)).tolist()

@@ -114,3 +114,18 @@ def test_first_accepted_stops_at_the_most_shared_acceptor():
     sims = _in_turns(i, j, turn, similar, 10)
     assert sims.tolist() == [0.6, -1.0, -1.0, -1.0]
     assert (0, 6) not in asked and (0, 7) not in asked and (1, 6) in asked
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 80), st.integers(1, 10), st.integers(0, 4), st.integers(0, 2**32 - 1))
+def test_indexed_join_is_bucket_join(n, width, cap, seed):
+    """The slices' binary-search join gives bucket_join's pairs, capped the same way."""
+    from dedup.cluster import _RightIndex
+
+    rng = np.random.default_rng(seed)
+    band = rng.integers(0, width, n).astype(np.int32)
+    rank = rng.permutation(n)
+    left, right = np.flatnonzero(rng.random(n) < 0.6), np.flatnonzero(rng.random(n) < 0.4)
+    want = bucket_join(band, left, right, cap=cap, rank=rank)
+    got = _RightIndex(band, right, cap, rank).join(left)
+    assert sorted(zip(*(a.tolist() for a in got))) == sorted(zip(*(a.tolist() for a in want)))
