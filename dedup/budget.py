@@ -1,14 +1,14 @@
 """The run's memory budget: refuse, before anything is stored, a run that would not fit.
 
-A run's peak memory (all its processes together, PSS) grows with its input:
-the items and their texts, one signature row per distinct text, the LSH
-buckets and a bounded number of candidate pairs per text (``cluster.Bounds``).
-``estimate`` is a linear model of that peak in the input's bytes, fitted on the
-stress suite's four shapes and the bundled generator at 100k to 1.28M items
-(``benchmarks/RESULTS.md``), taking the largest slope measured, plus the
-interpreter, numpy, scikit-learn and the department model. A run compares it
-with ``run.memory_budget`` before it reads its inputs, and the clustering
-plans its pair chunks from the same budget.
+A run's peak memory (all its processes together, PSS) is checked twice against
+``run.memory_budget``. Before any row is read (``check``): the items and texts
+held while preparing take about ``PREPARED_PER_INPUT_BYTE`` times the input's
+size, so an export that could not even be prepared is refused at once. Once the
+items are normalised and segmented, still before anything is stored
+(``check_prepared``): what the process holds now, plus what clustering adds per
+distinct text (signature, its transposed copy, band buckets, shingle hashes),
+the bounded slice of candidate pairs (``cluster.Bounds``), and the model's and
+writer's processes. The constants are measured (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-BASE_BYTES = 450 << 20        # interpreter, numpy, scikit-learn, the model's process
-BYTES_PER_INPUT_BYTE = 11.0   # the largest measured slope of peak PSS against export bytes
+BASE_BYTES = 100 << 20        # the interpreter and the libraries, before any row
+PREPARED_PER_INPUT_BYTE = 6.0  # held once prepared, per byte of export (5.2 measured on the stress shapes)
+SIDE_PROCESSES = 300 << 20    # the department model's process and the database writer's own pages
 PAIR_BYTES = 64               # bytes per raw candidate pair held at once (its code, a sort, gathers)
 
 
@@ -30,8 +31,8 @@ def input_bytes(paths: Sequence[Path]) -> int:
 
 
 def estimate(n_bytes: int) -> int:
-    """Estimated peak memory, in bytes, of a run over inputs of ``n_bytes``."""
-    return int(BASE_BYTES + BYTES_PER_INPUT_BYTE * n_bytes)
+    """Estimated memory, in bytes, to hold inputs of ``n_bytes`` once prepared."""
+    return int(BASE_BYTES + PREPARED_PER_INPUT_BYTE * n_bytes)
 
 
 def check(paths: Sequence[Path], budget: int) -> int:
@@ -39,13 +40,35 @@ def check(paths: Sequence[Path], budget: int) -> int:
     n_bytes = input_bytes(paths)
     need = estimate(n_bytes)
     if need > budget:
-        fits = max(0, int((budget - BASE_BYTES) / BYTES_PER_INPUT_BYTE))
-        raise BudgetError(
-            f"the inputs ({n_bytes / 2**20:,.0f} MiB) need an estimated {need / 2**30:.1f} GiB, above "
-            f"run.memory_budget ({budget / 2**30:.1f} GiB): split them into runs of at most "
-            f"{fits / 2**20:,.0f} MiB each (later runs add to the same topics), or raise run.memory_budget "
-            "with --set run.memory_budget=8GiB on a machine that has it")
+        raise BudgetError(_advice(f"the inputs ({n_bytes / 2**20:,.0f} MiB)", need, budget))
     return need
+
+
+def check_prepared(held: int, nodes: int, shingles: int, num_perm: int, bands: int, chunk: int,
+                   budget: int) -> int:
+    """The run's estimated peak once its ``nodes`` distinct texts (``shingles`` in all) are prepared and
+    the process holds ``held`` bytes; raises ``BudgetError`` when it is over ``budget``."""
+    per_node = 8 * num_perm + 16 * bands + 400       # signature and its columns, buckets and tops, numbering
+    need = held + nodes * per_node + 8 * shingles + chunk * PAIR_BYTES + SIDE_PROCESSES
+    if need > budget:
+        raise BudgetError(_advice(f"{nodes:,} distinct texts", need, budget))
+    return need
+
+
+def held_bytes() -> int:
+    """This process's resident memory now (Linux: /proc/self/statm; 0 where unknown)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * 4096
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _advice(what: str, need: int, budget: int) -> str:
+    share = budget / need
+    return (f"{what} need an estimated {need / 2**30:.1f} GiB, above run.memory_budget ({budget / 2**30:.1f} GiB): "
+            f"split the export into runs of about {share:.0%} of it or less (later runs add to the same topics), "
+            "or raise run.memory_budget with --set run.memory_budget=8GiB on a machine that has the memory")
 
 
 def pair_chunk(configured: int, budget: int) -> int:

@@ -171,6 +171,8 @@ def rebuild(db, out, model, config_file, sets):
     from .pipeline import rebuild as rebuild_all
     from .store import StoreError
 
+    from .budget import BudgetError
+
     config = _config(config_file, sets)
     try:
         report = rebuild_all(db, out, config, model_path=model)
@@ -178,6 +180,8 @@ def rebuild(db, out, model, config_file, sets):
         raise DedupError(str(exc), EXIT_DATABASE) from exc
     except ModelError as exc:
         raise DedupError(f"{exc} (nothing was stored)", EXIT_MODEL) from exc
+    except BudgetError as exc:
+        raise DedupError(f"{exc} (nothing was changed)", EXIT_BUDGET) from exc
     _done(report)
 
 

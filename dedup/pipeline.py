@@ -260,6 +260,15 @@ def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: 
     return Prepared(kept, rejected, nodes)
 
 
+def check_prepared(nodes: Nodes, config: Config) -> None:
+    """``budget.check_prepared`` for these distinct texts under ``config``."""
+    bands, _ = lsh_params(config.cluster.threshold, config.sign.num_perm, config.cluster.bands, config.cluster.rows,
+                          config.cluster.fn_weight)
+    chunk = budget.pair_chunk(config.cluster.pair_chunk, config.run.budget_bytes) if config.cluster.pair_chunk else 0
+    budget.check_prepared(budget.held_bytes(), len(nodes.texts), sum(map(len, nodes.texts)), config.sign.num_perm,
+                          bands, chunk, config.run.budget_bytes)
+
+
 def index_params(config: Config) -> dict:
     bands, rows = lsh_params(config.cluster.threshold, config.sign.num_perm, config.cluster.bands,
                              config.cluster.rows, config.cluster.fn_weight)
@@ -309,6 +318,7 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
             result = ingest(paths, config.ingest, store.contents_for, now)
             inputs = [{"file": str(p), "sha256": digest} for p, digest in zip(paths, digests)]
         prepared = prepare(result.items, config, Segmenter(), timer, progress)
+        check_prepared(prepared.nodes, config)  # nothing is stored yet: a run that cannot fit stops here
         items, rejected = prepared.items, result.rejected + prepared.rejected
         index_meta = json.loads(store.meta("index") or "null")
         if not items:
@@ -348,6 +358,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
             nodes = group_texts([it.id for it in items], [it.text for it in items],
                                 [tokens_of[it.text] for it in items])
         record = {"kind": "rebuild", "started": started, "inputs": [], "config": config.to_dict()}
+        check_prepared(nodes, config)
         plan = _plan_full(store, items, nodes, previous, config, timer, stack, record, out_dir)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
         report = _commit(store, db_path, "rebuild", plan, config, loader, timer, started, [], counts, [],

@@ -24,17 +24,36 @@ def test_pair_chunk_follows_the_budget():
     assert small < large == 8_000_000
 
 
-def test_over_budget_run_stores_nothing(tmp_path):
+def _export(tmp_path, rows):
     export = tmp_path / "export.csv"
     export.write_text("id,received_at,channel,content\n" +
-                      "".join(f"N{k},2019-03-01 08:00:00,电话,东关街{k}号路灯坏了好几天了\n" for k in range(20000)),
+                      "".join(f"N{k},2019-03-01 08:00:00,电话,东关街{k}号路灯坏了好几天了\n" for k in range(rows)),
                       encoding="utf-8")
+    return export
+
+
+def test_an_export_too_large_to_prepare_is_refused_before_reading(tmp_path):
+    export = _export(tmp_path, 600_000)   # ~33 MiB: preparing it needs more than 256 MiB
     db = tmp_path / "db.sqlite"
     result = CliRunner().invoke(main, ["run", str(export), "--db", str(db), "--out", str(tmp_path / "out"),
-                                       "--set", "run.memory_budget=460MiB"])
+                                       "--set", "run.memory_budget=256MiB"])
     assert result.exit_code == 6, result.output
     assert "run.memory_budget" in result.output and "nothing was stored" in result.output
     assert not db.exists() and not (tmp_path / "out").exists()
+
+
+def test_a_run_over_budget_once_prepared_stores_nothing(tmp_path):
+    """The second check: the distinct texts' clustering would not fit; the database stays as it was."""
+    from dedup import budget
+
+    export = _export(tmp_path, 3000)
+    db = tmp_path / "db.sqlite"
+    need = budget.held_bytes() + 300 * 2**20  # less than the model's and writer's share on top of now
+    result = CliRunner().invoke(main, ["run", str(export), "--db", str(db), "--out", str(tmp_path / "out"),
+                                       "--set", f"run.memory_budget={max(need, 257 * 2**20)}"])
+    assert result.exit_code == 6, result.output
+    assert "distinct texts" in result.output
+    assert not (tmp_path / "out" / "assignments.csv").exists()
 
 
 def test_budget_is_recorded_with_the_configuration():
