@@ -167,11 +167,10 @@ def rebuild(db, out, model, config_file, sets):
     Example:
       dedup rebuild --db dedup.sqlite --set cluster.threshold=0.45
     """
+    from .budget import BudgetError
     from .classify import ModelError
     from .pipeline import rebuild as rebuild_all
     from .store import StoreError
-
-    from .budget import BudgetError
 
     config = _config(config_file, sets)
     try:
