@@ -12,17 +12,19 @@ through datatrove's tokenizer_assignment.csv, to SpaCyTokenizer("zh") with spaCy
 segmenter, after datatrove's default text normalisation (punctuation removed, digits to 0).
 Shingles are word n-grams (default 2, datatrove's own default of 5 is for English words).
 Bands and rows default to datatrove's MinhashConfig (14 buckets x 8 hashes, LSH threshold
-~(1/14)^(1/8) = 0.72); ``--threshold`` picks the split of the same 112 hashes nearest to it.
+~(1/14)^(1/8) = 0.72); ``--threshold T`` picks bands x rows (at most those 112 hashes) the way
+datasketch's MinHashLSH(threshold=T) does, so it lines up with the project's naive baseline.
 
 wall_s runs from reading the export CSV to holding every cluster id (imports excluded; jieba's
-dictionary load, spaCy start-up and datatrove's disk I/O included). peak_rss_mib is
-ru_maxrss of this process plus ru_maxrss of its reaped children (the largest one; with
---tasks 2 the pool workers are forked so they count), an upper bound on the simultaneous peak.
+dictionary load, spaCy start-up and datatrove's disk I/O included). peak_rss_mib is ru_maxrss
+of this process (RUSAGE_SELF) with --tasks 1, where every stage runs in-process and the only
+children are datatrove's idle forked multiprocess.Manager servers; with --tasks 2 it adds
+RUSAGE_CHILDREN's ru_maxrss (the largest forked pool worker), an upper bound on the joint peak.
 
 datatrove lives in its own venv, apart from the project's environment:
 
     python3 -m venv /tmp/peer-venv
-    /tmp/peer-venv/bin/pip install datatrove jieba numpy spacy regex "xxhash<4"
+    /tmp/peer-venv/bin/pip install datatrove jieba numpy spacy regex "xxhash<4" tokenizers
     /tmp/peer-venv/bin/python benchmarks/peers.py --export E/export.csv --gold E/gold.csv
 """
 
@@ -37,6 +39,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # dedup.metrics, without installing dedup here
 
@@ -62,10 +66,20 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def bands_for(threshold: float) -> tuple[int, int]:
-    """(num_buckets, hashes_per_bucket) with b*r = 112 whose LSH threshold (1/b)^(1/r) is nearest."""
-    splits = [(b, TOTAL_HASHES // b) for b in range(1, TOTAL_HASHES + 1) if TOTAL_HASHES % b == 0]
-    return min(splits, key=lambda br: abs((1 / br[0]) ** (1 / br[1]) - threshold))
+def bands_for(threshold: float, total: int = TOTAL_HASHES) -> tuple[int, int]:
+    """(num_buckets, hashes_per_bucket), b*r <= total, as datasketch's MinHashLSH picks them for a threshold.
+
+    Minimises the mean of the false-positive area (P[candidate] below the threshold) and the
+    false-negative area (P[not candidate] above it) under the S-curve 1 - (1 - s^r)^b.
+    """
+    s = np.linspace(0.0, 1.0, 2001)
+    below, above = s <= threshold, s >= threshold
+
+    def error(b: int, r: int) -> float:
+        p = 1 - (1 - s**r) ** b
+        return 0.5 * np.trapezoid(p[below], s[below]) + 0.5 * np.trapezoid(1 - p[above], s[above])
+
+    return min(((b, r) for b in range(1, total + 1) for r in range(1, total // b + 1)), key=lambda br: error(*br))
 
 
 class Shard:
@@ -107,10 +121,11 @@ def datatrove_clusters(texts: list[str], work: Path, config: MinhashConfig, task
     return labels
 
 
-def rss_mib() -> dict[str, float]:
+def rss_mib(tasks: int) -> dict:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"self": round(own, 1), "children_max": round(kids, 1), "sum": round(own + kids, 1)}
+    peak, how = (own, "RUSAGE_SELF") if tasks == 1 else (own + kids, "RUSAGE_SELF + RUSAGE_CHILDREN")
+    return {"peak": round(peak, 1), "how": how, "self": round(own, 1), "children_max": round(kids, 1)}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -118,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--export", type=Path, required=True, help="export CSV: id, received_at, channel, content")
     ap.add_argument("--gold", type=Path, required=True, help="gold CSV: id, topic, department")
     ap.add_argument("--n-grams", type=int, default=2, help="word n-gram size of the shingles (default 2)")
-    ap.add_argument("--threshold", type=float, help="target LSH threshold; default: datatrove's 14 x 8 (~0.72)")
+    ap.add_argument("--threshold", type=float, help="Jaccard threshold -> bands x rows, as datasketch picks")
     ap.add_argument("--num-buckets", type=int, help="override bands (needs --hashes-per-bucket too)")
     ap.add_argument("--hashes-per-bucket", type=int, help="override rows per band")
     ap.add_argument("--tasks", type=int, default=1, choices=(1, 2), help="signature tasks = workers (default 1)")
@@ -140,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="peer-datatrove-") as tmp:
         labels = datatrove_clusters([r["content"] for r in rows_in], Path(tmp), config, args.tasks)
     wall = time.perf_counter() - start
-    rss = rss_mib()
+    rss = rss_mib(args.tasks)
 
     pred = [f"c{c}" if c >= 0 else f"s{i}" for i, c in zip(ids, labels)]
     gold = {r["id"]: r["topic"] for r in read_csv(args.gold)}
@@ -164,8 +179,8 @@ def main(argv: list[str] | None = None) -> dict:
             "jieba": importlib.metadata.version("jieba"),
         },
         "wall_s": round(wall, 2),
-        "peak_rss_mib": rss["sum"],
-        "peak_rss_note": {**rss, "how": "ru_maxrss RUSAGE_SELF + RUSAGE_CHILDREN (largest reaped child)"},
+        "peak_rss_mib": rss.pop("peak"),
+        "peak_rss_detail_mib": rss,
         "metrics": metrics,
     }
     print(json.dumps(out, ensure_ascii=False))
