@@ -1,11 +1,16 @@
 """Incremental nights against a full rebuild, and the time of one night on a large database.
 
     python benchmarks/nights.py equivalence --n 60000 --nights 30
+    python benchmarks/nights.py equivalence --export benchmarks/data/stress-a-n100000-s1/export.csv \
+        --gold benchmarks/data/stress-a-n100000-s1/gold.csv --nights 10
     python benchmarks/nights.py night --db data/1280k.sqlite --n 20000
 
 `equivalence` splits one generated month into nights by received time, runs them one by one, then
 rebuilds a second copy of the database from the same items, and prints the B-cubed F1 between the
-two assignments (and each against gold). `night` generates a fresh night (new seed, ids that do not
+two assignments (and each against gold), and how many stored topics the nights merged and how many of
+those merges joined topics whose items mostly share one true topic (a merge that heals an earlier split)
+against those that do not (churn staff must undo). With `--export` and `--gold` it splits that export
+(e.g. a stress case) instead of generating one. `night` generates a fresh night (new seed, ids that do not
 collide) and times `dedup run` of it on an existing database.
 """
 
@@ -35,10 +40,29 @@ def read_assignments(path: Path) -> dict[str, str]:
         return {r["id"]: r["topic_id"] for r in csv.DictReader(fh)}
 
 
-def equivalence(n: int, nights: int, seed: int) -> None:
-    sample = generate(n, seed, history=0)
-    rows = sorted(sample.export, key=lambda r: r["received_at"])
-    gold = {g["id"]: g["topic"] for g in sample.gold}
+def _majority(assigned: dict[str, str], gold: dict[str, str]) -> dict[str, str]:
+    """Each topic's most common true topic."""
+    from collections import Counter, defaultdict
+
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for item, topic in assigned.items():
+        votes[topic][gold[item]] += 1
+    return {topic: c.most_common(1)[0][0] for topic, c in votes.items()}
+
+
+def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold_path: Path | None = None) -> None:
+    if export is not None:
+        with export.open(encoding="utf-8-sig", newline="") as fh:
+            rows = sorted(csv.DictReader(fh), key=lambda r: (r["received_at"], r["id"]))
+        with gold_path.open(encoding="utf-8-sig", newline="") as fh:
+            gold = {g["id"]: g["topic"] for g in csv.DictReader(fh)}
+    else:
+        sample = generate(n, seed, history=0)
+        rows = sorted(sample.export, key=lambda r: r["received_at"])
+        gold = {g["id"]: g["topic"] for g in sample.gold}
+    from dedup.store import Store
+
+    merges = {"healing": 0, "churn": 0}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         db = tmp / "nightly.sqlite"
@@ -50,9 +74,16 @@ def equivalence(n: int, nights: int, seed: int) -> None:
                 w = csv.DictWriter(fh, ["id", "received_at", "channel", "content"])
                 w.writeheader()
                 w.writerows(rows[k * size:(k + 1) * size])
+            before = {}
+            if k:
+                store = Store(db)
+                before = _majority(dict(store.assignments()), gold)
+                store.close()
             start = time.perf_counter()
-            run([path], db, None, Config(), model_path=tmp / "no-model")
+            report = run([path], db, None, Config(), model_path=tmp / "no-model")
             night_seconds.append(time.perf_counter() - start)
+            for old, into in report.merged.items():
+                merges["healing" if before.get(old) == before.get(into) else "churn"] += 1
         run_out = tmp / "nightly-out"
         rebuilt = tmp / "rebuilt.sqlite"
         shutil.copy(db, rebuilt)
@@ -70,7 +101,8 @@ def equivalence(n: int, nights: int, seed: int) -> None:
                           "bcubed_f1_nightly_vs_rebuild": between["bcubed_f1"],
                           "nightly_vs_gold_bcubed_f1": vs_gold_nightly["bcubed_f1"],
                           "nightly_vs_gold_pairwise_precision": vs_gold_nightly["pairwise_precision"],
-                          "rebuild_vs_gold_bcubed_f1": vs_gold_rebuilt["bcubed_f1"]}, indent=2))
+                          "rebuild_vs_gold_bcubed_f1": vs_gold_rebuilt["bcubed_f1"],
+                          "merges_healing": merges["healing"], "merges_churn": merges["churn"]}, indent=2))
         del run_out
 
 
@@ -103,13 +135,15 @@ def main() -> None:
     e.add_argument("--n", type=int, default=60000)
     e.add_argument("--nights", type=int, default=30)
     e.add_argument("--seed", type=int, default=11)
+    e.add_argument("--export", type=Path, help="split this export instead of generating one")
+    e.add_argument("--gold", type=Path, help="the export's truth (id,topic)")
     g = sub.add_parser("night")
     g.add_argument("--db", type=Path, required=True)
     g.add_argument("--n", type=int, default=20000)
     g.add_argument("--seed", type=int, default=99)
     args = parser.parse_args()
     if args.what == "equivalence":
-        equivalence(args.n, args.nights, args.seed)
+        equivalence(args.n, args.nights, args.seed, args.export, args.gold)
     else:
         night(args.db, args.n, args.seed)
 

@@ -9,7 +9,9 @@ of one complaint that differ in their wrapping look less alike than they are.
 A shingle is boilerplate when it is *frequent* — in at least ``min_share`` of
 a sample of distinct texts, and at least ``min_count`` of them — and
 *incoherent*: the texts that hold it are otherwise unalike (the median
-Jaccard of pairs of them is below ``coherence``). A campaign's own sentences
+Jaccard of pairs of them is below ``coherence``), or no more alike than
+``lift`` times two texts drawn at random (where boilerplate is most of every
+text, any two texts look alike). A campaign's own sentences
 are frequent too, but the texts that hold them are copies of one another, so
 they stay. No list of phrases is involved: the same rule finds a city's
 hotline template, an app's footer or a letter-writing habit.
@@ -59,7 +61,7 @@ def node_sets(hashes: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def learn(hashes: np.ndarray, lengths: np.ndarray, min_share: float = 0.05, min_count: int = 20,
-          coherence: float = 0.3, pairs: int = 15, seed: int = 1) -> Learned:
+          coherence: float = 0.3, pairs: int = 15, seed: int = 1, lift: float = 2.0) -> Learned:
     """Boilerplate shingles of a sample of texts (their shingle hashes end to end, and counts)."""
     node, value = node_sets(hashes, lengths)
     n = len(lengths)
@@ -78,7 +80,12 @@ def learn(hashes: np.ndarray, lengths: np.ndarray, min_share: float = 0.05, min_
     off_b = (off_a + 1 + (rng.random((len(frequent), pairs)) * (count[:, None] - 1)).astype(np.int64)) % count[:, None]
     a, b = start[:, None] + off_a, start[:, None] + off_b   # two different texts holding the shingle
     sims = _jaccard(node[a.ravel()], node[b.ravel()], hashes, lengths).reshape(len(frequent), pairs)
-    incoherent = np.median(sims, axis=1) < coherence
+    # texts that share the shingle are no more alike than any two texts: boilerplate, even where it is
+    # most of every text (long letters of generic paragraphs, where any two letters look alike)
+    x, y = rng.integers(0, n, size=(2, 20 * pairs))
+    baseline = float(np.median(_jaccard(x, y, hashes, lengths))) if n > 1 else 0.0
+    median = np.median(sims, axis=1)
+    incoherent = (median < coherence) | (median < lift * baseline)
     return Learned(np.sort(value[start[incoherent]].astype(np.uint32)), n, len(frequent))
 
 

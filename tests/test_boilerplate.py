@@ -63,3 +63,23 @@ def test_sample_is_order_free():
     picked = {keys[k] for k in sample_nodes(keys, 100)}
     shuffled = list(reversed(keys))
     assert {shuffled[k] for k in sample_nodes(shuffled, 100)} == picked
+
+
+def test_generic_paragraphs_that_are_most_of_every_letter_are_boilerplate():
+    """Letters padded with the same paragraphs look alike whatever they are about: the padding goes."""
+    import random
+
+    padding = ["我在这里生活了二十多年对这座城市有很深的感情", "不知道这个事情该找哪个部门只好在这里留言",
+               "我们都是普通老百姓只希望过上安稳的日子", "相信政府一定会为老百姓做主", "请领导在百忙之中抽空看一看",
+               "这件事情已经困扰我们很长时间了身心俱疲"]
+    rng = random.Random(4)
+    letters = []
+    for place, problem in itertools.product(PLACES, PROBLEMS):
+        paragraphs = rng.sample(padding, 4) + [place + problem]
+        rng.shuffle(paragraphs)
+        letters.append("，".join(paragraphs))
+    hashes, lengths = char_shingle_hashes(letters, 3)
+    learned = learn(hashes, lengths, min_share=0.2, min_count=5)
+    found = set(learned.hashes.tolist())
+    assert {shingle_hash(s) for s in char_shingles("相信政府一定会为老百姓做主", 3)} <= found
+    assert not {shingle_hash(s) for s in char_shingles(PROBLEMS[0], 3)} & found
