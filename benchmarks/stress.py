@@ -140,6 +140,8 @@ def main() -> None:
         for n in args.sizes:
             r = run_case(case, n, args)
             rows.append(r)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
             if "failed" in r:
                 print(f"| {case} | {n:,} | failed (exit {r['failed']}) after {r['wall_s']:.1f} s | | "
                       f"{r['peak_pss_mib']:,.0f} | | | | | |", flush=True)
@@ -150,14 +152,12 @@ def main() -> None:
                   f"{m['bcubed_f1']:.3f} | {m['pairwise_precision']:.3f} | {m['topic_ratio']:.2f} | "
                   f"{c.get('cluster_buckets_capped', 0):,}, {c.get('cluster_nodes_capped', 0):,}, "
                   f"{c.get('cluster_pairs_dropped', 0):,} |", flush=True)
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     print("\nstages, seconds:")
-    stages = sorted({s for r in rows for s in r.get("timings", {})}, key=lambda s: list(rows[0]["timings"]).index(s)
-                    if s in rows[0].get("timings", {}) else 99)
+    done = [r for r in rows if "timings" in r]
+    stages = list(dict.fromkeys(s for r in done for s in r["timings"]))
     print("| case | items | " + " | ".join(stages) + " |")
     print("| --- | ---: | " + " | ".join("---:" for _ in stages) + " |")
-    for r in rows:
+    for r in done:
         print(f"| {r['case']} | {r['items']:,} | " + " | ".join(f"{r.get('timings', {}).get(s, 0):.1f}"
                                                               for s in stages) + " |")
 

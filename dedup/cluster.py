@@ -120,7 +120,10 @@ def _pairs_turns(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
         raw = np.cumsum(_raw_counts(buckets, left, right, block, keyed, bounds.bucket_centres))
         cuts = np.unique(np.concatenate(([0], np.searchsorted(raw, np.arange(bounds.chunk, raw[-1] + 1, bounds.chunk),
                                                               side="right"), [len(left)]))).tolist()
-    # each band's (and part's) right nodes sorted once, by bucket then priority, for every slice to search
+    if len(cuts) == 2:  # one slice: each band's buckets addressed directly, as the unsliced join does
+        return _pairs_of(buckets, left, right, allowed, block, keyed, bounds, rank)
+    # several slices: each band's (and part's) right nodes sorted once, by bucket then priority, for every
+    # slice to search (addressing tables the size of the buckets, made again per slice, cost more)
     cap = bounds.bucket_centres
     if block is None:
         right_parts = [(right, False)]
