@@ -359,10 +359,11 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
                                 [tokens_of[it.text] for it in items])
         record = {"kind": "rebuild", "started": started, "inputs": [], "config": config.to_dict()}
         check_prepared(nodes, config)
+        index_meta = json.loads(store.meta("index") or "null")  # read before the writer holds the database
         plan = _plan_full(store, items, nodes, previous, config, timer, stack, record, out_dir)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
         report = _commit(store, db_path, "rebuild", plan, config, loader, timer, started, [], counts, [],
-                         out_dir, json.loads(store.meta("index") or "null"))
+                         out_dir, index_meta)
     report.held = (stored, tokens_of, items, previous, nodes, plan)
     return report
 
