@@ -91,7 +91,7 @@ class ClusterConfig:
     # Work per node, bounded whatever the data's shape (cluster.Bounds; 0 turns a bound off): in one
     # band's bucket a node meets at most bucket_centres centres, the first by priority; of all it meets,
     # the candidates sharing most bands are verified; at most pair_chunk raw pairs are held at once.
-    bucket_centres: int = 8
+    bucket_centres: int = 4
     candidates: int = 24
     pair_chunk: int = 8_000_000
     # verify a text's candidates in turns, most bands shared first, stopping at the first that accepts it
