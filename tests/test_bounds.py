@@ -19,14 +19,19 @@ def test_bucket_join_cap_keeps_the_first_by_rank():
     assert len(l_all) == 5
 
 
+def _random_graph(n, bands, width, seed):
+    """Random buckets and a symmetric similarity table (-1 refuses a pair), from a seed."""
+    rng = np.random.default_rng(seed)
+    buckets = rng.integers(0, width, size=(bands, n)).astype(np.int32)
+    sim = np.triu(rng.choice([-1.0, 0.3, 0.5, 0.8], size=(n, n)), 1)
+    return rng, buckets, sim + sim.T
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(2, 60), st.integers(1, 6), st.integers(1, 8), st.integers(0, 2**32 - 1))
 def test_bounds_that_do_not_bite_change_nothing(n, bands, width, seed):
     """Caps above every bucket's size and every node's candidate count give the unbounded topics."""
-    rng = np.random.default_rng(seed)
-    buckets = rng.integers(0, width, size=(bands, n)).astype(np.int32)
-    sim = np.triu(rng.choice([-1.0, 0.3, 0.5, 0.8], size=(n, n)), 1)
-    sim = sim + sim.T
+    rng, buckets, sim = _random_graph(n, bands, width, seed)
     weights = rng.integers(1, 4, size=n).astype(float)
     keys = [f"k{k:03d}" for k in range(n)]
     want = lsh_star_cluster(buckets, weights, keys, lambda i, j: sim[i, j])
@@ -88,10 +93,7 @@ def test_exact_many_is_exact(n, seed):
 @given(st.integers(2, 60), st.integers(1, 6), st.integers(1, 8), st.integers(0, 2**32 - 1))
 def test_bounded_stars_keep_every_member_accepted_by_its_centre(n, bands, width, seed):
     """Whatever the bounds cut, no chaining: each member was accepted against its own centre."""
-    rng = np.random.default_rng(seed)
-    buckets = rng.integers(0, width, size=(bands, n)).astype(np.int32)
-    sim = np.triu(rng.choice([-1.0, 0.3, 0.5, 0.8], size=(n, n)), 1)
-    sim = sim + sim.T
+    rng, buckets, sim = _random_graph(n, bands, width, seed)
     bounds = Bounds(bucket_centres=2, candidates=3, chunk=7, first_accepted=True)
     labels = lsh_star_cluster(buckets, rng.integers(1, 4, size=n).astype(float), np.arange(n),
                               lambda i, j: sim[i, j], bounds=bounds)
