@@ -18,8 +18,9 @@ from .arrays import first_in_groups, ranks, transposed, unique
 from .boilerplate import discount, learn, sample_nodes
 from .budget import pair_chunk
 from .candidates import bucket_ids, lsh_params
-from .cluster import Bounds, lsh_star_cluster, split_conflicts
+from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
+from .joins import Bounds
 from .parallel import chunk_results, shared_empty
 from .segment import NodePlaces, places
 from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, permuted_signatures, shingles

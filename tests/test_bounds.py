@@ -4,7 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import Bounds, _Memo, bucket_join, lsh_star_cluster
+from dedup.cluster import _Memo, lsh_star_cluster
+from dedup.joins import Bounds, bucket_join
 from dedup.verify import Verifier
 
 
@@ -104,7 +105,7 @@ def test_bounded_stars_keep_every_member_accepted_by_its_centre(n, bands, width,
 
 
 def test_first_accepted_stops_at_the_most_shared_acceptor():
-    from dedup.cluster import _in_turns
+    from dedup.joins import _in_turns
 
     asked = []
 
@@ -122,7 +123,7 @@ def test_first_accepted_stops_at_the_most_shared_acceptor():
 @given(st.integers(2, 80), st.integers(1, 10), st.integers(0, 4), st.integers(0, 2**32 - 1))
 def test_indexed_join_is_bucket_join(n, width, cap, seed):
     """The slices' binary-search join gives bucket_join's pairs, capped the same way."""
-    from dedup.cluster import _RightIndex
+    from dedup.joins import _RightIndex
 
     rng = np.random.default_rng(seed)
     band = rng.integers(0, width, n).astype(np.int32)

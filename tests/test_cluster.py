@@ -6,7 +6,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup.candidates import bucket_ids
-from dedup.cluster import bucket_join, keyed_buckets, lsh_star_cluster, split_conflicts
+from dedup.cluster import lsh_star_cluster, split_conflicts
+from dedup.joins import bucket_join, keyed_buckets
 
 
 def graph(n, pairs):
@@ -192,7 +193,7 @@ def test_bucket_numbers_are_32_bit_and_keying_them_does_not_overflow():
        st.sampled_from([41, 1 << 31]))
 def test_one_sorted_key_orders_as_the_lexsort(cells, n):
     """Node, then most bands shared, then top: one int64 key, or the lexsort where it would not fit."""
-    from dedup.cluster import _by_node_shared_top
+    from dedup.joins import _by_node_shared_top
 
     cells = list({(a, c): (a, b, c) for a, b, c in cells}.values())  # a node meets each top once
     node, shared, top = (np.array([c[k] for c in cells], dtype=np.int64) for k in range(3))
@@ -207,6 +208,7 @@ def test_final_pairs_are_every_member_with_every_centre(n, bands, width, keyed, 
     """The last pass pairs members with centres from round one's pairs and a join with later centres only:
     the same pairs and similarities as joining every member with every centre again."""
     import dedup.cluster as cl
+    import dedup.joins as joins
 
     rng = np.random.default_rng(seed)
     buckets = rng.integers(0, width, size=(bands, n)).astype(np.int32)
@@ -220,7 +222,7 @@ def test_final_pairs_are_every_member_with_every_centre(n, bands, width, keyed, 
     def checked(buckets, labels, centres, first, similar, allowed, block, contest, *rest):
         got = original(buckets, labels, centres, first, similar, allowed, block, contest, *rest)
         members = np.flatnonzero(labels != np.arange(len(labels)))
-        i, j = cl._pairs(buckets, members, np.concatenate(centres), allowed, block, contest)
+        i, j = joins._pairs(buckets, members, np.concatenate(centres), allowed, block, contest)
         want = sorted(zip(i.tolist(), j.tolist(), sim[i, j].tolist()))
         assert sorted(zip(*(a.tolist() for a in got))) == want
         seen.append(len(centres))
