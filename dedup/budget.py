@@ -7,7 +7,7 @@ size, so an export that could not even be prepared is refused at once. Once the
 items are normalised and segmented, still before anything is stored
 (``check_prepared``): what the process holds now, plus what clustering adds per
 distinct text (signature, its transposed copy, band buckets, shingle hashes),
-the bounded slice of candidate pairs (``cluster.Bounds``), and the model's and
+the bounded slice of candidate pairs (``joins.Bounds``), and the model's and
 writer's processes. The constants are measured (``benchmarks/RESULTS.md``).
 """
 

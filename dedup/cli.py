@@ -116,7 +116,7 @@ def run(exports, db, out, model, progress, config_file, sets):
 
 
 def bounds_line(counts: dict) -> str:
-    """Where clustering's work bounds cut (``cluster.Bounds``), in words; empty where none did."""
+    """Where clustering's work bounds cut (``joins.Bounds``), in words; empty where none did."""
     cut = {k: counts.get(f"cluster_{k}", 0) for k in ("buckets_capped", "nodes_capped", "pairs_dropped",
                                                       "tops_skipped")}
     if not any(cut.values()):

@@ -88,7 +88,7 @@ class ClusterConfig:
     fn_weight: float = 0.9
     # Different places at the same level (two streets, two estates) veto a merge.
     place_veto: bool = True
-    # Work per node, bounded whatever the data's shape (cluster.Bounds; 0 turns a bound off): in one
+    # Work per node, bounded whatever the data's shape (joins.Bounds; 0 turns a bound off): in one
     # band's bucket a node meets at most bucket_centres centres, the first by priority; of all it meets,
     # the candidates sharing most bands are verified; at most pair_chunk raw pairs are held at once.
     bucket_centres: int = 4

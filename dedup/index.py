@@ -141,7 +141,7 @@ class Index:
 
         ``keys`` is (bands, m). With ``places`` ((3, m) codes), pairs the place
         veto would refuse are dropped before anything is read from the database.
-        The same bounds as a full run's clustering (``cluster.Bounds``): with
+        The same bounds as a full run's clustering (``joins.Bounds``): with
         ``cap``, a query meets at most that many stored centres per band key in
         each segment (the oldest); with ``candidates``, only that many of all
         it meets, those sharing the most band keys with it (ties to the older).
