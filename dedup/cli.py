@@ -138,6 +138,9 @@ def format_report(report) -> str:
     for old, into in sorted(report.merged.items()):
         lines.append(f"  merged {old} into {into}")
     lines.append(report.routing)
+    if c.get("cluster_boilerplate_shingles"):
+        lines.append(f"boilerplate: {c['cluster_boilerplate_shingles']} shingles shared by unrelated texts left out "
+                     "(learned from tonight's texts; `dedup explain` shows them)")
     bound = bounds_line(c)
     if bound:
         lines.append(bound)

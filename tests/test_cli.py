@@ -154,3 +154,21 @@ def test_progress_lines_name_each_stage(tmp_path):
         assert stage in with_bars.stderr
     assert "cluster" not in without.stderr
     assert (tmp_path / "a" / "assignments.csv").read_bytes() == (tmp_path / "b" / "assignments.csv").read_bytes()
+
+
+def test_run_summary_says_what_boilerplate_and_bounds_did(tmp_path):
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    export = Path(__file__).resolve().parents[1] / "sample_data" / "export.csv"
+    result = CliRunner().invoke(main, ["run", str(export), "--db", str(tmp_path / "db.sqlite"), "--out",
+                                       str(tmp_path / "out"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    counts = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["counts"]
+    assert counts["cluster_boilerplate_shingles"] > 0
+    assert f"boilerplate: {counts['cluster_boilerplate_shingles']} shingles" in result.output
+    assert {"cluster_buckets_capped", "cluster_nodes_capped", "cluster_pairs_dropped"} <= set(counts)
