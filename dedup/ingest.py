@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .config import IngestConfig
 from .records import CHANNELS, Item, Rejection
 
@@ -120,6 +122,9 @@ def map_header(header: list[object], config: IngestConfig, path: Path,
     for ours, accepted in config.columns.items():
         for name in accepted:
             if _fold(name) in folded:
+                if folded.count(_fold(name)) > 1:
+                    raise IngestError(f"{path}: the header names column {name!r} more than once; "
+                                      "which one holds the data is ambiguous")
                 mapping[ours] = folded.index(_fold(name))
                 break
     missing = [c for c in required if c not in mapping]
@@ -229,20 +234,31 @@ class _CsvExport:
 
     def __init__(self, path: Path, config: IngestConfig, required: tuple[str, ...] = REQUIRED) -> None:
         text, _encoding = read_text(path)
-        rows = _csv_rows(path, text, "\t" if path.suffix.lower() == ".tsv" else ",")
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        rows = _csv_rows(path, text, delimiter)
         header = next(rows, None)
         if header is None:
             raise IngestError(f"{path}: file is empty")
         self.mapping = map_header(header[1], config, path, required)
         self.rows = list(rows)
-        self.width, self.last = len(header[1]), _last_line(text)
+        names = header[1]
+        while names and not names[-1].strip():  # a trailing separator in the header is not a column
+            names = names[:-1]
+        self.width, self.last = max(len(names), max(self.mapping.values()) + 1), _last_line(text)
+        self.unended = not text.endswith(("\n", "\r"))  # cut off, perhaps inside its last cell
+        _refuse_runaway_quotes(path, self.rows, self.width, self.mapping, delimiter)
         self.needed = max(self.mapping.values()) + 1
         self._names, self._pick = list(self.mapping), operator.itemgetter(*self.mapping.values())
 
     def truncated(self, number: int, row: list[str]) -> str | None:
-        """Why a short last row is refused (the file may be cut off), or None."""
-        if len(row) < self.width and number == self.last:
+        """Why the last row is refused when the file may be cut off (a short row, or no line break after
+        it), or None. The id is not remembered: the whole row is read when the whole file arrives."""
+        if number != self.last:
+            return None
+        if len(row) < self.width:
             return f"truncated row ({len(row)} of {self.width} fields): file may be cut off"
+        if self.unended:
+            return "the file does not end with a line break: its last row may be cut off"
         return None
 
     def record(self, row: list[str]) -> dict[str, object]:
@@ -251,6 +267,40 @@ class _CsvExport:
             values = self._pick(row)
             return dict(zip(self._names, values if len(self._names) > 1 else (values,)))
         return {k: (row[i] if i < len(row) else None) for k, i in self.mapping.items()}
+
+
+def _refuse_runaway_quotes(path: Path, rows: list[tuple[int, list[str]]], width: int, mapping: dict[str, int],
+                           delimiter: str) -> None:
+    """Raise IngestError when a quoted cell has swallowed lines that read as rows of their own.
+
+    A stray ``"`` at the start of a cell makes the csv module read on to the next
+    quote, rows and all: the file would parse, and the rows inside would be lost
+    into one item's text. A cell may hold line breaks; but a line inside it that
+    has the header's width and a readable time in the time column is a row, and
+    the file is refused, naming the line the quote opened on.
+    """
+    at_time = mapping.get("received_at")
+    starts = np.fromiter(map(operator.itemgetter(0), rows), dtype=np.int64, count=len(rows))
+    spanning = np.flatnonzero(np.diff(starts) > 1).tolist() + [len(rows) - 1] if rows else []
+    for k in spanning:  # rows over more than one physical line (few; found from the line numbers alone)
+        start, row = rows[k]
+        for cell in row:
+            if "\n" not in cell and "\r" not in cell:
+                continue
+            lines = cell.splitlines()[1:]
+            inner = [line for line in lines if _reads_as_row(line, width, at_time, delimiter)]
+            if inner:
+                raise IngestError(f"{path}: line {start}: a quoted cell runs on over {len(lines)} more line(s), "
+                                  f"{len(inner)} of which read as rows of their own; is a quote (\") unbalanced "
+                                  "there? Fix the file and run again")
+
+
+def _reads_as_row(line: str, width: int, at_time: int | None, delimiter: str) -> bool:
+    if line.count(delimiter) < width - 1:
+        return False
+    cells = next(csv.reader([line], delimiter=delimiter), [])
+    return (len(cells) == width and at_time is not None and at_time < len(cells)
+            and parse_time(cells[at_time].strip()) is not None)
 
 
 def _last_line(text: str) -> int:
@@ -334,7 +384,7 @@ def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[
         if not item_id and not "".join(row).strip():  # a blank line, or only separators (a row with an id is neither)
             continue
         rows_read += 1
-        if len(row) < width and number == last:
+        if number == last and (len(row) < width or export.unended):
             rejected.append(Rejection(source, number, "", export.truncated(number, row)))
             continue
         if len(row) >= needed:

@@ -185,3 +185,50 @@ def test_last_line_is_the_last_line_left_after_stripping_line_ends(text):
     from dedup.ingest import _last_line
 
     assert _last_line(text) == text.rstrip("\r\n").count("\n") + 1
+
+
+@pytest.mark.parametrize("at", [2, 10, 990])
+def test_an_unbalanced_quote_refuses_the_file_naming_its_line(tmp_path, at):
+    quote = {at: '"'}
+    rows = [f"{k},2019-03-01 10:00:00,网站,{quote.get(k, '')}第{k}条 小区噪音扰民" for k in range(1, 1001)]
+    path = tmp_path / "a.csv"
+    path.write_text("id,received_at,channel,content\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=f"line {at + 1}: a quoted cell runs on .* unbalanced"):
+        run([path])
+
+
+def test_a_quoted_letter_over_several_lines_is_one_item(tmp_path):
+    letter = '"尊敬的领导：\n您好！\n东关街路灯坏了一个月，晚上很黑。\n此致\n敬礼"'
+    path = tmp_path / "a.csv"
+    path.write_text(f"id,received_at,channel,content\n1,2019-03-01 10:00:00,邮箱,{letter}\n"
+                    "2,2019-03-01 11:00:00,网站,路灯不亮\n", encoding="utf-8")
+    result = run([path])
+    assert [it.id for it in result.items] == ["1", "2"] and "东关街路灯" in result.items[0].content
+
+
+def test_a_file_without_its_last_line_break_holds_its_last_row_back(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("id,received_at,channel,content\n1,2019-03-01 10:00:00,网站,路灯不亮\n"
+                    "2,2019-03-01 11:00:00,网站,东关街路灯坏了一个月，晚上", encoding="utf-8")
+    result = run([path])
+    assert [it.id for it in result.items] == ["1"]
+    assert "does not end with a line break" in result.rejected[0].reason
+    path.write_text(path.read_text(encoding="utf-8") + "很黑\n", encoding="utf-8")  # the whole file, next night
+    again = run([path], known={"1": "路灯不亮"})
+    assert [it.content for it in again.items] == ["东关街路灯坏了一个月，晚上很黑"] and again.repeats == 1
+
+
+def test_a_trailing_separator_in_the_header_is_not_a_column(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("id,received_at,channel,content,\n1,2019-03-01 10:00:00,网站,路灯不亮\n"
+                    "2,2019-03-01 11:00:00,网站,井盖丢了\n", encoding="utf-8")
+    result = run([path])
+    assert [it.id for it in result.items] == ["1", "2"] and not result.rejected
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("id,received_at,channel,内容,内容\n1,2019-03-01 10:00:00,网站,路灯不亮,井盖丢了\n",
+                    encoding="utf-8")
+    with pytest.raises(IngestError, match="more than once"):
+        run([path])
