@@ -1,8 +1,9 @@
 """The ``dedup`` command: a thin layer over the library.
 
-Exit status: 0 success; 2 bad usage or configuration; 3 an input file cannot
-be read (nothing was stored); 4 the database is locked or unusable; 5 the
-department model file is corrupt.
+Exit status (the README's table): 0 success; 2 bad usage or configuration; 3 an
+input file cannot be read (nothing stored); 4 the database is locked, damaged or
+cannot be written; 5 the department model is unusable; 6 over the memory budget;
+7 the run is stored but its files could not be written.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sqlite3
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -18,13 +21,57 @@ import click
 from . import __version__
 from .config import ConfigError, load_config
 
-EXIT_USAGE, EXIT_INPUT, EXIT_DATABASE, EXIT_MODEL, EXIT_BUDGET = 2, 3, 4, 5, 6
+EXIT_USAGE, EXIT_INPUT, EXIT_DATABASE, EXIT_MODEL, EXIT_BUDGET, EXIT_OUTPUT = 2, 3, 4, 5, 6, 7
 
 
 class DedupError(click.ClickException):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.exit_code = code
+
+
+@contextmanager
+def database_errors():
+    """A database the user named: an unknown id or run is a usage error (2), damage or the wrong file is 4."""
+    from .store import NotFound, StoreError
+
+    try:
+        yield
+    except NotFound as exc:
+        raise DedupError(str(exc), EXIT_USAGE) from exc
+    except StoreError as exc:
+        raise DedupError(str(exc), EXIT_DATABASE) from exc
+    except sqlite3.DatabaseError as exc:
+        raise DedupError(f"the database is damaged or not a dedup database ({exc}); restore it from a backup",
+                         EXIT_DATABASE) from exc
+
+
+@contextmanager
+def run_errors(db: str, done: str):
+    """What stops a run or rebuild, as the exit-status table says; ``done`` is what did not happen to the
+    database ("stored", "changed")."""
+    from .budget import BudgetError
+    from .classify import ModelError
+    from .ingest import IngestError
+    from .pipeline import ExportError
+    from .store import StoreError
+
+    try:
+        yield
+    except IngestError as exc:
+        raise DedupError(f"{exc} (nothing was {done})", EXIT_INPUT) from exc
+    except StoreError as exc:
+        raise DedupError(str(exc), EXIT_DATABASE) from exc
+    except ModelError as exc:
+        raise DedupError(f"{exc} (nothing was {done})", EXIT_MODEL) from exc
+    except BudgetError as exc:
+        raise DedupError(f"{exc} (nothing was {done})", EXIT_BUDGET) from exc
+    except ExportError as exc:
+        raise DedupError(str(exc), EXIT_OUTPUT) from exc
+    except (sqlite3.DatabaseError, OSError) as exc:  # a full disk, a read-only database
+        what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DedupError(f"{db}: the database could not be written ({what}); nothing was {done}",
+                         EXIT_DATABASE) from exc
 
 
 def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
@@ -94,24 +141,12 @@ def run(exports, db, out, model, progress, config_file, sets):
     Example:
       dedup run sample_data/export.csv --db dedup.sqlite --out out
     """
-    from .budget import BudgetError
-    from .classify import ModelError
-    from .ingest import IngestError
     from .pipeline import run as run_pipeline
-    from .store import StoreError
 
     config = _config(config_file, sets)
     show = sys.stderr.isatty() if progress is None else progress
-    try:
+    with run_errors(db, "stored"):
         report = run_pipeline(exports, db, out, config, model_path=model, progress=show)
-    except IngestError as exc:
-        raise DedupError(f"{exc} (nothing was stored)", EXIT_INPUT) from exc
-    except StoreError as exc:
-        raise DedupError(str(exc), EXIT_DATABASE) from exc
-    except ModelError as exc:
-        raise DedupError(f"{exc} (nothing was stored)", EXIT_MODEL) from exc
-    except BudgetError as exc:
-        raise DedupError(f"{exc} (nothing was stored)", EXIT_BUDGET) from exc
     _done(report)
 
 
@@ -131,10 +166,19 @@ def format_report(report) -> str:
     lines = [f"run {report.run_id}: read {c['rows_read']} rows, {c['new_items']} new items, "
              f"{c['repeats']} repeats, {c['rejected']} rejected"]
     if not c["new_items"] and not c.get("topics_changed"):
-        lines.append("nothing new: the database is unchanged")
+        lines.append("nothing new: no item or topic changed" + (
+            f" (the run and its {c['rejected']} rejected rows are recorded)" if c["rejected"] else ""))
     else:
         lines.append(f"topics: {c['new_topics']} new, {c['topics_changed'] - c['new_topics']} grown, "
                      f"{c['merged_topics']} merged")
+    if c.get("flagged"):
+        lines.append(f"flagged: {c['flagged']} rows kept with their time or channel filled in (flagged.csv says how)")
+    if report.relisted:
+        lines.append(f"the exports of run {report.relisted} were cut off before they finished: "
+                     "its lists (new, changed, rejected, flagged) are written now")
+    if report.unexported:
+        lines.append(f"warning: the exports of run {report.unexported} were cut off before they finished; "
+                     f"`dedup export --run {report.unexported} --out DIR` writes its lists")
     for old, into in sorted(report.merged.items()):
         lines.append(f"  merged {old} into {into}")
     lines.append(report.routing)
@@ -170,20 +214,11 @@ def rebuild(db, out, model, config_file, sets):
     Example:
       dedup rebuild --db dedup.sqlite --set cluster.threshold=0.45
     """
-    from .budget import BudgetError
-    from .classify import ModelError
     from .pipeline import rebuild as rebuild_all
-    from .store import StoreError
 
     config = _config(config_file, sets)
-    try:
+    with run_errors(db, "changed"):
         report = rebuild_all(db, out, config, model_path=model)
-    except StoreError as exc:
-        raise DedupError(str(exc), EXIT_DATABASE) from exc
-    except ModelError as exc:
-        raise DedupError(f"{exc} (nothing was stored)", EXIT_MODEL) from exc
-    except BudgetError as exc:
-        raise DedupError(f"{exc} (nothing was changed)", EXIT_BUDGET) from exc
     _done(report)
 
 
@@ -206,11 +241,16 @@ def sample(n, seed, history, out):
 
 
 def _read_labels(path: str, key: str, value: str) -> dict[str, str]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or key not in reader.fieldnames or value not in reader.fieldnames:
-            raise DedupError(f"{path}: needs columns {key},{value}; has {reader.fieldnames}", EXIT_INPUT)
-        return {row[key]: row[value] for row in reader}
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or key not in reader.fieldnames or value not in reader.fieldnames:
+                raise DedupError(f"{path}: needs columns {key},{value}; has {reader.fieldnames}", EXIT_INPUT)
+            return {row[key]: row[value] for row in reader}
+    except UnicodeDecodeError as exc:
+        raise DedupError(f"{path}: not a UTF-8 CSV file ({exc.reason} at byte {exc.start})", EXIT_INPUT) from exc
+    except (csv.Error, OSError) as exc:
+        raise DedupError(f"{path}: cannot be read as CSV ({exc})", EXIT_INPUT) from exc
 
 
 @main.command()
@@ -231,17 +271,25 @@ def evaluate(gold, pred, topics, as_json):
 
     gold_topic = _read_labels(gold, "id", "topic")
     pred_topic = _read_labels(pred, "id", "topic_id")
-    ids = sorted(set(gold_topic) & set(pred_topic))
-    if not ids:
+    if not set(gold_topic) & set(pred_topic):
         raise DedupError("no ids in common between gold and predictions", EXIT_INPUT)
+    # every gold id is scored: one the predictions lack counts as a topic of its own (never a free pass)
+    unpredicted = sorted(set(gold_topic) - set(pred_topic))
+    pred_topic.update({i: f"\x00unpredicted:{i}" for i in unpredicted})
+    ids = sorted(gold_topic)
     result = cluster_metrics([pred_topic[i] for i in ids], [gold_topic[i] for i in ids])
-    result["gold_only"] = len(set(gold_topic) - set(pred_topic))
+    result["gold_only"] = len(unpredicted)
+    result["pred_only"] = len(set(pred_topic) - set(gold_topic))
+    if unpredicted:
+        click.echo(f"warning: {len(unpredicted)} of {len(ids)} gold ids have no prediction; each is scored as a "
+                   "topic of its own", err=True)
     if topics:
         from .metrics import routing_metrics
 
         with open(topics, encoding="utf-8-sig", newline="") as fh:
             topic_rows = {r["topic_id"]: r for r in csv.DictReader(fh)}
-        result.update(routing_metrics(ids, gold_topic, _read_labels(gold, "id", "department"), pred_topic,
+        predicted = [i for i in ids if not pred_topic[i].startswith("\x00unpredicted:")]
+        result.update(routing_metrics(predicted, gold_topic, _read_labels(gold, "id", "department"), pred_topic,
                                       topic_rows))
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -328,16 +376,14 @@ def explain(id_a, id_b, db):
       dedup explain LC00000001 LC00000007 --db dedup.sqlite
     """
     from .explain import explain as explain_pair
-    from .store import StoreError
 
-    try:
+    with database_errors():
         click.echo(explain_pair(Path(db), id_a, id_b))
-    except StoreError as exc:
-        raise DedupError(str(exc), EXIT_USAGE) from exc
 
 
 @main.command()
-@click.option("--sample", "n", default=200, show_default=True, help="About how many pairs to write.")
+@click.option("--sample", "n", default=200, show_default=True, type=click.IntRange(min=1),
+              help="About how many pairs to write.")
 @click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", default="pairs.csv", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--seed", default=0, show_default=True)
@@ -350,12 +396,9 @@ def pairs(n, db, out, seed):
       dedup tune export.csv --gold pairs.csv --grid threshold=0.3:0.8:0.05 --out tuning
     """
     from .explain import sample_pairs
-    from .store import StoreError
 
-    try:
+    with database_errors():
         path = sample_pairs(Path(db), n, Path(out), seed)
-    except StoreError as exc:
-        raise DedupError(str(exc), EXIT_USAGE) from exc
     click.echo(f"wrote {path}: label the `same` column 1 or 0, then pass it to `dedup tune --gold`")
 
 
@@ -370,17 +413,15 @@ def topic():
 @click.option("--limit", default=20, show_default=True, help="Members to list.")
 def topic_show(topic_id, db, limit):
     """Show a topic and its members, following merge redirects."""
-    from .store import Store, StoreError
+    from .store import Store
 
-    store = Store(db)
-    try:
+    with database_errors():
+        store = Store(db, readonly=True)
         live, path = store.resolve(topic_id)
-    except StoreError as exc:
-        raise DedupError(str(exc), EXIT_USAGE) from exc
+        t, members = store.topic(live), store.members(live)
+        store.close()
     if len(path) > 1:
         click.echo(f"{topic_id} was merged into {live} (" + " -> ".join(path) + ")")
-    t = store.topic(live)
-    members = store.members(live)
     click.echo(f"{live}: {t['size']} items, {t['first_received']} .. {t['last_received']}")
     click.echo(f"keywords: {t['keywords']}")
     if t["department"]:
@@ -399,7 +440,11 @@ def runs(db):
     """List past runs: when, inputs, counts and timings."""
     from .store import Store
 
-    for r in Store(db).runs():
+    with database_errors():
+        store = Store(db, readonly=True)
+        records = store.runs()
+        store.close()
+    for r in records:
         c = r["counts"]
         files = ", ".join(f"{Path(i['file']).name} ({i['sha256'][:10]})" for i in r["inputs"])
         click.echo(f"run {r['run_id']} {r['kind']} {r['started_at']}..{r['finished_at']}  {files}")
@@ -410,13 +455,38 @@ def runs(db):
         click.echo(f"    config: {json.dumps(r['config'], ensure_ascii=False)[:200]}")
 
 
+@main.command("export")
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--run", "run_id", type=click.IntRange(min=1), help="The run whose lists to write (default: the latest).")
+@click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False))
+def export_cmd(db, run_id, out):
+    """Write a run's lists again from the database (new and changed topics, rejected and flagged rows).
+
+    \b
+    Example:
+      dedup export --db dedup.sqlite --run 12 --out out
+    """
+    from .pipeline import export_run
+
+    try:
+        with database_errors():
+            paths = export_run(db, out, run_id)
+    except OSError as exc:
+        raise DedupError(f"{out}: cannot write the exports ({exc.strerror or exc})", EXIT_OUTPUT) from exc
+    click.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
 @main.command()
 @click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
 def status(db):
     """Summarise the database."""
     from .store import Store
 
-    for key, value in Store(db).counts().items():
+    with database_errors():
+        store = Store(db, readonly=True)
+        counts = store.counts()
+        store.close()
+    for key, value in counts.items():
         click.echo(f"{key:14s} {value}")
 
 

@@ -8,11 +8,15 @@ form in config files, ``--set`` flags and tuning grids.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .records import CHANNELS
 
 SHINGLE_KINDS = ("word", "char")
 
@@ -33,8 +37,40 @@ class IngestConfig:
         "department": ("department", "部门", "承办单位", "责任单位", "label"),
     })
     max_content_chars: int = 20000
-    # Times later than now + this many days are rejected as clock errors.
+    # An input file larger than this (an XLSX: expanded) is refused whole; so is a workbook of more cells.
+    max_file_bytes: int = 2 << 30
+    max_cells: int = 20_000_000
+    # Times later than now + this many days are clock errors: like a missing or unreadable time (or one
+    # before ``earliest``), the item is kept with its export's date and flagged in flagged.csv.
     future_tolerance_days: int = 1
+    earliest: str = "2000-01-01"
+    # The zone that times without one are in; times with a zone (Z, +08:00) and Unix times are converted to it.
+    timezone: str = "+08:00"
+    # Channel name in the export (folded: case and spaces) -> kind (records.CHANNELS). A name not listed is
+    # kept as "other" and counted in the run summary; a missing channel column or cell is "other" too.
+    channels: dict[str, str] = field(default_factory=lambda: {
+        "phone": "phone", "电话": "phone", "热线": "phone", "12345": "phone", "12345热线": "phone",
+        "市长热线": "phone", "tel": "phone",
+        "email": "email", "e-mail": "email", "mail": "email", "邮箱": "email", "邮件": "email", "电子邮件": "email",
+        "website": "website", "web": "website", "网站": "website", "网页": "website", "门户网站": "website",
+        "wechat": "wechat", "微信": "wechat", "微信公众号": "wechat", "公众号": "wechat",
+        "app": "app", "客户端": "app", "手机客户端": "app", "应用": "app",
+        "paper": "paper", "意见簿": "paper", "意见箱": "paper", "信件": "paper", "来信": "paper", "纸质": "paper",
+        "電話": "phone", "郵箱": "email", "網站": "website", "客戶端": "app", "意見簿": "paper",
+        "other": "other",
+    })
+
+    def __post_init__(self) -> None:
+        bad = sorted({kind for kind in self.channels.values() if kind not in CHANNELS})
+        if bad:
+            raise ConfigError(f"ingest.channels maps to unknown kind(s) {', '.join(bad)}; "
+                              f"kinds are {', '.join(CHANNELS)}")
+        if not re.fullmatch(r"[+-](0\d|1[0-4]):[0-5]\d", self.timezone):
+            raise ConfigError(f"ingest.timezone must look like +08:00, got {self.timezone!r}")
+        try:
+            dt.date.fromisoformat(self.earliest)
+        except ValueError as exc:
+            raise ConfigError(f"ingest.earliest must be a date like 2000-01-01, got {self.earliest!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -200,7 +236,7 @@ def _coerce(current: Any, value: Any, key: str) -> Any:
         if isinstance(current, tuple):
             return tuple(value.split(",")) if isinstance(value, str) else tuple(value)
         if isinstance(current, dict):
-            return {k: tuple(v) for k, v in dict(value).items()}
+            return {k: v if isinstance(v, str) else tuple(v) for k, v in dict(value).items()}
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad value for {key}: {value!r}") from exc

@@ -17,7 +17,7 @@ from .config import Config
 from .index import Index, index_root
 from .segment import places, places_conflict
 from .signatures import shingle_hash, text_shingles
-from .store import Store, StoreError
+from .store import NotFound, Store, StoreError
 
 
 @dataclass
@@ -51,7 +51,7 @@ def _side(store: Store, item_id: str) -> Side:
     row = store.db.execute("SELECT i.node_id, n.text, n.tokens, n.topic_id FROM items i JOIN nodes n"
                            " ON n.node_id = i.node_id WHERE i.id = ?", (item_id,)).fetchone()
     if row is None:
-        raise StoreError(f"no item {item_id!r} in {store.path}")
+        raise NotFound(f"no item {item_id!r} in {store.path}")
     centre = store.db.execute("SELECT node_id, text, tokens FROM nodes WHERE topic_id = ? AND is_centre = 1",
                               (row[3],)).fetchone()
     return Side(item_id, row[0], row[1], row[2].split(" "), row[3], centre[0], centre[1], centre[2].split(" "))
@@ -74,7 +74,7 @@ def jaccard(a: set, b: set) -> float:
 
 def explain(db_path: Path, id_a: str, id_b: str) -> str:
     """A plain-text account of the pair: texts, shingles, similarity, LSH, veto, topics, thresholds."""
-    store = Store(db_path)
+    store = Store(db_path, readonly=True)
     try:
         config, meta = _settings(store)
         a, b = _side(store, id_a), _side(store, id_b)
@@ -141,7 +141,7 @@ def _fmt(found: dict[int, frozenset[str]]) -> str:
 
 def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10) -> Path:
     """About n pairs spread evenly over Jaccard bins, for labelling by hand (id_a,id_b,same)."""
-    store = Store(db_path)
+    store = Store(db_path, readonly=True)
     try:
         config, meta = _settings(store)
         nodes = store.all_nodes()

@@ -271,8 +271,9 @@ def _widths(header: Sequence[str]) -> list[int]:
     return [wide.get(name, max(12, len(name) + 2)) for name in header]
 
 
-def write_rejected(path: Path, rejected: Sequence[Rejection]) -> Path:
-    return write_csv(path, ["file", "line", "id", "reason"], ((r.file, r.line, r.id, r.reason) for r in rejected))
+def write_rejected(path: Path, rejected: Sequence[Rejection], last: str = "reason") -> Path:
+    """rejected.csv (or, with ``last="note"``, flagged.csv): file, line, id and why."""
+    return write_csv(path, ["file", "line", "id", last], ((r.file, r.line, r.id, r.reason) for r in rejected))
 
 
 def write_json(path: Path, data: dict) -> Path:

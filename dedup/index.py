@@ -7,7 +7,9 @@ a merge demoted stay in their segment and are skipped at lookup. Segments are wr
 night's transaction commits, and the database names the segments in use, so
 a crash leaves either the old list or the new one; folders no list names are
 removed by the next run. Lookups memory-map the arrays, so a night reads the
-pages it needs, not the whole index.
+pages it needs, not the whole index. Each segment records its files' sizes and
+CRC-32s; a night checks them before it uses the segment, and a damaged or
+missing one stops the run (``IndexDamaged``: run ``dedup rebuild``).
 
 Band keys are also kept keyed by the finest place (estate, village or road),
 as in a full run's candidate join: the same complaint at 5,000 estates fills
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +29,14 @@ import numpy as np
 
 from .arrays import run_positions, stable_order, stable_sort, unique
 from .candidates import band_keys
+from .store import StoreError
 from .verify import codes_compatible
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+class IndexDamaged(StoreError):
+    """A segment the database names is missing, cut short or altered."""
 
 
 def index_root(db_path: Path) -> Path:
@@ -98,13 +106,52 @@ def write_segment(root: Path, name: str, node_ids: np.ndarray, sig: np.ndarray, 
                         ("placed_keys", p_keys), ("placed_rows", p_rows), ("open_keys", o_keys),
                         ("open_rows", o_rows)):
         np.save(folder / f"{file}.npy", array)
-    (folder / "segment.json").write_text(json.dumps({"count": int(len(sig))}))
+    files = {path.name: {"bytes": path.stat().st_size, "crc32": file_crc(path)}
+             for path in sorted(folder.glob("*.npy"))}
+    (folder / "segment.json").write_text(json.dumps({"count": int(len(sig)), "files": files}))
     return folder
 
 
+def file_crc(path: Path, block: int = 1 << 24) -> int:
+    """CRC-32 of a file, read in blocks (zlib's runs at about 1 GB/s)."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while data := fh.read(block):
+            crc = zlib.crc32(data, crc)
+    return crc
+
+
+def check_segment(folder: Path) -> None:
+    """Raise ``IndexDamaged`` unless every file the segment recorded is there, whole and unchanged."""
+    def damaged(why: str) -> IndexDamaged:
+        return IndexDamaged(f"index segment {folder} is damaged ({why}); run `dedup rebuild` to write the index "
+                            "again from the database")
+
+    try:
+        recorded = json.loads((folder / "segment.json").read_text())
+    except FileNotFoundError:
+        raise damaged("missing") from None
+    except (OSError, ValueError) as exc:
+        raise damaged(f"segment.json unreadable: {exc}") from None
+    for name, want in (recorded.get("files") or {}).items():  # (segments written before checksums: none)
+        path = folder / name
+        if not path.is_file():
+            raise damaged(f"{name} is missing")
+        if path.stat().st_size != want["bytes"]:
+            raise damaged(f"{name} holds {path.stat().st_size} bytes, {want['bytes']} were written")
+        if file_crc(path) != want["crc32"]:
+            raise damaged(f"{name} differs from what was written (CRC-32)")
+
+
 def read_segment(folder: Path) -> Segment:
+    """A segment, checked (``check_segment``) and memory-mapped."""
+    check_segment(folder)
+
     def load(name: str) -> np.ndarray:
-        return np.load(folder / f"{name}.npy", mmap_mode="r")
+        try:
+            return np.load(folder / f"{name}.npy", mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise IndexDamaged(f"index segment {folder} is damaged ({name}.npy: {exc}); run `dedup rebuild`") from None
 
     keys, rows, places = load("keys"), load("rows"), load("places")
     if (folder / "placed_keys.npy").exists():

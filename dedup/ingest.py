@@ -12,6 +12,7 @@ import io
 import json
 import operator
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,17 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from .config import IngestConfig
-from .records import CHANNELS, Item, Rejection
+from .records import Item, Rejection
 
-REQUIRED = ("id", "received_at", "channel", "content")
-
-CHANNEL_ALIASES = {
-    "phone": "phone", "电话": "phone", "热线": "phone", "12345": "phone", "市长热线": "phone", "tel": "phone",
-    "email": "email", "e-mail": "email", "mail": "email", "邮箱": "email", "邮件": "email", "电子邮件": "email",
-    "website": "website", "web": "website", "网站": "website", "网页": "website", "门户网站": "website",
-    "wechat": "wechat", "微信": "wechat", "微信公众号": "wechat", "公众号": "wechat",
-    "app": "app", "客户端": "app", "手机客户端": "app", "应用": "app",
-}
+# A message is refused only for want of an id or content; time and channel are metadata (filled and flagged).
+REQUIRED = ("id", "content")
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
                  "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
@@ -46,6 +40,11 @@ class IngestResult:
     rejected: list[Rejection] = field(default_factory=list)
     rows_read: int = 0
     repeats: int = 0          # same id, same content: stored once
+
+    @property
+    def flagged(self) -> list[Rejection]:
+        """Items kept with metadata filled in (``Item.note``), as (file, line, id, note) rows."""
+        return [Rejection(it.source, it.line, it.id, it.note) for it in self.items if it.note]
 
 
 def read_text(path: Path) -> tuple[str, str]:
@@ -74,19 +73,34 @@ def read_text(path: Path) -> tuple[str, str]:
 _CANONICAL_TIME = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d")
 
 
-def parse_time(value: object) -> str | None:
-    """Normalise a time cell to 'YYYY-MM-DD HH:MM:SS', or None when it cannot be read."""
+def parse_time(value: object, zone: dt.timezone | None = None) -> str | None:
+    """Normalise a time cell to 'YYYY-MM-DD HH:MM:SS' in ``zone`` (default +08:00), or None when it
+    cannot be read. Times with a zone (``Z``, ``+08:00``) and Unix times (10 or 13 digits) are converted."""
     if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value):
         if value[8:10] <= "28" or _real_date(value):
             return value  # the common case, already canonical and a real date: skip strptime
         return None
+    zone = zone or DEFAULT_ZONE
     if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(zone).replace(tzinfo=None)
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(int(value)) if float(value).is_integer() else str(value)
     text = str(value or "").strip()
     if not text:
         return None
+    if _UNIX_TIME.fullmatch(text):
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return dt.datetime.fromtimestamp(seconds, zone).strftime("%Y-%m-%d %H:%M:%S")
+    if _ZONED.search(text):
+        try:
+            stamp = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+        except ValueError:
+            return None
+        return stamp.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
     text = re.sub(r"\.\d+$", "", text.replace("T", " ") if re.match(r"\d{4}-\d\d-\d\dT", text) else text)
     for fmt in _TIME_FORMATS:
         try:
@@ -94,6 +108,17 @@ def parse_time(value: object) -> str | None:
         except ValueError:
             continue
     return None
+
+
+DEFAULT_ZONE = dt.timezone(dt.timedelta(hours=8))
+_UNIX_TIME = re.compile(r"1\d{9}|1\d{12}")          # 2001-09 to 2033-05, in seconds or milliseconds
+_ZONED = re.compile(r"\d(Z|[+-]\d\d:?\d\d)$")
+
+
+def zone_of(config: IngestConfig) -> dt.timezone:
+    sign = -1 if config.timezone.startswith("-") else 1
+    hours, minutes = config.timezone[1:].split(":")
+    return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
 
 
 def _real_date(value: str) -> bool:
@@ -105,9 +130,14 @@ def _real_date(value: str) -> bool:
     return True
 
 
-def normalize_channel(value: object) -> str | None:
-    found = CHANNEL_ALIASES.get(value) if type(value) is str else None  # most exports spell it as we do
-    return found or CHANNEL_ALIASES.get(str(value or "").strip().lower())
+def channel_kind(value: object, channels: dict[str, str]) -> tuple[str, str]:
+    """(kind, the name as written when the map does not know it): unknown and missing names are "other"."""
+    found = channels.get(value) if type(value) is str else None  # most exports spell it as the map does
+    if found:
+        return found, ""
+    name = str(value or "").strip()
+    found = channels.get(name) or channels.get(_fold(name))
+    return (found, "") if found else ("other", name)
 
 
 def _fold(name: object) -> str:
@@ -161,19 +191,64 @@ def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict | str]]:
         yield number, record if isinstance(record, dict) else "not a JSON object"
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[str, int, list[object]]]:
+XLSX_MAX_COLUMNS = 256  # columns read of a sheet: an export has a dozen; a sheet claiming 16,384 is not padded
+
+
+def _xlsx_rows(path: Path, config: IngestConfig) -> Iterator[tuple[str, int, list[object]]]:
+    """Rows of every sheet, streamed (openpyxl's read-only mode). The sheet's claimed dimension is not
+    trusted (a few bytes can claim A1:XFD1048576); its cells are counted against ``ingest.max_cells``."""
     import openpyxl  # deferred: only Excel inputs pay for the import
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad zip/xml
         raise IngestError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    cells = 0
     try:
         for sheet in book.worksheets:
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            sheet.reset_dimensions()
+            for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS), start=1):
+                cells += len(row)
+                if cells > config.max_cells:
+                    raise IngestError(f"{path}: sheet {sheet.title!r} row {number}: more than ingest.max_cells "
+                                      f"({config.max_cells:,}) cells; split the workbook or raise the limit")
                 yield sheet.title, number, list(row)
+    except IngestError:
+        raise
+    except Exception as exc:  # a damaged sheet's XML, found only when it is read
+        raise IngestError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
     finally:
         book.close()
+
+
+def check_file(path: Path, config: IngestConfig) -> None:
+    """Refuse, before any lock is taken or row read, an input that is not a regular file of bounded size:
+    a FIFO or device would hang the run, a folder has no rows, and an XLSX is a zip whose expanded
+    size is what reading it costs."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise IngestError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) \
+            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
+        raise IngestError(f"{path}: is {kind}, not an export file")
+    limit = config.max_file_bytes
+    if info.st_size > limit:
+        raise IngestError(f"{path}: {info.st_size:,} bytes, above ingest.max_file_bytes ({limit:,}); "
+                          "split the export into smaller files")
+    if path.suffix.lower() == ".xlsx":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                expanded = sum(member.file_size for member in archive.infolist())
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise IngestError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
+        if expanded > limit:
+            raise IngestError(f"{path}: expands to {expanded:,} bytes, above ingest.max_file_bytes ({limit:,})")
 
 
 def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = REQUIRED
@@ -184,7 +259,7 @@ def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = R
         mapping: dict[str, int] | None = None
         current_sheet = None
         found_header = False
-        for sheet, number, row in _xlsx_rows(path):
+        for sheet, number, row in _xlsx_rows(path, config):
             if sheet != current_sheet:
                 current_sheet, mapping = sheet, None
             if all(cell in (None, "") for cell in row):
@@ -311,45 +386,83 @@ def _last_line(text: str) -> int:
     return text.count("\n", 0, end) + 1
 
 
+def _scalar(value: object) -> bool:
+    """Whether a cell is text or a number (JSONL may hold objects, lists and booleans, which are not)."""
+    return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+
+
 def _cell(value: object) -> str:
     return value.strip() if type(value) is str else str(value or "").strip()
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What a row's metadata is checked against, settled once per file."""
+
+    latest: str                # times after this are clock errors
+    earliest: str              # and times before this
+    zone: dt.timezone          # times with a zone, and Unix times, are converted to this one
+    export_time: str           # given to an item whose time is missing or unusable: its export's date
+    channels: dict[str, str]   # channel name (as written, and folded) -> kind
+
+    @classmethod
+    def of(cls, path: Path, config: IngestConfig, now: dt.datetime) -> "Rules":
+        latest = (now + dt.timedelta(days=config.future_tolerance_days)).strftime("%Y-%m-%d %H:%M:%S")
+        try:
+            exported = min(dt.datetime.fromtimestamp(path.stat().st_mtime), now)
+        except OSError:
+            exported = now
+        channels = {_fold(name): kind for name, kind in config.channels.items()} | dict(config.channels)
+        return cls(latest, config.earliest + " 00:00:00", zone_of(config), exported.strftime("%Y-%m-%d 00:00:00"),
+                   channels)
+
+
 def validate(record: dict[str, object], path: Path | str, line: int, config: IngestConfig,
-             latest: str) -> Item | Rejection:
-    """Turn one mapped record into an Item, or say why not; times after ``latest`` are in the future."""
+             rules: Rules) -> Item | Rejection:
+    """Turn one mapped record into an Item, or say why not. Only a missing id or unusable content refuse
+    a row: a time or channel that cannot be used is filled in and said in ``Item.note``."""
     raw_id = record.get("id")
+    if not _scalar(raw_id):
+        return Rejection(str(path), line, "", f"id is a {type(raw_id).__name__}, not text or a number")
     item_id = _cell(raw_id)
     if isinstance(raw_id, float) and raw_id.is_integer():  # Excel numbers
         item_id = str(int(raw_id))
     if not item_id:
         return Rejection(str(path), line, item_id, "missing id")
-    content = _cell(record.get("content"))
+    raw_content = record.get("content")
+    if not _scalar(raw_content):
+        return Rejection(str(path), line, item_id, f"content is a {type(raw_content).__name__}, not text")
+    content = _cell(raw_content)
     if not content:
         return Rejection(str(path), line, item_id, "empty content")
     if len(content) > config.max_content_chars:
         return Rejection(str(path), line, item_id,
                          f"content too long ({len(content)} characters, limit {config.max_content_chars})")
-    received = parse_time(record.get("received_at"))
-    if received is None:
-        return Rejection(str(path), line, item_id, f"unparseable time {str(record.get('received_at') or '')!r}")
-    if received > latest:
-        return Rejection(str(path), line, item_id, f"time {received} is in the future")
-    channel = normalize_channel(record.get("channel"))
-    if channel is None:
-        return Rejection(str(path), line, item_id, f"unknown channel {str(record.get('channel') or '')!r} "
-                         f"(expected one of {', '.join(CHANNELS)})")
-    return Item(item_id, received, channel, content, _cell(record.get("title")), str(path), line)
+    notes = []
+    raw_time = record.get("received_at")
+    received = parse_time(raw_time, rules.zone) if _scalar(raw_time) or isinstance(raw_time, dt.date) else None
+    if received is None or not rules.earliest <= received <= rules.latest:
+        why = ("no time" if not _cell(raw_time) else "unreadable time" if received is None
+               else "time in the future" if received > rules.latest else "time before ingest.earliest")
+        notes.append(f"{why}: given the export's date")
+        received = rules.export_time
+    raw_channel = record.get("channel")
+    channel, unknown = channel_kind(raw_channel if _scalar(raw_channel) else repr(raw_channel), rules.channels)
+    if unknown:
+        notes.append(f"channel {unknown[:20]!r} not in ingest.channels: kept as other")
+    title = record.get("title")
+    return Item(item_id, received, channel, content, _cell(title) if _scalar(title) else "",
+                str(path), line, note="; ".join(notes))
 
 
-def read_file(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
-    """(rows read, valid items, rejections) of one file, in file order; times after ``latest`` are in the future."""
+def read_file(path: Path, config: IngestConfig, rules: Rules) -> tuple[int, list[Item], list[Rejection]]:
+    """(rows read, valid items, rejections) of one file, in file order."""
     if path.suffix.lower() in (".xlsx", ".jsonl", ".ndjson"):
-        return read_records(path, config, latest)
-    return _read_csv(path, config, latest)
+        return read_records(path, config, rules)
+    return _read_csv(path, config, rules)
 
 
-def read_records(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
+def read_records(path: Path, config: IngestConfig, rules: Rules) -> tuple[int, list[Item], list[Rejection]]:
     """``read_file`` through ``iter_records`` and ``validate``: any format, a record at a time."""
     records = list(iter_records(path, config))
     source = str(path)  # one string shared by every item of the file
@@ -359,23 +472,25 @@ def read_records(path: Path, config: IngestConfig, latest: str) -> tuple[int, li
         if isinstance(record, str):
             rejected.append(Rejection(source, line, "", record))
             continue
-        outcome = validate(record, source, line, config, latest)
+        outcome = validate(record, source, line, config, rules)
         (rejected if isinstance(outcome, Rejection) else valid).append(outcome)
     return len(records), valid, rejected
 
 
-def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[Item], list[Rejection]]:
+def _read_csv(path: Path, config: IngestConfig, rules: Rules) -> tuple[int, list[Item], list[Rejection]]:
     """``read_records`` for CSV and TSV, the same items and rejections (tested), twice as fast.
 
     A row whose cells are already what ``validate`` would accept (the common case:
-    canonical time, channel spelled as we do) becomes an Item at once, without a
+    canonical time, channel spelled as the map does) becomes an Item at once, without a
     record dict or the checks' function calls; any other row goes through ``validate``.
     """
     export = _CsvExport(path, config)
     mapping, needed, width, last = export.mapping, export.needed, export.width, export.last
-    at_id, at_time, at_channel, at_content = (mapping[c] for c in ("id", "received_at", "channel", "content"))
-    at_title = mapping.get("title")
-    source, limit, channels = str(path), config.max_content_chars, CHANNEL_ALIASES
+    at_id, at_content = mapping["id"], mapping["content"]
+    at_time, at_channel, at_title = mapping.get("received_at"), mapping.get("channel"), mapping.get("title")
+    source, limit, channels = str(path), config.max_content_chars, rules.channels
+    latest, earliest = rules.latest, rules.earliest
+    fast = at_time is not None  # without a time column every row is given its export's date, by validate
     valid: list[Item] = []
     rejected: list[Rejection] = []
     rows_read = 0
@@ -387,15 +502,15 @@ def _read_csv(path: Path, config: IngestConfig, latest: str) -> tuple[int, list[
         if number == last and (len(row) < width or export.unended):
             rejected.append(Rejection(source, number, "", export.truncated(number, row)))
             continue
-        if len(row) >= needed:
+        if fast and len(row) >= needed:
             content, received = row[at_content].strip(), row[at_time]
-            channel = channels.get(row[at_channel])
-            if (item_id and content and channel and len(content) <= limit and received <= latest
+            channel = channels.get(row[at_channel]) if at_channel is not None else "other"
+            if (item_id and content and channel and len(content) <= limit and earliest <= received <= latest
                     and _CANONICAL_TIME.fullmatch(received) and (received[8:10] <= "28" or _real_date(received))):
                 valid.append(Item(item_id, received, channel, content,
                                   row[at_title].strip() if at_title is not None else "", source, number))
                 continue
-        outcome = validate(export.record(row), source, number, config, latest)
+        outcome = validate(export.record(row), source, number, config, rules)
         (rejected if isinstance(outcome, Rejection) else valid).append(outcome)
     return rows_read, valid, rejected
 
@@ -411,14 +526,12 @@ def ingest(paths: list[Path], config: IngestConfig,
     once; with different content it is rejected.
     """
     now = now or dt.datetime.now()
-    latest = (now + dt.timedelta(days=config.future_tolerance_days)).strftime("%Y-%m-%d %H:%M:%S")
     result = IngestResult()
     valid: list[Item] = []
     for path in paths:
         path = Path(path)
-        if not path.exists():
-            raise IngestError(f"{path}: no such file")
-        rows_read, items, rejected = read_file(path, config, latest)  # whole file first: a bad one stores nothing
+        check_file(path, config)
+        rows_read, items, rejected = read_file(path, config, Rules.of(path, config, now))  # whole file first
         result.rows_read += rows_read
         valid += items
         result.rejected += rejected

@@ -40,7 +40,7 @@ from .engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, 
 from .export import copy_file, pending, publish, write_csv, write_json, write_rejected, write_xlsx
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
-from .ingest import ingest
+from .ingest import check_file, ingest
 from .normalize import item_texts
 from .parallel import Background, can_fork, in_background, map_chunks
 from .records import Item, Rejection
@@ -49,6 +49,7 @@ from .store import (
     ASSIGNMENTS_SQL,
     ITEM_TOPICS_SQL,
     TOPIC_SELECT,
+    NotFound,
     Store,
     StoreError,
     Transaction,
@@ -79,12 +80,18 @@ class RunReport:
     merged: dict[str, str]
     routing: str                      # "routed with ..." or why routing was skipped
     outputs: dict[str, Path] = field(default_factory=dict)
+    relisted: int | None = None       # an earlier run whose cut-off lists this run wrote again
+    unexported: int | None = None     # an earlier run whose lists were cut off and not written again
     # the run's working data (items, nodes, plan), freed with the report rather than on return: a
     # program that exits once it has printed the report skips seconds of freeing millions of objects
     held: tuple = field(default=(), repr=False, compare=False)
 
     def largest(self, k: int = 5) -> list[TopicSummary]:
         return heapq.nsmallest(k, self.topics, key=lambda t: (-t.size, t.topic_id))
+
+
+class ExportError(Exception):
+    """The run is stored, but its files could not be written (a full disk, a folder not writable)."""
 
 
 @dataclass
@@ -310,6 +317,8 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer(progress)
+    for path in paths:  # before the lock: a FIFO, a device or a folder must not hold it
+        check_file(path, config.ingest)
     budget.check(paths, config.run.budget_bytes)  # before the lock: a run that cannot fit stores nothing
     with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
             ExitStack() as stack:
@@ -333,10 +342,15 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
             index = Index(index_root(db_path), index_meta["segments"])
             plan = attach(store, index, items, prepared.nodes, config, timer,
                           np.array(index_meta.get("boilerplate", []), dtype=np.uint32))
+        flagged = result.flagged
         counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
-                  "rejected": len(rejected)}
+                  "rejected": len(rejected), "flagged": len(flagged)}
+        # a run that adds nothing after one whose exports were cut off writes that run's lists again
+        unexported = store.unexported_run()
         report = _commit(store, db_path, "run", plan, config, loader, timer, started, inputs, counts,
-                         rejected, out_dir, index_meta)
+                         rejected, out_dir, index_meta, flagged,
+                         relist=unexported if not items and not plan.moves else None)
+        report.unexported = unexported if items or plan.moves else None
     report.held = (result, prepared, plan)
     return report
 
@@ -447,7 +461,9 @@ def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.n
 
 def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, loader: RouterLoader,
             timer: StageTimer, started: str, inputs: list, counts: dict, rejected: list[Rejection], out_dir,
-            index_meta) -> RunReport:
+            index_meta, flagged: Sequence[Rejection] = (), relist: int | None = None) -> RunReport:
+    """Store the plan in one transaction, then write the exports; ``relist`` names an earlier run whose
+    lists (new and changed topics, rejected and flagged rows) are written instead of this run's."""
     with ExitStack() as stack:
         early = _Early(stack, Path(out_dir)) if out_dir is not None else None
         if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
@@ -493,7 +509,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             early.wait_for_snapshots()  # so that they read the database as it was before this run
         # the topics first: a full run's writer stores them while the segment is written, and it commits
         # only after the run's record, which follows the segment (the index never names a missing one)
-        writer.send((topic_records(topics, rows), merged, rejected, new_index))
+        writer.send((topic_records(topics, rows), merged, rejected, flagged, new_index))
         with timer("index"):
             if segment is not None:
                 node_ids, sig, codes = plan.indexed
@@ -510,13 +526,21 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         timer.seconds["store_rows"] = rows_seconds
         remove_unlisted(root, segments)
         report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
+        report.relisted = relist
         if out_dir is not None:
-            with timer("write"):
-                report.outputs = write_exports(store, Path(out_dir), run_id, rejected, {
-                    "run_id": run_id, "kind": kind, "dedup_version": __version__, "started_at": started,
-                    "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing,
-                    "merged": merged, "config": config.to_dict()}, timer, whole=plan.replace_index, early=early)
+            try:
+                with timer("write"):
+                    report.outputs = write_exports(store, Path(out_dir), run_id, rejected, {
+                        "run_id": run_id, "kind": kind, "dedup_version": __version__, "started_at": started,
+                        "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing,
+                        "merged": merged, "config": config.to_dict(), "lists_of_run": relist or run_id},
+                        timer, whole=plan.replace_index, early=early, flagged=flagged, relist=relist)
+            except OSError as exc:
+                raise ExportError(f"{out_dir}: the run is stored as run {run_id}, but its files could not be "
+                                  f"written ({exc.strerror or exc}); `dedup export --run {run_id}` writes them, "
+                                  "and so does the next run if it has nothing new") from exc
             report.timings = timer.rounded()
+        store.mark_exported([run_id] + ([relist] if relist else []))
     return report
 
 
@@ -586,8 +610,8 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
 
 
 def _write_topics(store: Store, con, run_id: int, message: tuple) -> None:
-    records, merged, rejected, new_index = message
-    store.write_topics(con, run_id, records, merged, rejected)
+    records, merged, rejected, flagged, new_index = message
+    store.write_topics(con, run_id, records, merged, rejected, flagged)
     if new_index is not None:
         store.set_meta(con, "index", new_index)
 
@@ -708,7 +732,8 @@ def _discard(paths: list[Path]) -> None:
 
 
 def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection], record: dict,
-                  timer: StageTimer, whole: bool, early: _Early | None = None) -> dict[str, Path]:
+                  timer: StageTimer, whole: bool, early: _Early | None = None, flagged: Sequence[Rejection] = (),
+                  relist: int | None = None) -> dict[str, Path]:
     """Every run writes all assignments and topics (CSV), tonight's new and changed topics, and a workbook.
 
     The workbook holds every topic after a full run or rebuild; after a night
@@ -734,6 +759,9 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
         if written is not None and written[1] == sizes:
             assignments = publish(written[0])
     changed = _with_sources(changed, record["merged"])
+    if relist is not None:  # tonight changed nothing: the lists are those of the run whose exports were cut off
+        new, changed = store.run_lists(relist)
+        rejected, flagged = store.problems(relist)
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
         "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
     with ExitStack() as stack:
@@ -748,11 +776,39 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
                  "new_topics": copy_file(topics_path, out / "new_topics.csv") if every_topic_new
                  else write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
                  "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
-                 "rejected": write_rejected(out / "rejected.csv", rejected)}
+                 "rejected": write_rejected(out / "rejected.csv", rejected),
+                 "flagged": write_rejected(out / "flagged.csv", flagged, "note")}
         paths = {"assignments": assignments or assignments_job.wait(), **paths,
                  "topics_xlsx": workbook or workbook_job.wait()}
     record["timings"] = timer.rounded()
     paths["run"] = write_json(out / "run.json", record)
+    return paths
+
+
+def export_run(db_path: str | Path, out: str | Path, run_id: int | None = None) -> dict[str, Path]:
+    """Write run ``run_id``'s lists again from the database (default: the latest run): its new and
+    changed topics as they stand now, its rejected and flagged rows, with every topic and assignment
+    as they stand now. Records the run's exports as written."""
+    out = Path(out)
+    with _locked(Path(db_path)) as store:
+        last = store.last_run()
+        run_id = last if run_id is None else run_id
+        if not 1 <= run_id <= last:
+            raise NotFound(f"{db_path}: no run {run_id} (runs are 1 to {last})")
+        out.mkdir(parents=True, exist_ok=True)
+        all_rows = store.topic_rows()[0]
+        new, changed = store.run_lists(run_id)
+        rejected, flagged = store.problems(run_id)
+        paths = {"assignments": write_assignments(store.path, out / "assignments.csv"),
+                 "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
+                 "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
+                 "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
+                 "rejected": write_rejected(out / "rejected.csv", rejected),
+                 "flagged": write_rejected(out / "flagged.csv", flagged, "note"),
+                 "topics_xlsx": write_xlsx(out / "topics.xlsx", {"new": (TOPIC_COLUMNS, new),
+                                                                   "changed": (TOPIC_COLUMNS + ["merged_from"],
+                                                                               changed)})}
+        store.mark_exported([run_id])
     return paths
 
 

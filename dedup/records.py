@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CHANNELS = ("phone", "email", "website", "wechat", "app")
+# Kinds of channel; an export's channel names map onto them through ``ingest.channels``.
+CHANNELS = ("phone", "email", "website", "wechat", "app", "paper", "other")
 
 
 @dataclass(slots=True)
@@ -13,12 +14,13 @@ class Item:
 
     id: str
     received_at: str          # "YYYY-MM-DD HH:MM:SS"
-    channel: str              # one of CHANNELS
+    channel: str              # one of CHANNELS (a kind; names the map does not know are "other")
     content: str
     title: str = ""
     source: str = ""          # file it came from
     line: int = 0             # line (or sheet row) where its record starts
     text: str = ""            # normalised, contact details masked
+    note: str = ""            # what ingest filled in for missing or unreadable metadata (not stored)
 
 
 @dataclass(frozen=True, slots=True)

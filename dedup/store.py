@@ -7,6 +7,7 @@ database keeps a second run from starting while one is in progress.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import multiprocessing as mp
@@ -23,7 +24,9 @@ from .parallel import can_fork, die_with_parent, receive_outcome, send_outcome
 from .records import Item, Rejection
 from .topics import TOPIC_COLUMNS, TopicSummary, topic_row
 
-SCHEMA_VERSION = 3  # 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
+# 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
+# 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
+SCHEMA_VERSION = 4
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
@@ -35,7 +38,7 @@ SCHEMA = f"""
 {_META};
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
-    inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL);
+    inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL, exported_at TEXT);
 CREATE TABLE IF NOT EXISTS nodes {_NODES};
 CREATE INDEX IF NOT EXISTS nodes_topic ON nodes(topic_id);
 CREATE INDEX IF NOT EXISTS nodes_text ON nodes(text_crc);
@@ -51,6 +54,11 @@ CREATE TABLE IF NOT EXISTS topics (
     created_run INTEGER NOT NULL, updated_run INTEGER NOT NULL, merged_into TEXT);
 CREATE TABLE IF NOT EXISTS rejected (
     run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS flagged (
+    run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run_topics (
+    run_id INTEGER NOT NULL, topic_id TEXT NOT NULL, status TEXT NOT NULL, merged_into TEXT);
+CREATE INDEX IF NOT EXISTS run_topics_run ON run_topics(run_id);
 """
 
 
@@ -81,6 +89,32 @@ class StoreError(Exception):
     """The database cannot be used as asked (locked, newer schema, not a dedup database)."""
 
 
+class NotFound(StoreError):
+    """An id or run the user asked for is not in the database (a usage error, not damage)."""
+
+
+def _refuse_unsafe(path: Path, readonly: bool) -> None:
+    """Refuse a database path that SQLite would quietly take for a new, empty database: a 0-byte file
+    (a database cut to nothing), or no file where its index folder shows there was one."""
+    if path.exists() and not path.is_file():
+        raise StoreError(f"{path}: not a regular file")
+    index = Path(str(path) + ".index")
+    if path.is_file() and path.stat().st_size == 0:
+        raise StoreError(f"{path}: the file is empty (0 bytes), not a database; restore it from a backup, or "
+                         "remove it" + (f" and {index}" if index.exists() else "") + " to start a new database")
+    if not readonly and path.is_file() and not os.access(path, os.W_OK):
+        raise StoreError(f"{path}: the database is read-only; a run must be able to write it")
+    if not readonly and not os.access(path.parent if str(path.parent) else Path("."), os.W_OK | os.X_OK) \
+            and path.parent.exists():
+        raise StoreError(f"{path}: its folder is not writable (SQLite writes its journal beside the database)")
+    if not path.exists():
+        if readonly:
+            raise StoreError(f"{path}: no such database")
+        if index.exists() and any(index.iterdir()):
+            raise StoreError(f"{path}: the database is missing but its index {index} is there; restore the "
+                             f"database, or remove {index} to start a new one")
+
+
 @contextmanager
 def run_lock(db_path: Path) -> Iterator[None]:
     """Hold an exclusive lock for one run; a second run fails at once instead of waiting."""
@@ -100,18 +134,34 @@ def run_lock(db_path: Path) -> Iterator[None]:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    """The database of one deployment. A run opens it to write (``readonly=False``) and creates it when
+    no file is there; a read command opens it read-only and never changes a byte of it."""
+
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        _refuse_unsafe(self.path, readonly)
         try:
+            if readonly:
+                self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                self.db.execute("PRAGMA busy_timeout=60000")  # readers (`dedup status`) wait out a commit
+                self._check_ours()
+                version = self.meta("schema_version")
+                if int(version) != SCHEMA_VERSION:
+                    raise StoreError(f"{self.path}: schema {version}, this dedup reads {SCHEMA_VERSION}: "
+                                     "the next `dedup run` upgrades it (or upgrade dedup)")
+                return
             self.db = sqlite3.connect(self.path, isolation_level=None)
             # A run writes in one large transaction. A rollback journal copies only the
             # pages it changes that existed before (few, for a night; none, for a fresh
             # database), where WAL writes every new page twice: 5 s of a 1.28M-item commit.
             self.db.execute("PRAGMA journal_mode=DELETE")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA busy_timeout=60000")  # readers (`dedup status`) wait out a commit
+            self.db.execute("PRAGMA busy_timeout=60000")
             self.db.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache: a big night inserts in bulk
-            self.db.execute(_META)
+            fresh = self._check_ours()
+            if fresh:
+                self.db.execute(_META)
             version = self.meta("schema_version")
             if version is not None and int(version) > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: made by a newer dedup (schema {version}); upgrade dedup")
@@ -119,12 +169,36 @@ class Store:
                 self._upgrade(int(version))
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a dedup database ({exc})") from exc
+            raise StoreError(f"{self.path}: not a usable dedup database ({exc})") from exc
+        except ValueError as exc:  # a schema_version that is not a number
+            raise StoreError(f"{self.path}: not a dedup database (schema_version {exc})") from exc
         if version is None:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
+    def _check_ours(self) -> bool:
+        """Whether the database is new (no table at all); raises StoreError if it holds another
+        application's tables, so that no command adds ours beside them."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            if self.readonly:
+                raise StoreError(f"{self.path}: holds no dedup database (no tables)")
+            return True
+        if "meta" not in tables or self.db.execute(
+                "SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is None:
+            raise StoreError(f"{self.path}: not a dedup database (it holds tables {', '.join(sorted(tables)[:5])}); "
+                             "give --db a dedup database or a new path")
+        return False
+
     def _upgrade(self, version: int) -> None:
         """Bring a database of an older schema to this one, in one transaction."""
+        if version == 3:
+            with self.transaction() as con:
+                con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
+                con.execute("UPDATE runs SET exported_at = finished_at")  # their lists were written, or are gone
+                for statement in SCHEMA.split(";"):
+                    con.execute(statement)
+                self.set_meta(con, "schema_version", str(SCHEMA_VERSION))
+            return
         if version != 2:
             raise StoreError(f"{self.path}: schema {version} is too old to upgrade; run the exports again"
                              " into a new database")
@@ -141,6 +215,8 @@ class Store:
                         " text_crc(text) FROM nodes")
             con.execute("DROP TABLE nodes")
             con.execute("ALTER TABLE nodes_3 RENAME TO nodes")
+            con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
+            con.execute("UPDATE runs SET exported_at = finished_at")
             for statement in SCHEMA.split(";"):  # the new indexes (executescript would commit first)
                 con.execute(statement)
             self.set_meta(con, "schema_version", str(SCHEMA_VERSION))
@@ -236,7 +312,7 @@ class Store:
         while True:
             row = self.db.execute("SELECT merged_into FROM topics WHERE topic_id = ?", (path[-1],)).fetchone()
             if row is None:
-                raise StoreError(f"no topic {topic_id!r} in {self.path}")
+                raise NotFound(f"no topic {topic_id!r} in {self.path}")
             if not row[0] or row[0] in path:
                 return path[-1], path
             path.append(row[0])
@@ -336,8 +412,9 @@ class Store:
         con.executemany("UPDATE nodes SET topic_id = ? WHERE topic_id = ?", ((b, a) for a, b in moves.items()))
 
     def write_topics(self, con: sqlite3.Connection, run_id: int, records: Iterable[tuple],
-                     merged: dict[str, str], rejected: list[Rejection]) -> None:
-        """Upsert ``topic_records(...)``, mark merged topics, store the rejected rows."""
+                     merged: dict[str, str], rejected: list[Rejection], flagged: Sequence[Rejection] = ()) -> None:
+        """Upsert ``topic_records(...)``, mark merged topics, store the rejected and flagged rows and the
+        run's lists."""
         con.executemany(
             "INSERT INTO topics (topic_id, size, representative_id, representative_text, keywords, channels,"
             " first_received, last_received, department, department_score, department_top3, needs_review,"
@@ -353,6 +430,43 @@ class Store:
                         ((into, run_id, old) for old, into in merged.items()))
         con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
                         ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
+        con.executemany("INSERT INTO flagged VALUES (?, ?, ?, ?, ?)",
+                        ((run_id, r.file, r.line, r.id, r.reason) for r in flagged))
+        # the night's lists, kept so that they can be written again (`dedup export --run N`)
+        con.execute("INSERT INTO run_topics SELECT ?, topic_id, CASE WHEN merged_into IS NOT NULL THEN 'merged'"
+                    " WHEN created_run = ? THEN 'new' ELSE 'changed' END, merged_into FROM topics"
+                    " WHERE updated_run = ?", (run_id, run_id, run_id))
+
+    def mark_exported(self, run_ids: Iterable[int]) -> None:
+        """Record that the exports of these runs were written whole."""
+        stamp = dt.datetime.now().isoformat(timespec="seconds")
+        with self.transaction() as con:
+            con.executemany("UPDATE runs SET exported_at = ? WHERE run_id = ?", ((stamp, r) for r in run_ids))
+
+    def unexported_run(self) -> int | None:
+        """The latest run, if its exports were never written whole (interrupted after its commit)."""
+        row = self.db.execute("SELECT run_id, exported_at FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        return row[0] if row is not None and row[1] is None else None
+
+    def run_lists(self, run_id: int) -> tuple[list[tuple], list[tuple]]:
+        """The topics run ``run_id`` created and those it changed, as export rows as they stand now; the
+        changed ones end with the ids merged into them that run (``merged_from``)."""
+        rows = self.db.execute(f"{TOPIC_SELECT}, r.status FROM run_topics r JOIN topics USING (topic_id)"
+                               " WHERE r.run_id = ? AND r.status != 'merged'", (run_id,)).fetchall()
+        rows.sort(key=lambda r: (-r[1], r[0]))
+        sources: dict[str, list[str]] = {}
+        for old, into in self.db.execute("SELECT topic_id, merged_into FROM run_topics WHERE run_id = ?"
+                                         " AND status = 'merged' ORDER BY topic_id", (run_id,)):
+            sources.setdefault(into, []).append(old)
+        width = len(TOPIC_COLUMNS)
+        return ([r[:width] for r in rows if r[width] == "new"],
+                [(*r[:width], " ".join(sources.get(r[0], []))) for r in rows if r[width] == "changed"])
+
+    def problems(self, run_id: int) -> tuple[list[Rejection], list[Rejection]]:
+        """The rows run ``run_id`` rejected, and those it kept with metadata filled in."""
+        return tuple([Rejection(*row) for row in self.db.execute(
+            f"SELECT file, line, item_id, {column} FROM {table} WHERE run_id = ? ORDER BY rowid", (run_id,))]
+            for table, column in (("rejected", "reason"), ("flagged", "note")))
 
 
 

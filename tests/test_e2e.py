@@ -52,7 +52,7 @@ def test_the_installed_program_prints_and_writes_everything_before_it_exits(tmp_
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("run 1: read 3000 rows") and first.stdout.rstrip().endswith("run.json")
     assert {p.name for p in out.iterdir()} == {"assignments.csv", "topics.csv", "new_topics.csv",
-                                               "changed_topics.csv", "rejected.csv", "topics.xlsx", "run.json"}
+                                               "changed_topics.csv", "rejected.csv", "flagged.csv", "topics.xlsx", "run.json"}
     assert len(read(out / "assignments.csv", "id", "topic_id")) == 3000
     assert json.loads((out / "run.json").read_text(encoding="utf-8"))["counts"]["new_items"] == 3000
     with sqlite3.connect(db) as con:

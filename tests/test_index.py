@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,7 @@ def test_lookup_finds_every_pair_the_veto_allows(tmp_path, seed, old_format):
     if old_format:  # an index written before the keyed tables: they are rebuilt on reading
         for name in ("placed_keys", "placed_rows", "open_keys", "open_rows"):
             (folder / f"{name}.npy").unlink()
+        (folder / "segment.json").write_text(json.dumps({"count": n}))  # and before checksums
     index = Index(tmp_path, ["s1"])
     keys = np.stack([band_keys(query_sig, b, ROWS) for b in range(BANDS)])
     stored = np.stack([band_keys(sig, b, ROWS) for b in range(BANDS)])

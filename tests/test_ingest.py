@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import os
 
 import pytest
 from conftest import HEADER, SUGGESTIONS, write_csv
@@ -70,9 +71,6 @@ def test_xlsx_with_several_sheets(tmp_path):
 @pytest.mark.parametrize("row,reason", [
     (["", "2019-03-01 08:00:00", "电话", "路灯坏了"], "missing id"),
     (["X", "2019-03-01 08:00:00", "电话", "   "], "empty content"),
-    (["X", "昨天下午", "电话", "路灯坏了"], "unparseable time"),
-    (["X", "2030-01-01 08:00:00", "电话", "路灯坏了"], "in the future"),
-    (["X", "2019-03-01 08:00:00", "传真", "路灯坏了"], "unknown channel"),
     (["X", "2019-03-01 08:00:00", "电话", "长" * 20001], "content too long"),
 ])
 def test_bad_rows_rejected_with_reason_and_line(tmp_path, row, reason):
@@ -81,6 +79,48 @@ def test_bad_rows_rejected_with_reason_and_line(tmp_path, row, reason):
     assert len(result.items) == 3
     [rejected] = result.rejected
     assert reason in rejected.reason and rejected.line == 4 and rejected.file == str(path)
+
+
+@pytest.mark.parametrize("row,note,channel", [
+    (["X", "昨天下午", "电话", "路灯坏了"], "unreadable time: given the export's date", "phone"),
+    (["X", "", "电话", "路灯坏了"], "no time: given the export's date", "phone"),
+    (["X", "2030-01-01 08:00:00", "电话", "路灯坏了"], "time in the future: given the export's date", "phone"),
+    (["X", "0001-01-01", "电话", "路灯坏了"], "time before ingest.earliest: given the export's date", "phone"),
+    (["X", "2019-03-01 08:00:00", "传真", "路灯坏了"], "channel '传真' not in ingest.channels: kept as other", "other"),
+])
+def test_metadata_that_cannot_be_used_is_filled_in_and_flagged_never_refused(tmp_path, row, note, channel):
+    path = write_csv(tmp_path / "a.csv", ROWS[:2] + [row] + ROWS[2:3])
+    os.utime(path, (dt.datetime(2019, 3, 4, 15).timestamp(),) * 2)
+    result = run([path])
+    assert len(result.items) == 4 and not result.rejected
+    [flag] = result.flagged
+    assert (flag.line, flag.id, flag.reason) == (4, "X", note)
+    item = result.items[2]
+    assert item.channel == channel
+    assert item.received_at == ("2019-03-04 00:00:00" if "time" in note else "2019-03-01 08:00:00")
+
+
+@pytest.mark.parametrize("name,kind", [("意见簿", "paper"), ("12345热线", "phone"), ("E-Mail", "email"),
+                                       ("信件", "paper"), ("", "other")])
+def test_channel_names_map_to_kinds(tmp_path, name, kind):
+    path = write_csv(tmp_path / "a.csv", [("X", "2019-03-01 08:00:00", name, "路灯坏了")])
+    assert [it.channel for it in run([path]).items] == [kind] and not run([path]).flagged
+
+
+def test_an_export_without_channel_or_time_columns_keeps_every_message(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("留言编号,留言主题,留言详情\n1,路灯,东关街路灯不亮\n2,噪音,工地夜间施工\n", encoding="utf-8")
+    os.utime(path, (dt.datetime(2019, 3, 4, 15).timestamp(),) * 2)
+    result = run([path])
+    assert [(it.id, it.channel, it.received_at) for it in result.items] == [
+        ("1", "other", "2019-03-04 00:00:00"), ("2", "other", "2019-03-04 00:00:00")]
+    assert len(result.flagged) == 2
+
+
+def test_the_channel_map_comes_from_configuration(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [("X", "2019-03-01 08:00:00", "市民热线", "路灯坏了")])
+    config = IngestConfig(channels={"市民热线": "phone"})
+    assert [it.channel for it in ingest([path], config, now=NOW).items] == ["phone"]
 
 
 def test_same_id_same_content_stored_once_and_changed_content_rejected(tmp_path):
@@ -100,7 +140,7 @@ def test_known_ids_from_the_database_are_checked(tmp_path):
     (b" \r\n\t\n", "file is empty"),
     (b"\x00\x01\x02binary", "binary"),
     (b"id,\xff\xff\xff" * 10, "neither UTF-8 nor GB18030"),
-    ("编号,时间\n1,2019-03-01\n".encode(), "missing required column(s) channel, content"),
+    ("编号,时间\n1,2019-03-01\n".encode(), "missing required column(s) content"),
 ])
 def test_unreadable_files_raise(tmp_path, content, message):
     path = tmp_path / "bad.csv"
@@ -157,7 +197,7 @@ CELLS = {
        st.booleans(), st.booleans(), st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, titled, tsv, cut):
-    from dedup.ingest import _read_csv, read_records
+    from dedup.ingest import Rules, _read_csv, read_records
 
     columns = ["id", "received_at", "channel", "content"] + (["title"] if titled else [])
     sep = "\t" if tsv else ","
@@ -177,7 +217,8 @@ def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, t
     path = tmp_path_factory.mktemp("csv") / ("a.tsv" if tsv else "a.csv")
     path.write_text(text, encoding="utf-8")
     config = IngestConfig(max_content_chars=20)
-    assert _read_csv(path, config, "2019-06-08 00:00:00") == read_records(path, config, "2019-06-08 00:00:00")
+    rules = Rules.of(path, config, dt.datetime(2019, 6, 7))
+    assert _read_csv(path, config, rules) == read_records(path, config, rules)
 
 
 @given(st.text(alphabet="a,\r\n", max_size=30))
@@ -232,3 +273,32 @@ def test_a_column_named_twice_is_refused(tmp_path):
                     encoding="utf-8")
     with pytest.raises(IngestError, match="more than once"):
         run([path])
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("1714528800", "2024-05-01 10:00:00"),            # Unix seconds, shown in +08:00
+    ("1714528800000", "2024-05-01 10:00:00"),         # Unix milliseconds
+    (1714528800, "2024-05-01 10:00:00"),              # a JSON number
+    ("2024-05-01T02:00:00Z", "2024-05-01 10:00:00"),
+    ("2024-05-01 10:00:00+08:00", "2024-05-01 10:00:00"),
+    ("2024-05-01T01:00:00-01:00", "2024-05-01 10:00:00"),
+    ("2024-05-01T02:00:00.123Z", "2024-05-01 10:00:00"),
+    ("2024-05-01T25:00:00Z", None),
+])
+def test_unix_and_zoned_times_are_converted_to_the_configured_zone(value, expected):
+    assert parse_time(value) == expected
+
+
+def test_jsonl_objects_lists_and_booleans_are_not_text(tmp_path):
+    path = tmp_path / "a.jsonl"
+    lines = [{"id": "1", "received_at": "2019-03-01 08:00:00", "channel": "网站", "content": {"a": 1}},
+             {"id": True, "received_at": "2019-03-01 08:00:00", "channel": "网站", "content": "路灯不亮"},
+             {"id": "3", "received_at": "2019-03-01 08:00:00", "channel": "网站", "content": ["路灯"]},
+             {"id": "4", "received_at": "2019-03-01 08:00:00", "channel": ["网站"], "content": "井盖丢了",
+              "title": {"x": 1}}]
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    result = run([path])
+    assert [r.reason for r in result.rejected] == ["content is a dict, not text", "id is a bool, not text or a number",
+                                                   "content is a list, not text"]
+    [item] = result.items
+    assert (item.channel, item.title) == ("other", "")

@@ -189,7 +189,7 @@ def test_a_schema_2_database_is_upgraded_in_place_keeping_every_assignment(tmp_p
     con.close()
     store = Store(db)
     try:
-        assert store.meta("schema_version") == "3"
+        assert store.meta("schema_version") == "4"
         columns = [row[1] for row in store.db.execute("PRAGMA table_info(items)")]
         assert "topic_id" not in columns and columns[-1] == "node_id"
         indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
