@@ -1,7 +1,9 @@
-"""Files a person opens: assignments.csv, topics.csv/.xlsx, rejected.csv, run.json.
+"""Files a person opens: assignments.csv, topics.csv/.xlsx, rejected.csv, flagged.csv, run.json.
 
 Files are written under temporary names and renamed into place, so a reader
-never sees half a file.
+never sees half a file. No cell runs as a formula: XLSX cells are inline
+strings, and a CSV cell that begins with =, +, -, @, tab or CR is written
+with a leading apostrophe (the OWASP rule).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence], final
         while block := list(islice(rows, _CSV_BLOCK)):
             text = _plain_lines(block)
             if text is None:
-                writer.writerows(block)
+                writer.writerows(map(_inert, block))
             else:
                 fh.write(text)
     if not final:
@@ -75,7 +77,21 @@ def _plain_lines(block: list[Sequence]) -> str | None:
         return None
     if _NEEDS_CSV.search(cells) or any(len(row) == 1 and not row[0] for row in block):  # ("",) is written '""'
         return None
-    return "\r\n".join(map(",".join, block)) + "\r\n"
+    text = "\r\n".join(map(",".join, block)) + "\r\n"
+    return None if _FORMULA_START.search(text) else text
+
+
+# A cell a spreadsheet program would run as a formula (OWASP's CSV injection rule): it is written with a
+# leading apostrophe, which Excel and LibreOffice show as text. JSON and the database keep the true text.
+_FORMULA_START = re.compile(r"(?:^|[,\n])[=+\-@\t\r]")
+_FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(row: Sequence) -> Sequence:
+    """The row with every cell that begins like a formula made text (see ``_FORMULA_START``)."""
+    if not any(type(cell) is str and cell.startswith(_FORMULA_CHARS) for cell in row):
+        return row
+    return [f"'{cell}" if type(cell) is str and cell.startswith(_FORMULA_CHARS) else cell for cell in row]
 
 
 def copy_file(source: Path, path: Path) -> Path:

@@ -101,11 +101,12 @@ _CELLS = st.one_of(st.text(alphabet='ab,"\r\n \x00中', max_size=4), st.integers
 
 @settings(max_examples=200, deadline=None)
 @given(rows=st.lists(st.one_of(st.lists(_CELLS, min_size=1, max_size=3).map(tuple),
-                               st.lists(st.text(alphabet='ab中T0,"\r\n \x00', max_size=4), min_size=1, max_size=3)),
+                               st.lists(st.text(alphabet='ab中T0,"\r\n \x00=-@+\t', max_size=4), min_size=1, max_size=3)),
                      max_size=12),
        block=st.integers(1, 4))
 def test_csv_rows_are_written_as_the_csv_module_writes_them(tmp_path_factory, rows, block):
-    """Blocks of plain strings are joined directly; any other block goes through the csv module."""
+    """Blocks of plain strings are joined directly; any other block goes through the csv module (after
+    cells that begin like a formula are made text)."""
     import io
     from unittest import mock
 
@@ -113,7 +114,9 @@ def test_csv_rows_are_written_as_the_csv_module_writes_them(tmp_path_factory, ro
         path = write_csv(tmp_path_factory.mktemp("c") / "a.csv", ["x", "y"], iter(rows))
     expected = io.StringIO(newline="")
     expected.write("\ufeff")
-    csv.writer(expected).writerows([["x", "y"], *rows])
+    inert = [[f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
+             for row in rows]
+    csv.writer(expected).writerows([["x", "y"], *inert])
     assert path.read_bytes() == expected.getvalue().encode("utf-8")
 
 
@@ -271,3 +274,26 @@ def test_a_failed_write_behind_is_raised_in_the_writing_thread():
             for data in (b"a", b"b", b"bad", *[b"more"] * 100):
                 put(data)
     assert written == [b"a", b"b"]
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+86 138", "-2+3", "@SUM(A1)", "\t=cmd", "\r=cmd", "=HYPERLINK(\"x\")"])
+def test_csv_cells_that_begin_like_a_formula_are_written_as_text(tmp_path, cell):
+    import csv
+
+    rows = [("T1", cell, "路灯"), ("T2", "平常的文字", "ok")]
+    path = write_csv(tmp_path / "a.csv", ["id", "text", "k"], rows)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        read = list(csv.reader(fh))
+    assert read[1] == ["T1", "'" + cell, "路灯"] and read[2] == ["T2", "平常的文字", "ok"]
+
+
+def test_plain_blocks_and_formula_cells_give_what_the_csv_module_writes_for_the_inert_rows(tmp_path):
+    import csv
+    import io
+
+    rows = [(f"T{k}", "=1+1" if k % 7 == 0 else f"文字{k}", "-" if k % 5 == 0 else "x") for k in range(100)]
+    path = write_csv(tmp_path / "a.csv", ["id", "text", "k"], rows)
+    expected = io.StringIO()
+    csv.writer(expected).writerows([["id", "text", "k"]] + [
+        [c if not c.startswith(("=", "-")) else "'" + c for c in row] for row in rows])
+    assert path.read_bytes().decode("utf-8-sig") == expected.getvalue()
