@@ -14,6 +14,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -314,12 +315,35 @@ def sidecar_path(model_path: Path) -> Path:
     return model_path.with_suffix(".json")
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def save_model(pipeline, path: Path, sidecar: dict) -> None:
+    """The model (a joblib pickle) and its sidecar, which records the pickle's SHA-256: a run loads a
+    model only when the file is the one its sidecar describes."""
     import joblib
 
     path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump({"format": MODEL_FORMAT, "pipeline": pipeline}, path, compress=3)
+    sidecar["model_sha256"] = file_sha256(path)
     sidecar_path(path).write_text(json.dumps(sidecar, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _exposed(path: Path) -> str:
+    """Why anyone on the machine could replace the model (a world-writable file or folder), or ''."""
+    for place in (path, path.parent):
+        try:
+            mode = place.stat().st_mode
+        except OSError:
+            continue
+        if mode & stat.S_IWOTH and not (place.is_dir() and mode & stat.S_ISVTX):
+            return f"warning: {place} is writable by every user, and a model file runs the code it holds"
+    return ""
 
 
 def load_router(path: str | Path) -> Router:
@@ -330,16 +354,27 @@ def load_router(path: str | Path) -> Router:
     path = Path(path)
     if not path.exists():
         raise ModelUnavailable(f"no department model at {path} (train one with `dedup train`)")
-    sidecar: dict = {}
-    if sidecar_path(path).exists():
-        try:
-            sidecar = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelError(f"{sidecar_path(path)}: sidecar is not valid JSON ({exc})") from exc
-        made_with = sidecar.get("versions", {}).get("scikit-learn")
-        if made_with and made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
-            raise ModelUnavailable(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
-                                   "retrain it with `dedup train`")
+    if not path.is_file():
+        raise ModelError(f"{path}: not a model file")
+    # Unpickling runs whatever code the file holds: nothing is unpickled before the file is shown to be
+    # the one its sidecar (written by `dedup train`) describes.
+    try:
+        sidecar = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no sidecar {sidecar_path(path).name} beside it; a model file runs the code it "
+                         "holds, so dedup loads only one whose sidecar records its SHA-256 (`dedup train` "
+                         "writes both)") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{sidecar_path(path)}: sidecar is not valid JSON ({exc})") from exc
+    if not isinstance(sidecar, dict) or not sidecar.get("model_sha256"):
+        raise ModelError(f"{sidecar_path(path)}: the sidecar records no model_sha256; retrain with `dedup train`")
+    if file_sha256(path) != sidecar["model_sha256"]:
+        raise ModelError(f"{path}: the file is not the model its sidecar describes (SHA-256 differs); "
+                         "it was changed or replaced after `dedup train` wrote it")
+    made_with = sidecar.get("versions", {}).get("scikit-learn")
+    if made_with and made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise ModelUnavailable(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
+                               "retrain it with `dedup train`")
     try:
         payload = joblib.load(path)
     except Exception as exc:  # a damaged pickle can raise almost anything
@@ -348,7 +383,11 @@ def load_router(path: str | Path) -> Router:
         raise ModelError(f"{path}: not a dedup department model")
     if payload.get("format") != MODEL_FORMAT:
         raise ModelUnavailable(f"{path} has model format {payload.get('format')}, this dedup reads {MODEL_FORMAT}")
-    return Router(payload["pipeline"], path, sidecar)
+    model = payload["pipeline"]
+    if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
+        raise ModelError(f"{path}: holds a {type(model).__name__}, not a fitted classifier with probabilities")
+    sidecar["_warning"] = _exposed(path)
+    return Router(model, path, sidecar)
 
 
 class RouterLoader:

@@ -831,4 +831,5 @@ def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight
             return f"routing skipped: {exc}"
         router.route(topics, [node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
                      config.classify.review_below)
-    return f"routed with {router.path} ({len(router.labels)} units)"
+    warning = router.sidecar.get("_warning")
+    return f"routed with {router.path} ({len(router.labels)} units)" + (f"\n{warning}" if warning else "")

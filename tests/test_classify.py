@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,11 +79,65 @@ def test_missing_and_incompatible_models_are_unavailable(tmp_path, model):
         load_router(copy)
 
 
+def described(path, data: bytes):
+    """A model file of these bytes with a sidecar that records them (as `dedup train` would)."""
+    import hashlib
+
+    path.write_bytes(data)
+    path.with_suffix(".json").write_text(json.dumps({"model_sha256": hashlib.sha256(data).hexdigest()}))
+    return path
+
+
 def test_corrupt_model_is_a_clear_error(tmp_path):
-    bad = tmp_path / "bad.joblib"
-    bad.write_bytes(b"this is not a model")
+    bad = described(tmp_path / "bad.joblib", b"this is not a model")
     with pytest.raises(ModelError, match="corrupt"):
         load_router(bad)
+
+
+class _Payload:
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch ran-the-payload",))
+
+
+def test_a_model_file_that_is_not_the_one_its_sidecar_describes_is_never_unpickled(tmp_path, model,
+                                                                                   monkeypatch):
+    import joblib
+
+    monkeypatch.chdir(tmp_path)
+    swapped = tmp_path / "department.joblib"
+    joblib.dump({"format": 1, "pipeline": _Payload()}, swapped)
+    swapped.with_suffix(".json").write_text(model.with_suffix(".json").read_text(encoding="utf-8"),
+                                            encoding="utf-8")
+    with pytest.raises(ModelError, match="SHA-256 differs"):
+        load_router(swapped)
+    swapped.with_suffix(".json").unlink()
+    with pytest.raises(ModelError, match="no sidecar"):
+        load_router(swapped)
+    assert not (tmp_path / "ran-the-payload").exists()
+
+
+def test_a_model_of_the_wrong_kind_is_a_clear_error(tmp_path):
+    import io
+
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump({"format": 1, "pipeline": {"not": "a classifier"}}, buffer)
+    with pytest.raises(ModelError, match="not a fitted classifier"):
+        load_router(described(tmp_path / "wrong.joblib", buffer.getvalue()))
+
+
+def test_a_model_in_a_world_writable_folder_is_loaded_with_a_warning(tmp_path, model):
+    import shutil
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o777)
+    copy = Path(shutil.copy(model, folder / model.name))
+    shutil.copy(model.with_suffix(".json"), folder / model.with_suffix(".json").name)
+    assert "writable by every user" in load_router(copy).sidecar["_warning"]
+    assert not load_router(model).sidecar["_warning"]
 
 
 def test_run_without_model_still_clusters_and_says_so(tmp_path, suggestions_csv):
@@ -131,8 +186,7 @@ def test_loaded_in_a_process_routes_as_in_process(model, monkeypatch):
 
 
 def test_loader_raises_the_load_error_each_time_it_is_asked(tmp_path):
-    bad = tmp_path / "bad.joblib"
-    bad.write_bytes(b"this is not a model")
+    bad = described(tmp_path / "bad.joblib", b"this is not a model")
     with RouterLoader(bad) as loader:
         for _ in range(2):
             with pytest.raises(ModelError, match="corrupt"):
@@ -143,8 +197,7 @@ def test_loader_raises_the_load_error_each_time_it_is_asked(tmp_path):
 
 
 def test_run_with_corrupt_model_stores_nothing(tmp_path, suggestions_csv):
-    bad = tmp_path / "bad.joblib"
-    bad.write_bytes(b"this is not a model")
+    bad = described(tmp_path / "bad.joblib", b"this is not a model")
     with pytest.raises(ModelError):
         run([suggestions_csv], tmp_path / "d.sqlite", tmp_path / "o", Config(), model_path=bad)
     assert Store(tmp_path / "d.sqlite").counts()["items"] == 0
