@@ -54,12 +54,13 @@ def run_errors(db: str, done: str):
     from .classify import ModelError
     from .ingest import IngestError
     from .pipeline import ExportError
+    from .privacy import mask
     from .store import StoreError
 
     try:
         yield
     except IngestError as exc:
-        raise DedupError(f"{exc} (nothing was {done})", EXIT_INPUT) from exc
+        raise DedupError(f"{mask(str(exc))} (nothing was {done})", EXIT_INPUT) from exc
     except StoreError as exc:
         raise DedupError(str(exc), EXIT_DATABASE) from exc
     except ModelError as exc:
@@ -172,7 +173,9 @@ def format_report(report) -> str:
         lines.append(f"topics: {c['new_topics']} new, {c['topics_changed'] - c['new_topics']} grown, "
                      f"{c['merged_topics']} merged")
     if c.get("flagged"):
-        lines.append(f"flagged: {c['flagged']} rows kept with their time or channel filled in (flagged.csv says how)")
+        lines.append(f"flagged: {c['flagged']} rows kept with metadata filled in ({c.get('flagged_time', 0)} given "
+                     f"the export's date for their time, {c.get('flagged_channel', 0)} with a channel not in "
+                     "ingest.channels kept as other; flagged.csv lists them)")
     if report.relisted:
         lines.append(f"the exports of run {report.relisted} were cut off before they finished: "
                      "its lists (new, changed, rejected, flagged) are written now")
@@ -474,6 +477,26 @@ def export_cmd(db, run_id, out):
     except OSError as exc:
         raise DedupError(f"{out}: cannot write the exports ({exc.strerror or exc})", EXIT_OUTPUT) from exc
     click.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+@main.command()
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--before", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Items received before this date (YYYY-MM-DD) lose their raw texts.")
+def purge(db, before):
+    """Mask the raw texts (content, title) of items received before a date: the end of their retention.
+
+    \b
+    Example:
+      dedup purge --db dedup.sqlite --before 2019-01-01
+    """
+    from .store import Store, run_lock
+
+    with database_errors(), run_lock(Path(db)):
+        store = Store(db)
+        changed = store.purge_raw(before.strftime("%Y-%m-%d 00:00:00"))
+        store.close()
+    click.echo(f"masked the raw texts of {changed} items received before {before:%Y-%m-%d}")
 
 
 @main.command()

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import IngestConfig
+from .privacy import mask, mask_cell
 from .records import Item, Rejection
 
 # A message is refused only for want of an id or content; time and channel are metadata (filled and flagged).
@@ -160,7 +161,7 @@ def map_header(header: list[object], config: IngestConfig, path: Path,
     missing = [c for c in required if c not in mapping]
     if missing:
         raise IngestError(f"{path}: missing required column(s) {', '.join(missing)}; "
-                          f"header is {', '.join(str(h) for h in header)}")
+                          f"header is {', '.join(mask_cell(h) for h in header[:20])}")
     return mapping
 
 
@@ -449,7 +450,7 @@ def validate(record: dict[str, object], path: Path | str, line: int, config: Ing
     raw_channel = record.get("channel")
     channel, unknown = channel_kind(raw_channel if _scalar(raw_channel) else repr(raw_channel), rules.channels)
     if unknown:
-        notes.append(f"channel {unknown[:20]!r} not in ingest.channels: kept as other")
+        notes.append("channel not in ingest.channels: kept as other")
     title = record.get("title")
     return Item(item_id, received, channel, content, _cell(title) if _scalar(title) else "",
                 str(path), line, note="; ".join(notes))
@@ -557,4 +558,15 @@ def ingest(paths: list[Path], config: IngestConfig,
             result.items.append(item)
     order = {str(Path(p)): k for k, p in enumerate(paths)}
     result.rejected.sort(key=lambda r: (order.get(r.file, len(order)), r.line))
+    result.rejected = [Rejection(r.file, r.line, shown_id(r.id), mask(r.reason)) for r in result.rejected]
     return result
+
+
+def shown_id(item_id: str) -> str:
+    """A rejected row's id as rejected.csv and the console show it: an id cell of a shifted row may hold
+    a phone number or a name, so one the recogniser changes, or that holds Chinese characters, is hidden."""
+    if not item_id:
+        return ""
+    if mask_cell(item_id) != item_id or any("\u4e00" <= c <= "\u9fff" for c in item_id):
+        return "(hidden: not an id)"
+    return item_id

@@ -1,8 +1,8 @@
-"""Pure text normalisation: make copies of one complaint look alike and hide contact details.
+"""Pure text normalisation: make copies of one complaint look alike and hide personal data.
 
-Masking runs before anything is stored in exports, so that phone numbers,
-ID-card numbers and e-mail addresses neither make copies look different nor
-leak into the files the office passes around.
+Masking (``dedup/privacy.py``) runs before a text is compared or exported, so that
+contact details and names neither make copies look different nor leak into the
+files the office passes around.
 """
 
 from __future__ import annotations
@@ -16,25 +16,9 @@ import numpy as np
 
 from .arrays import code_points
 from .config import NormalizeConfig
+from .privacy import EMAIL_MASK, ID_MASK, NAME_MASK, PHONE_MASK, might_hold  # noqa: F401 (the masks, re-exported)
+from .privacy import mask as mask_contacts
 
-PHONE_MASK = "〔电话〕"
-ID_MASK = "〔证件号〕"
-EMAIL_MASK = "〔邮箱〕"
-NAME_MASK = "〔姓名〕"
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# These two are, match for match, (?<!\d)\d{17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d) and
-# (?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d) (held to them by
-# tests), written to start with a character class: the regex engine then skips to
-# the next digit at C speed instead of trying every position (4x faster).
-_ID_CARD = re.compile(r"\d(?<!\d\d)(?:\d{16}[\dXx](?!\d)|\d{14}(?!\d))")
-_PHONE = re.compile(r"[+\d](?:(?<=\+)(?<!\d\+)86[- ]?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"
-                    r"|(?<=\d)(?<!\d\d)(?:(?<=8)6[- ]?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"
-                    r"|(?<=1)[3-9]\d(?:[- ]?\d{4}){2}(?!\d)|(?<=0)\d{2,3}-?\d{7,8}(?!\d)))")
-# "我叫张伟" / "我是李娜" / "本人王强": self-introductions that differ across copies.
-_SELF_NAME = re.compile(r"(我叫|我是|本人|联系人|姓名[:：]?)([\u4e00-\u9fff]{2,3})(?=[，,。.\s电联手]|$)")
-# normalize_many joins texts with NUL, where a text's end is: the name may end there too
-_SELF_NAME_JOINED = re.compile(r"(我叫|我是|本人|联系人|姓名[:：]?)([\u4e00-\u9fff]{2,3})(?=[，,。.\s电联手\x00]|$)")
 _SPACE = re.compile(r"\s+")
 _REPEAT_PUNCT = re.compile(r"([!?。，,.!！？~～…])\1+")
 _PUNCT_FOLD = str.maketrans({"，": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";", "、": ",",
@@ -46,15 +30,12 @@ _PUNCT_FOLD = str.maketrans({"，": ",", "。": ".", "！": "!", "？": "?", "�
 # before the NFKC check so that most Chinese texts are already normalised and skip it.
 _WIDE_FOLD = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20,
               **{k: v for k, v in _PUNCT_FOLD.items() if k != ord("…")}}
-_NAME_CUES = ("我叫", "我是", "本人", "联系人", "姓名")
 # translate() looks every character up in the table (8 us a text); almost all the
 # folding a Chinese text needs is a few punctuation marks, which replace() finds
 # at C speed. Keys left after them all lie at or above U+FF01, beyond every CJK ideograph.
 _COMMON_FOLD = [(chr(k), v if isinstance(v, str) else chr(v)) for k, v in _WIDE_FOLD.items()
                 if k < 0xFF01 or chr(k) in "，！？：；（）～"]
 _RARE_FROM = chr(min(k for k in _WIDE_FOLD if chr(k) not in dict(_COMMON_FOLD)))
-# ID cards and phone numbers both hold four digits in a row: one scan rules both out
-_FOUR_DIGITS = re.compile(r"\d{4}")
 _DOUBLED = [c + c for c in "!?。，,.!！？~～…"]  # what _REPEAT_PUNCT needs to find anything
 
 
@@ -66,22 +47,6 @@ def _fold(text: str) -> str:
     if text and max(text) >= _RARE_FROM:
         text = text.translate(_WIDE_FOLD)
     return text
-
-
-def mask_contacts(text: str, self_name: re.Pattern = _SELF_NAME) -> str:
-    # each pattern needs a cue character; looking for the cue is far cheaper than the pattern
-    if "@" in text:
-        text = _EMAIL.sub(EMAIL_MASK, text)
-    if _FOUR_DIGITS.search(text):
-        text = _ID_CARD.sub(ID_MASK, text)
-        text = _PHONE.sub(PHONE_MASK, text)
-    if any(cue in text for cue in _NAME_CUES):
-        text = self_name.sub(_mask_name, text)
-    return text
-
-
-def _mask_name(m: re.Match) -> str:
-    return m.group(1) + NAME_MASK
 
 
 @functools.lru_cache(maxsize=64)
@@ -130,7 +95,12 @@ def normalize_many(texts: Sequence[str], config: NormalizeConfig = NormalizeConf
                              for text in joined.split("\x00"))
     joined = _SPACE.sub(" ", joined).replace(" \x00", "\x00").replace("\x00 ", "\x00").strip()
     out = joined.split("\x00")
-    for k in np.flatnonzero(_needs_patterns(joined, len(out), config.mask_contacts)).tolist():
+    codes = code_points(joined)
+    ends = np.flatnonzero(codes == 0)
+    need = _needs_patterns(codes, ends)
+    if config.mask_contacts:  # the texts that may hold personal data, found on arrays
+        need |= might_hold(codes, ends)
+    for k in np.flatnonzero(need).tolist():
         text = mask_contacts(out[k]) if config.mask_contacts else out[k]
         if any(pair in text for pair in _DOUBLED):
             text = _REPEAT_PUNCT.sub(r"\1", text)
@@ -139,21 +109,17 @@ def normalize_many(texts: Sequence[str], config: NormalizeConfig = NormalizeConf
     return [text[match(text).end():] for text in out]
 
 
-_DIGIT, _MARK, _CUE_FIRST, _CUE_SECOND, _AT = 1, 2, 4, 8, 16
+_MARK = 2
 
 
 @functools.lru_cache(maxsize=1)
 def _tables() -> tuple[np.ndarray, np.ndarray]:
-    """Over the BMP: the folding map, and each character's classes (bits above) for ``_needs_patterns``."""
+    """Over the BMP: the folding map, and which characters are marks that ``_REPEAT_PUNCT`` folds."""
     fold = np.arange(0x10000, dtype=np.uint32)
     for k, v in _WIDE_FOLD.items():
         fold[k] = ord(v) if isinstance(v, str) else v
     classes = np.zeros(0x10000, dtype=np.uint8)
-    classes[[c for c in range(0x10000) if chr(c).isdecimal()]] |= _DIGIT  # what \\d matches
     classes[[ord(pair[0]) for pair in _DOUBLED]] |= _MARK
-    classes[[ord(cue[0]) for cue in _NAME_CUES]] |= _CUE_FIRST
-    classes[[ord(cue[1]) for cue in _NAME_CUES]] |= _CUE_SECOND
-    classes[ord("@")] |= _AT
     return fold, classes
 
 
@@ -168,33 +134,20 @@ def _fold_codes(joined: str) -> str:
     return folded.tobytes().decode("utf-32-le", "surrogatepass")
 
 
-def _needs_patterns(joined: str, n: int, masking: bool) -> np.ndarray:
-    """Which of the ``n`` NUL-joined texts the masks or the repeated-mark fold could change.
-
-    A necessary condition each: an e-mail has an @, a phone or ID-card number four
-    digits in a row, a self-introduction a cue's first two characters, a repeat two
-    equal marks. Characters beyond the BMP count as digits: any doubt means a closer look.
-    """
-    codes = code_points(joined)
+def _needs_patterns(codes: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which of the NUL-joined texts (their ``codes``, NULs at ``ends``) hold two equal marks in a row
+    (``_REPEAT_PUNCT``'s cue)."""
+    need = np.zeros(len(ends) + 1, dtype=bool)
+    if len(codes) < 2:
+        need[:] = True
+        return need
     classes = _tables()[1]
-    if len(codes) < 4:
-        return np.ones(n, dtype=bool)
     if codes.max() >= 0x10000:
-        cls = np.where(codes < 0x10000, classes.take(codes & 0xFFFF), np.uint8(_DIGIT))
+        cls = np.where(codes < 0x10000, classes.take(codes & 0xFFFF), np.uint8(0))
     else:
         cls = classes.take(codes)
-    head, tail = cls[:-1], cls[1:]
-    hit = (head & _MARK).astype(bool) & (codes[:-1] == codes[1:])
-    if masking:
-        hit |= ((head & _CUE_FIRST) & (tail >> 1)).astype(bool)  # _CUE_SECOND >> 1 == _CUE_FIRST
-        hit |= (head & _AT).astype(bool)
-        d = cls & _DIGIT
-        hit[:-2] |= (d[:-3] & d[1:-2] & d[2:-1] & d[3:]).astype(bool)
-    at = np.flatnonzero(hit)
-    text_of = np.searchsorted(np.flatnonzero(codes == 0), at, side="right")
-    need = np.zeros(n, dtype=bool)
-    need[text_of] = True
-    need[-1] |= bool(cls[-1] & _AT)  # the last character has no pair; only an @ matters there
+    hit = (cls[:-1] & _MARK).astype(bool) & (codes[:-1] == codes[1:])
+    need[np.searchsorted(ends, np.flatnonzero(hit), side="right")] = True
     return need
 
 

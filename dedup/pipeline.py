@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, budget
+from . import __version__, budget, privacy
 from .arrays import text_array
 from .candidates import lsh_params
 from .classify import ModelUnavailable, RouterLoader
@@ -240,6 +240,8 @@ def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: 
         index: dict = {}
         content_of = np.fromiter((index.setdefault((it.title, it.content), len(index)) for it in items),
                                  dtype=np.int64, count=len(items))
+        if config.normalize.mask_contacts and len(index) > 1000:
+            privacy.warm()  # the recogniser's tables, built once here rather than in every worker
         texts = map_chunks(partial(_normalise_chunk, config=config.normalize), list(index), workers,
                            "normalise" if progress else None)
         for it, k in zip(items, content_of.tolist()):
@@ -344,7 +346,9 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
                           np.array(index_meta.get("boilerplate", []), dtype=np.uint32))
         flagged = result.flagged
         counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
-                  "rejected": len(rejected), "flagged": len(flagged)}
+                  "rejected": len(rejected), "flagged": len(flagged),
+                  "flagged_channel": sum("channel" in f.reason for f in flagged),
+                  "flagged_time": sum("time" in f.reason for f in flagged)}
         # a run that adds nothing after one whose exports were cut off writes that run's lists again
         unexported = store.unexported_run()
         report = _commit(store, db_path, "run", plan, config, loader, timer, started, inputs, counts,

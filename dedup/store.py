@@ -437,6 +437,19 @@ class Store:
                     " WHEN created_run = ? THEN 'new' ELSE 'changed' END, merged_into FROM topics"
                     " WHERE updated_run = ?", (run_id, run_id, run_id))
 
+    def purge_raw(self, before: str) -> int:
+        """Replace the raw content and title of items received before ``before`` with their masked forms
+        (the only raw texts the database holds); returns how many items changed. Repeats of a purged
+        item are then compared with its masked text."""
+        from .privacy import mask
+
+        self.db.create_function("dedup_mask", 1, mask, deterministic=True)
+        with self.transaction() as con:
+            cur = con.execute("UPDATE items SET content = dedup_mask(content), title = dedup_mask(title)"
+                              " WHERE received_at < ? AND (content != dedup_mask(content)"
+                              " OR title != dedup_mask(title))", (before,))
+            return cur.rowcount
+
     def mark_exported(self, run_ids: Iterable[int]) -> None:
         """Record that the exports of these runs were written whole."""
         stamp = dt.datetime.now().isoformat(timespec="seconds")

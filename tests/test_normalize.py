@@ -1,4 +1,3 @@
-import re
 from pathlib import Path
 
 import pytest
@@ -58,15 +57,12 @@ def _reference_normalize(text: str, config=NormalizeConfig()) -> str:
     import unicodedata
 
     from dedup import normalize as n
+    from dedup import privacy
 
     text = unicodedata.normalize("NFKC", text).translate(n._PUNCT_FOLD)
     text = n._SPACE.sub(" ", text).strip()
     if config.mask_contacts:
-        text = n._EMAIL.sub(EMAIL_MASK, text)
-        text = re.sub(r"(?<!\d)\d{17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d)", ID_MASK, text)
-        text = re.sub(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)",
-                      PHONE_MASK, text)
-        text = n._SELF_NAME.sub(lambda m: m.group(1) + NAME_MASK, text)
+        text = privacy.mask(text)
     text = n._REPEAT_PUNCT.sub(r"\1", text)
     ordered = sorted(config.boilerplate, key=len, reverse=True)
     changed = True
