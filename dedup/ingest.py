@@ -207,8 +207,11 @@ def _xlsx_rows(path: Path, config: IngestConfig) -> Iterator[tuple[str, int, lis
     cells = 0
     try:
         for sheet in book.worksheets:
-            sheet.reset_dimensions()
-            for number, row in enumerate(sheet.iter_rows(values_only=True, max_col=XLSX_MAX_COLUMNS), start=1):
+            sheet.reset_dimensions()  # rows as long as their cells, not as the claimed dimension
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if not row:
+                    continue  # a gap before a far row: openpyxl yields it empty
+                row = row[:XLSX_MAX_COLUMNS]
                 cells += len(row)
                 if cells > config.max_cells:
                     raise IngestError(f"{path}: sheet {sheet.title!r} row {number}: more than ingest.max_cells "

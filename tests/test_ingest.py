@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import os
+import re
 
 import pytest
 from conftest import HEADER, SUGGESTIONS, write_csv
@@ -302,3 +303,53 @@ def test_jsonl_objects_lists_and_booleans_are_not_text(tmp_path):
                                                    "content is a list, not text"]
     [item] = result.items
     assert (item.channel, item.title) == ("other", "")
+
+
+def _workbook(path, rows):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "received_at", "channel", "content"])
+    for row in rows:
+        sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+def test_a_workbook_claiming_the_largest_dimension_is_read_by_its_cells(tmp_path):
+    import zipfile
+
+    small = _workbook(tmp_path / "small.xlsx", ROWS[:3])
+    claimed = tmp_path / "claimed.xlsx"
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(claimed, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data)
+                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+                                                      b"</sheetData>")  # and one cell there
+            dst.writestr(info, data)
+    result = run([claimed])  # padded to the claim, this is 17 billion cells
+    assert len(result.items) == 3 and not result.rejected  # the far cell, cut to the first 256 columns, is blank
+
+
+def test_a_workbook_that_expands_past_the_size_limit_is_refused(tmp_path):
+    path = _workbook(tmp_path / "big.xlsx", [(f"X{k}", "2019-03-01 08:00:00", "网站", "路灯坏了" * 50)
+                                             for k in range(2000)])
+    config = IngestConfig(max_file_bytes=1 << 20)
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(IngestError, match="expands to .* above ingest.max_file_bytes"):
+        ingest([path], config, now=NOW)
+
+
+def test_a_workbook_with_more_cells_than_the_limit_is_refused(tmp_path):
+    path = _workbook(tmp_path / "cells.xlsx", [(f"X{k}", "2019-03-01 08:00:00", "网站", "路灯") for k in range(50)])
+    with pytest.raises(IngestError, match="more than ingest.max_cells"):
+        ingest([path], IngestConfig(max_cells=100), now=NOW)
+
+
+def test_a_file_over_the_size_limit_is_refused(tmp_path):
+    path = write_csv(tmp_path / "a.csv", ROWS)
+    with pytest.raises(IngestError, match="above ingest.max_file_bytes"):
+        ingest([path], IngestConfig(max_file_bytes=100), now=NOW)
