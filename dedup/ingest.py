@@ -189,6 +189,9 @@ def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict | str]]:
         except json.JSONDecodeError as exc:
             yield number, f"not valid JSON ({exc.msg})"
             continue
+        except RecursionError:
+            yield number, "JSON nested too deeply"
+            continue
         yield number, record if isinstance(record, dict) else "not a JSON object"
 
 

@@ -353,3 +353,12 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path):
     path = write_csv(tmp_path / "a.csv", ROWS)
     with pytest.raises(IngestError, match="above ingest.max_file_bytes"):
         ingest([path], IngestConfig(max_file_bytes=100), now=NOW)
+
+
+def test_deeply_nested_jsonl_is_a_rejected_row_not_a_crash(tmp_path):
+    path = tmp_path / "a.jsonl"
+    good = json.dumps({"id": "1", "received_at": "2019-03-01 08:00:00", "channel": "网站", "content": "路灯不亮"},
+                      ensure_ascii=False)
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n" + good + "\n", encoding="utf-8")
+    result = run([path])
+    assert [it.id for it in result.items] == ["1"] and result.rejected[0].reason == "JSON nested too deeply"
