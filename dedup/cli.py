@@ -22,6 +22,7 @@ from . import __version__
 from .config import ConfigError, load_config
 
 EXIT_USAGE, EXIT_INPUT, EXIT_DATABASE, EXIT_MODEL, EXIT_BUDGET, EXIT_OUTPUT = 2, 3, 4, 5, 6, 7
+EXIT_SOFTWARE = 70  # a fault in dedup itself (sysexits' EX_SOFTWARE)
 
 
 class DedupError(click.ClickException):
@@ -114,7 +115,25 @@ def main() -> None:
 def program() -> None:
     """The installed ``dedup`` program: ``main``, and after a run or rebuild an exit that does not free
     the run's objects one by one (seconds for a million items; everything is written and closed by then)."""
-    main(obj={"exit_when_done": True})
+    try:
+        main(obj={"exit_when_done": True}, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except (KeyboardInterrupt, EOFError):
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a fault of dedup's own: one line, never a traceback (DEDUP_DEBUG=1 shows it)
+        if os.environ.get("DEDUP_DEBUG"):
+            raise
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (a fault in dedup; run again with "
+                   "DEDUP_DEBUG=1 to see where, and report it)", err=True)
+        sys.exit(EXIT_SOFTWARE)
 
 
 def _done(report) -> None:
@@ -226,7 +245,7 @@ def rebuild(db, out, model, config_file, sets):
 
 
 @main.command()
-@click.option("--n", "n", default=3000, show_default=True, help="Items in the export.")
+@click.option("--n", "n", default=3000, show_default=True, type=click.IntRange(min=0), help="Items in the export.")
 @click.option("--seed", default=0, show_default=True, help="Random seed (logged in the README of the output).")
 @click.option("--history", type=int, help="Items in the labelled history (default: same as --n).")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
@@ -345,6 +364,8 @@ def tune(export, gold, grids, out, min_precision, no_baseline, config_file, sets
           --grid threshold=0.3:0.9:0.05 --grid shingle=word2,char3 --out tuning
       dedup run tonight.csv --config tuning/best.toml
     """
+    from .ingest import IngestError
+    from .tune import GoldError
     from .tune import tune as run_tune
 
     config = _config(config_file, sets)
@@ -353,6 +374,8 @@ def tune(export, gold, grids, out, min_precision, no_baseline, config_file, sets
                            min_precision, not no_baseline, log=lambda line: click.echo(line, err=True))
     except ConfigError as exc:
         raise DedupError(str(exc), EXIT_USAGE) from exc
+    except (GoldError, IngestError) as exc:
+        raise DedupError(str(exc), EXIT_INPUT) from exc
     best = summary["best"]
     if best is None:
         click.echo(f"no setting reached pairwise precision {min_precision}; see {summary['paths']['csv']}")

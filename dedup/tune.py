@@ -70,19 +70,28 @@ class Gold:
     pairs: list[tuple[str, str, bool]] | None = None     # hand-labelled pairs
 
 
+class GoldError(Exception):
+    """The labels file cannot be read."""
+
+
 def read_gold(path: Path) -> Gold:
     """Topic labels (id,topic) or labelled pairs (id_a,id_b,same)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = set(reader.fieldnames or [])
-        rows = list(reader)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            fields = set(reader.fieldnames or [])
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise GoldError(f"{path}: not a UTF-8 CSV file ({exc.reason} at byte {exc.start})") from exc
+    except (csv.Error, OSError) as exc:
+        raise GoldError(f"{path}: cannot be read as CSV ({exc})") from exc
     if {"id", "topic"} <= fields:
         return Gold(topics={r["id"]: r["topic"] for r in rows})
     if {"id_a", "id_b", "same"} <= fields:
         labelled = [r for r in rows if r["same"].strip()]
         return Gold(pairs=[(r["id_a"], r["id_b"], r["same"].strip().lower() in {"1", "true", "yes", "y", "same"})
                            for r in labelled])
-    raise ConfigError(f"{path}: gold needs columns id,topic or id_a,id_b,same; has {sorted(fields)}")
+    raise GoldError(f"{path}: gold needs columns id,topic or id_a,id_b,same; has {sorted(fields)}")
 
 
 def score(item_ids: list[str], item_topic: np.ndarray, gold: Gold) -> dict:

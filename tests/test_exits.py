@@ -170,3 +170,27 @@ def test_a_fifo_device_or_folder_as_the_export_is_refused_before_the_lock(tmp_pa
     result = invoke("run", str(path), "--db", str(tmp_path / "d.sqlite"), "--model", NO_MODEL)
     assert result.exit_code in (EXIT_INPUT, EXIT_USAGE) and str(path) in result.output
     assert not (tmp_path / "d.sqlite").exists() and not (tmp_path / "d.sqlite.lock").exists()
+
+
+def test_tune_and_sample_refuse_bad_input_with_their_status(tmp_path):
+    binary = tmp_path / "gold.csv"
+    binary.write_bytes(bytes(range(256)) * 8)
+    export = write_csv(tmp_path / "export.csv", [s[:4] for s in SUGGESTIONS])
+    result = invoke("tune", str(export), "--gold", str(binary), "--grid", "threshold=0.4", "--out", str(tmp_path / "t"))
+    assert result.exit_code == EXIT_INPUT and "not a UTF-8 CSV" in result.output
+    assert invoke("sample", "--n", "-5", "--out", str(tmp_path / "s")).exit_code == EXIT_USAGE
+
+
+def test_a_fault_in_dedup_itself_is_one_line_and_exit_70(monkeypatch, capsys):
+    import dedup.cli as cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something dedup did not expect")
+
+    monkeypatch.setattr(cli, "main", broken)
+    monkeypatch.delenv("DEDUP_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        cli.program()
+    assert exit_.value.code == cli.EXIT_SOFTWARE == 70
+    err = capsys.readouterr().err
+    assert "unexpected RuntimeError: something dedup did not expect" in err and "Traceback" not in err
