@@ -13,6 +13,7 @@ writer's processes. The constants are measured (``benchmarks/RESULTS.md``).
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +28,20 @@ class BudgetError(Exception):
 
 
 def input_bytes(paths: Sequence[Path]) -> int:
-    return sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+    """The inputs' size as reading them costs: an XLSX counts as its expanded XML (a 1.5 MB workbook can
+    expand to 1.5 GB, and its shared strings are held whole)."""
+    total = 0
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue
+        total += path.stat().st_size
+        if path.suffix.lower() == ".xlsx":
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    total = total - path.stat().st_size + sum(m.file_size for m in archive.infolist())
+            except (zipfile.BadZipFile, OSError):
+                pass  # ingest names the damage
+    return total
 
 
 def estimate(n_bytes: int) -> int:

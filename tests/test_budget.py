@@ -58,3 +58,14 @@ def test_a_run_over_budget_once_prepared_stores_nothing(tmp_path):
 
 def test_budget_is_recorded_with_the_configuration():
     assert load_config(None, {"run.memory_budget": "8GiB"}).to_dict()["run"]["memory_budget"] == "8GiB"
+
+
+def test_a_workbook_counts_as_its_expanded_size(tmp_path):
+    import zipfile
+
+    from dedup.budget import input_bytes
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", "<sst>" + "a" * (50 << 20) + "</sst>")
+    assert path.stat().st_size < 1 << 20 and input_bytes([path]) > 50 << 20
