@@ -6,9 +6,11 @@ a planted set.
 
 ``real`` masks the 4,326 messages of ``../shared/data/real`` (subject and detail, as a run normalises
 them), lists every name mask with its context, and scores them against
-``benchmarks/labels/privacy_real_name_masks.csv`` (``hides_a_name`` read by hand: 1 when the masked
-characters are a person's name or surname). A mask the labels do not hold is printed for reading; it
-is not guessed. ``planted`` reads ``tests/data/planted_personal_data.csv`` (text, detail).
+``benchmarks/labels/privacy_real_name_masks.csv``: message id, where the masked characters start in the
+normalised text and how many they are, ``hides_a_name`` read by hand (1 when they are a person's name or
+surname) and, for the others, what they are. The file holds no text of the messages. A mask the
+labels do not hold is printed for reading; it is not guessed. ``planted`` reads
+``tests/data/planted_personal_data.csv`` (text, detail).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ LABELS = ROOT / "benchmarks" / "labels" / "privacy_real_name_masks.csv"
 PLANTED = ROOT / "tests" / "data" / "planted_personal_data.csv"
 
 
-def real_masks(path: Path = REAL) -> list[tuple[str, str, str, str]]:
-    """(message id, mask, the characters it replaced, their context) for every mask in the messages."""
+def real_masks(path: Path = REAL) -> list[tuple[str, str, int, str, str]]:
+    """(message id, mask, where the replaced characters start in the normalised text, those characters,
+    their context) for every mask in the messages."""
     plain = NormalizeConfig(mask_contacts=False)
     out = []
     with path.open(encoding="utf-8", newline="") as fh:
@@ -42,7 +45,8 @@ def real_masks(path: Path = REAL) -> list[tuple[str, str, str, str]]:
             matcher = difflib.SequenceMatcher(None, text, masked, autojunk=False)
             for op, a1, a2, b1, b2 in matcher.get_opcodes():
                 if op != "equal":
-                    out.append((row["message_id"], masked[b1:b2], text[a1:a2], text[max(0, a1 - 12):a2 + 8]))
+                    out.append((row["message_id"], masked[b1:b2], a1, text[a1:a2],
+                                text[max(0, a1 - 12):a2 + 8]))
     return out
 
 
@@ -71,23 +75,29 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if leaks else 0
     masks = real_masks()
     kinds: dict[str, int] = {}
-    for _, kind, _, _ in masks:
+    for _, kind, _, _, _ in masks:
         kinds[kind] = kinds.get(kind, 0) + 1
     names = [m for m in masks if m[1] == NAME_MASK]
-    with LABELS.open(encoding="utf-8", newline="") as fh:
-        labels = {(r["message_id"], r["masked"], r["context"]): r for r in csv.DictReader(fh)}
-    read = [labels[(mid, hidden, context)] for mid, _, hidden, context in names if (mid, hidden, context) in labels]
-    unread = [m for m in names if (m[0], m[2], m[3]) not in labels]
-    right = sum(r["hides_a_name"] == "1" for r in read)
+    labels = read_labels()
+    read = [(labels[(m[0], m[2], len(m[3]))], m) for m in names if (m[0], m[2], len(m[3])) in labels]
+    unread = [m for m in names if (m[0], m[2], len(m[3])) not in labels]
+    right = sum(label["hides_a_name"] == "1" for label, _ in read)
     print(f"masks on {REAL.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
     print(f"name masks: {len(names)}; read: {len(read)}; hide a name: {right} "
           f"(precision {right / max(len(read), 1):.3f})")
-    for r in read:
-        if r["hides_a_name"] != "1":
-            print(f"  not a name: {r['message_id']} {r['masked']!r} in {r['context']!r} ({r['note']})")
-    for mid, _, hidden, context in unread:
-        print(f"  not read yet: {mid} {hidden!r} in {context!r}")
+    for label, (mid, _, _, hidden, context) in read:
+        if label["hides_a_name"] != "1":
+            print(f"  not a name ({label['kind']}): {mid} {hidden!r} in {context!r}")
+    for mid, _, start, hidden, context in unread:
+        print(f"  not read yet: {mid},{start},{len(hidden)} {hidden!r} in {context!r}")
     return 0
+
+
+def read_labels() -> dict[tuple[str, int, int], dict]:
+    """Labels by (message id, start, length) of the masked characters in the normalised text: the file
+    holds no text of the messages (their terms allow internal evaluation only, not redistribution)."""
+    with LABELS.open(encoding="utf-8", newline="") as fh:
+        return {(r["message_id"], int(r["start"]), int(r["length"])): r for r in csv.DictReader(fh)}
 
 
 if __name__ == "__main__":
