@@ -164,9 +164,10 @@ def evaluate(threshold: float, split: str, overrides: list[str]) -> None:
     with and without the boilerplate learned on all 附件3 messages; precision and recall of Jaccard >=
     threshold against same_topic, per bigram-Jaccard stratum."""
     from dedup.boilerplate import discount, learn, sample_nodes
+    from dedup.candidates import band_keys, lsh_params
     from dedup.config import Config
     from dedup.normalize import item_texts
-    from dedup.signatures import char_shingle_hashes
+    from dedup.signatures import char_shingle_hashes, flat_signatures
     from dedup.verify import exact_jaccard
 
     rows = messages()
@@ -187,15 +188,26 @@ def evaluate(threshold: float, split: str, overrides: list[str]) -> None:
     print(f"{len(pairs)} pairs ({split}), {int(truth.sum())} same topic; {len(learned.hashes)} boilerplate "
           f"shingles learned from {learned.sampled} messages; threshold {threshold}")
     strata = sorted({p["stratum"] for p in pairs})
+    bands, rows_per_band = lsh_params(threshold, sc.num_perm, config.cluster.bands, config.cluster.rows,
+                                      config.cluster.fn_weight)
     for name, (h, ln) in (("plain", (hashes, lengths)), ("boilerplate discounted", (d_hashes, d_lengths))):
         sims = exact_jaccard(h, np.cumsum(ln), ln, i, j)
+        # candidate recall: the pair shares an LSH band of the signatures a run computes (before any verifying)
+        sig = flat_signatures(h, ln, sc.num_perm, sc.seed)
+        candidate = np.zeros(len(pairs), dtype=bool)
+        for band in range(bands):
+            keys = band_keys(sig, band, rows_per_band)
+            candidate |= keys[i] == keys[j]
         said = sims >= threshold
         tp = int((said & truth).sum())
-        print(f"{name}: precision {tp / max(said.sum(), 1):.3f}, recall {tp / max(truth.sum(), 1):.3f}")
+        print(f"{name}: precision {tp / max(said.sum(), 1):.3f}, recall {tp / max(truth.sum(), 1):.3f}; "
+              f"candidate recall {int((candidate & truth).sum()) / max(truth.sum(), 1):.3f} "
+              f"({bands} bands of {rows_per_band})")
         for s in strata:
             m = np.array([p["stratum"] == s for p in pairs])
             t = truth & m
-            print(f"   {s:26s} pairs {int(m.sum()):3d} same {int(t.sum()):3d}  recall "
+            print(f"   {s:26s} pairs {int(m.sum()):3d} same {int(t.sum()):3d}  candidates "
+                  f"{int((candidate & t).sum()) / max(int(t.sum()), 1):.2f}  recall "
                   f"{int((said & t).sum()) / max(int(t.sum()), 1):.2f}  false merges {int((said & m & ~truth).sum())}")
 
 
