@@ -164,7 +164,7 @@ def evaluate(threshold: float, split: str, overrides: list[str]) -> None:
     with and without the boilerplate learned on all 附件3 messages; precision and recall of Jaccard >=
     threshold against same_topic, per bigram-Jaccard stratum."""
     from dedup.boilerplate import discount, learn, sample_nodes
-    from dedup.candidates import band_keys, lsh_params
+    from dedup.candidates import band_keys, bands_rows
     from dedup.config import Config
     from dedup.normalize import item_texts
     from dedup.signatures import char_shingle_hashes, flat_signatures
@@ -188,8 +188,7 @@ def evaluate(threshold: float, split: str, overrides: list[str]) -> None:
     print(f"{len(pairs)} pairs ({split}), {int(truth.sum())} same topic; {len(learned.hashes)} boilerplate "
           f"shingles learned from {learned.sampled} messages; threshold {threshold}")
     strata = sorted({p["stratum"] for p in pairs})
-    bands, rows_per_band = lsh_params(threshold, sc.num_perm, config.cluster.bands, config.cluster.rows,
-                                      config.cluster.fn_weight)
+    bands, rows_per_band = bands_rows(config.with_overrides({"cluster.threshold": threshold}))
     for name, (h, ln) in (("plain", (hashes, lengths)), ("boilerplate discounted", (d_hashes, d_lengths))):
         sims = exact_jaccard(h, np.cumsum(ln), ln, i, j)
         # candidate recall: the pair shares an LSH band of the signatures a run computes (before any verifying)

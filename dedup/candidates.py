@@ -31,6 +31,13 @@ def lsh_params(threshold: float, num_perm: int, bands: int = 0, rows: int = 0,
     return _cached_optimum(round(threshold, 6), num_perm, round(fn_weight, 6))
 
 
+def bands_rows(config) -> tuple[int, int]:
+    """The run's (bands, rows) for a ``Config``: its cluster settings, else the optimum for its threshold.
+    Every part of a run asks this one function, so the index, the budget and the banding agree."""
+    cc = config.cluster
+    return lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows, cc.fn_weight)
+
+
 @functools.cache
 def _cached_optimum(threshold: float, num_perm: int, fn_weight: float) -> tuple[int, int]:
     return _optimal_param(threshold, num_perm, 1.0 - fn_weight, fn_weight)

@@ -17,7 +17,7 @@ import numpy as np
 from .arrays import first_in_groups, ranks, transposed, unique
 from .boilerplate import discount, learn, sample_nodes
 from .budget import pair_chunk
-from .candidates import bucket_ids, lsh_params
+from .candidates import bands_rows, bucket_ids
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
 from .joins import Bounds
@@ -206,9 +206,8 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
 
 def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) -> np.ndarray:
     """LSH bucket ids (bands, nodes) of the signatures, for ``config``'s threshold."""
-    cc = config.cluster
     with (timer or StageTimer())("candidates"):
-        bands, rows = lsh_params(cc.threshold, config.sign.num_perm, cc.bands, cc.rows, cc.fn_weight)
+        bands, rows = bands_rows(config)
         return bucket_ids(signed.sig, bands, rows, columns=signed.columns)
 
 

@@ -20,6 +20,7 @@ from .cluster import best_centres, lsh_star_cluster
 from .config import Config
 from .engine import Nodes, StageTimer, bounds_of, group_texts, sign, sign_docs
 from .index import Index
+from .plan import Plan, index_params
 from .records import Item
 from .segment import NodePlaces
 from .store import Store
@@ -47,8 +48,6 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
     """Tonight's items (``nodes``: their distinct texts) joined to the stored topics; returns the run's Plan.
     ``boilerplate`` is the shingle set the stored signatures left out, so tonight's leave out the same."""
     boilerplate = np.empty(0, np.uint32) if boilerplate is None else boilerplate
-    from .pipeline import Plan, index_params
-
     params = index_params(config)
     existing = store.nodes_for_texts(nodes.texts)
     new = np.array([t not in existing for t in nodes.texts], dtype=bool)

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import __version__, budget, privacy
 from .arrays import text_array
-from .candidates import lsh_params
+from .candidates import bands_rows
 from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
 from .engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, nodes_of, sign
@@ -43,6 +43,7 @@ from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import check_file, ingest
 from .normalize import item_texts
 from .parallel import Background, can_fork, in_background, map_chunks
+from .plan import Plan, index_params
 from .records import Item, Rejection
 from .segment import Segmenter
 from .store import (
@@ -92,24 +93,6 @@ class RunReport:
 
 class ExportError(Exception):
     """The run is stored, but its files could not be written (a full disk, a folder not writable)."""
-
-
-@dataclass
-class Plan:
-    """Everything a run will write, decided before the transaction opens (a full run's or rebuild's is
-    open already: ``writer``)."""
-
-    node_rows: list[tuple]                            # (node_id, text, tokens, key, weight, topic, is_centre)
-    new_items: list[tuple[Item, int, str]]            # (item, node_id, topic_id)
-    moves: dict[str, str]                             # topic -> topic its items now belong to
-    affected: set[str]                                # topics whose summary is recomputed
-    indexed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # new centres: node ids, signatures, places
-    replace_index: bool = False
-    stats: dict = field(default_factory=dict)
-    full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
-    writer: Transaction | None = None                 # its transaction, begun before it clustered
-    known: set[str] = field(default_factory=set)      # its topic ids already stored (a rebuild keeps ids)
-    boilerplate: list[int] | None = None              # the shingles left out, as the index keeps them
 
 
 # a node's topic until the clustering is known: as long as a topic id, so that setting it moves no row
@@ -271,18 +254,10 @@ def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: 
 
 def check_prepared(nodes: Nodes, config: Config) -> None:
     """``budget.check_prepared`` for these distinct texts under ``config``."""
-    bands, _ = lsh_params(config.cluster.threshold, config.sign.num_perm, config.cluster.bands, config.cluster.rows,
-                          config.cluster.fn_weight)
+    bands, _ = bands_rows(config)
     chunk = budget.pair_chunk(config.cluster.pair_chunk, config.run.budget_bytes) if config.cluster.pair_chunk else 0
     budget.check_prepared(budget.held_bytes(), len(nodes.texts), sum(map(len, nodes.texts)), config.sign.num_perm,
                           bands, chunk, config.run.budget_bytes)
-
-
-def index_params(config: Config) -> dict:
-    bands, rows = lsh_params(config.cluster.threshold, config.sign.num_perm, config.cluster.bands,
-                             config.cluster.rows, config.cluster.fn_weight)
-    return {"num_perm": config.sign.num_perm, "seed": config.sign.seed, "shingle": config.sign.shingle,
-            "ngram": config.sign.ngram, "bands": bands, "rows": rows, "boilerplate": config.sign.boilerplate}
 
 
 @contextmanager

@@ -1,0 +1,43 @@
+"""What a run will write, decided before its transaction: the record the planning steps (a full run,
+a night's ``incremental.attach``) hand to the pipeline that stores it, and the index parameters a
+database is built under."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .candidates import bands_rows
+from .config import Config
+from .records import Item
+
+if TYPE_CHECKING:  # (annotations only: the pipeline builds these)
+    from .pipeline import FullRows
+    from .store import Transaction
+
+
+@dataclass
+class Plan:
+    """Everything a run will write, decided before the transaction opens (a full run's or rebuild's is
+    open already: ``writer``)."""
+
+    node_rows: list[tuple]                            # (node_id, text, tokens, key, weight, topic, is_centre)
+    new_items: list[tuple[Item, int, str]]            # (item, node_id, topic_id)
+    moves: dict[str, str]                             # topic -> topic its items now belong to
+    affected: set[str]                                # topics whose summary is recomputed
+    indexed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # new centres: node ids, signatures, places
+    replace_index: bool = False
+    stats: dict = field(default_factory=dict)
+    full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
+    writer: Transaction | None = None                 # its transaction, begun before it clustered
+    known: set[str] = field(default_factory=set)      # its topic ids already stored (a rebuild keeps ids)
+    boilerplate: list[int] | None = None              # the shingles left out, as the index keeps them
+
+
+def index_params(config: Config) -> dict:
+    """The settings an index is built under; a night refuses to add to an index built under others."""
+    bands, rows = bands_rows(config)
+    return {"num_perm": config.sign.num_perm, "seed": config.sign.seed, "shingle": config.sign.shingle,
+            "ngram": config.sign.ngram, "bands": bands, "rows": rows, "boilerplate": config.sign.boilerplate}
