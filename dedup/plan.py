@@ -5,17 +5,13 @@ database is built under."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .candidates import bands_rows
 from .config import Config
 from .records import Item
-
-if TYPE_CHECKING:  # (annotations only: the pipeline builds these)
-    from .pipeline import FullRows
-    from .store import Transaction
+from .store import Transaction
 
 
 @dataclass
@@ -30,7 +26,7 @@ class Plan:
     indexed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # new centres: node ids, signatures, places
     replace_index: bool = False
     stats: dict = field(default_factory=dict)
-    full: FullRows | None = None                      # a full run or rebuild: its rows, built where written
+    full: object | None = None                        # a full run or rebuild: its rows (pipeline.FullRows)
     writer: Transaction | None = None                 # its transaction, begun before it clustered
     known: set[str] = field(default_factory=set)      # its topic ids already stored (a rebuild keeps ids)
     boilerplate: list[int] | None = None              # the shingles left out, as the index keeps them
