@@ -307,6 +307,10 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
         check_prepared(prepared.nodes, config)  # nothing is stored yet: a run that cannot fit stops here
         items, rejected = prepared.items, result.rejected + prepared.rejected
         index_meta = json.loads(store.meta("index") or "null")
+        # a run that adds nothing after one whose exports were cut off writes that run's lists again. Read
+        # now: once a full run's writer holds the database, a read here made its commit wait out the busy
+        # timeout at 100k items (the writer spills its cache under a lock this read then holds up)
+        unexported = store.unexported_run()
         if not items:
             plan = Plan([], [], {}, set())
         elif index_meta is None:
@@ -324,8 +328,6 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
                   "rejected": len(rejected), "flagged": len(flagged),
                   "flagged_channel": sum("channel" in f.reason for f in flagged),
                   "flagged_time": sum("time" in f.reason for f in flagged)}
-        # a run that adds nothing after one whose exports were cut off writes that run's lists again
-        unexported = store.unexported_run()
         report = _commit(store, db_path, "run", plan, config, loader, timer, started, inputs, counts,
                          rejected, out_dir, index_meta, flagged,
                          relist=unexported if not items and not plan.moves else None)
