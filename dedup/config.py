@@ -94,6 +94,10 @@ class SignConfig:
     # Boilerplate learned from the data (dedup/boilerplate.py): shingles in at least boilerplate_share of
     # a sample of boilerplate_sample distinct texts (and boilerplate_min_count of them) whose texts are
     # otherwise unalike (median Jaccard below boilerplate_coherence) are left out of every text's set.
+    # Places named by their kind in the text (金桂新城小区, 星悦酒店: dedup/entities.py) join the gazetteer's
+    # at the finest level, so the place veto keeps apart letters reused for another estate, school or KTV
+    # in a city the gazetteer does not know.
+    entities: bool = True
     boilerplate: bool = True
     boilerplate_share: float = 0.05
     boilerplate_min_count: int = 20

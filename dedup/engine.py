@@ -22,7 +22,7 @@ from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
 from .joins import Bounds
 from .parallel import chunk_results, shared_empty
-from .segment import NodePlaces, places
+from .segment import NodePlaces, node_places
 from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, permuted_signatures, shingles
 from .verify import Verifier, place_codes
 
@@ -168,7 +168,8 @@ def _sign_span(span: range, nodes: Nodes, config: SignConfig, columns: np.ndarra
     hashes, lengths = discount(*_shingle_hashes(texts if config.shingle == "char" else tokens, config), boilerplate)
     permuted = permuted_signatures(hashes, lengths, config.num_perm, config.seed,
                                    out=columns[:, span.start:span.stop])
-    return [(hashes, lengths, transposed(permuted), place_codes([places(tok) for tok in tokens]))]
+    return [(hashes, lengths, transposed(permuted),
+             place_codes([node_places(tok, text, config.entities) for tok, text in zip(tokens, texts)]))]
 
 
 def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers: int = 0,
@@ -201,7 +202,8 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
         hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint32)
         lengths = np.concatenate(lengths) if lengths else np.empty(0, np.int64)
         codes = np.concatenate(codes, axis=1) if codes else np.empty((3, 0), np.int64)
-    return Signed(hashes, lengths, sig, NodePlaces(nodes.tokens), codes, columns, boilerplate)
+    return Signed(hashes, lengths, sig, NodePlaces(nodes.tokens, nodes.texts, config.sign.entities), codes, columns,
+                  boilerplate)
 
 
 def candidates(signed: Signed, config: Config, timer: StageTimer | None = None) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import Config
 from .index import Index, index_root
-from .segment import places, places_conflict
+from .segment import node_places, places_conflict
 from .signatures import shingle_hash, text_shingles
 from .store import NotFound, Store, StoreError
 
@@ -43,7 +43,7 @@ def _settings(store: Store) -> tuple[Config, dict]:
         "sign.shingle": params["shingle"], "sign.ngram": params["ngram"], "sign.num_perm": params["num_perm"],
         "sign.seed": params["seed"], "cluster.bands": params["bands"], "cluster.rows": params["rows"],
         "cluster.threshold": cluster["threshold"], "cluster.place_veto": cluster["place_veto"],
-        "sign.boilerplate": params.get("boilerplate", False)})
+        "sign.boilerplate": params.get("boilerplate", False), "sign.entities": params.get("entities", False)})
     return config, meta
 
 
@@ -90,7 +90,8 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     rows = config.cluster.rows
     bands = [k for k in range(config.cluster.bands)
              if (sig[0, k * rows:(k + 1) * rows] == sig[1, k * rows:(k + 1) * rows]).all()]
-    pa, pb = places(a.tokens), places(b.tokens)
+    pa = node_places(a.tokens, a.text, config.sign.entities)
+    pb = node_places(b.tokens, b.text, config.sign.entities)
     veto = config.cluster.place_veto and places_conflict(pa, pb)
     lines = [f"A {a.item_id}: {a.text}", f"B {b.item_id}: {b.text}",
              f"shingles ({config.sign.shingle} {config.sign.ngram}-grams): A {len(sa)}, B {len(sb)}, "

@@ -79,7 +79,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                                                                           np.empty(0, np.int64), None)
     verifier = Verifier(np.vstack([signed.sig, index.signatures(centre_ids)]) if c else signed.sig,
                         np.concatenate([signed.hashes, c_hashes]), np.concatenate([signed.lengths, c_lengths]),
-                        NodePlaces(list(sub.tokens) + centre_tokens), config.cluster.threshold,
+                        NodePlaces(list(sub.tokens) + centre_tokens, list(sub.texts) + [r[1] for r in centre_rows],
+                                   config.sign.entities), config.cluster.threshold,
                         config.cluster.place_veto)
     local_of = {int(nid): m + k for k, nid in enumerate(centre_ids)}
     centre_topic = [r[5] for r in centre_rows]

@@ -36,4 +36,5 @@ def index_params(config: Config) -> dict:
     """The settings an index is built under; a night refuses to add to an index built under others."""
     bands, rows = bands_rows(config)
     return {"num_perm": config.sign.num_perm, "seed": config.sign.seed, "shingle": config.sign.shingle,
-            "ngram": config.sign.ngram, "bands": bands, "rows": rows, "boilerplate": config.sign.boilerplate}
+            "ngram": config.sign.ngram, "bands": bands, "rows": rows, "boilerplate": config.sign.boilerplate,
+            "entities": config.sign.entities}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jieba
 
+from .entities import keys as entity_keys
 from .gazetteer import place_levels, town_county
 
 jieba.setLogLevel(logging.WARNING)
@@ -191,24 +192,35 @@ def places(tokens: list[str]) -> dict[int, frozenset[str]]:
     return found
 
 
+def node_places(tokens: list[str], text: str = "", entities: bool = False) -> dict[int, frozenset[str]]:
+    """``places`` of the tokens (the gazetteer's), and with ``entities``, where the gazetteer knows no
+    place at the finest level, the keys of the places the text names by their kind (``entities.keys``:
+    金桂新城小区, 星悦酒店). A gazetteer's place is the surer name: the two are not mixed in one text."""
+    found = places(tokens)
+    if not entities or not text or 3 in found:
+        return found
+    named = entity_keys(text)
+    return {**found, 3: named} if named else found
+
+
 class NodePlaces(Sequence):
-    """``places`` of each token list, found when asked for.
+    """``node_places`` of each node, found when asked for.
 
     Clustering reads the place codes of every text but the places themselves
     only for the few pairs and topics the codes cannot decide; holding a dict
     per text of a million, made in worker processes, cost the run 240 MB.
     """
 
-    def __init__(self, tokens: Sequence[list[str]]) -> None:
-        self.tokens = tokens
+    def __init__(self, tokens: Sequence[list[str]], texts: Sequence[str] = (), entities: bool = False) -> None:
+        self.tokens, self.texts, self.entities = tokens, texts, entities and len(texts) == len(tokens)
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def __getitem__(self, k):
         if isinstance(k, slice):
-            return [places(tok) for tok in self.tokens[k]]
-        return places(self.tokens[k])
+            return [self[i] for i in range(*k.indices(len(self)))]
+        return node_places(self.tokens[k], self.texts[k] if self.entities else "", self.entities)
 
 
 def places_conflict(a: dict[int, frozenset[str]], b: dict[int, frozenset[str]]) -> bool:

@@ -15,7 +15,7 @@ from dedup.engine import StageTimer, find_topics, group_texts, sign, sign_docs
 from dedup.normalize import item_text
 from dedup.pipeline import prepare
 from dedup.records import Item
-from dedup.segment import Segmenter, places
+from dedup.segment import Segmenter, node_places
 from dedup.verify import place_codes
 
 SEG = Segmenter()
@@ -114,5 +114,5 @@ def test_sign_on_workers_gives_the_reference_values(monkeypatch, shingle):
         assert np.array_equal(signed.sig, sig)
         assert np.array_equal(signed.columns, sig.T)
         assert np.array_equal(signed.hashes, hashes) and np.array_equal(signed.lengths, lengths)
-        assert list(signed.places) == [places(t) for t in nodes.tokens]
+        assert list(signed.places) == [node_places(t, x, config.sign.entities) for t, x in zip(nodes.tokens, nodes.texts)]
         assert np.array_equal(signed.codes, place_codes(signed.places))
