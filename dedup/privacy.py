@@ -189,6 +189,28 @@ def _number_mask(m: re.Match) -> str:
     return _NUMBER_MASK[m.lastgroup]
 
 
+_DIGIT_RUN = re.compile(r"\d(?:[ \-.·]?\d){6,}")
+
+
+def mask_numbers(text: str) -> str:
+    """``_NUMBER.sub(_number_mask, text)``, the same string (property-tested), several times faster:
+    the pattern, whose lookbehinds make the regex engine try it at every character, runs only in a
+    window around each run of seven or more digits (every number it masks has as many)."""
+    out: list[str] = []
+    last = 0
+    for run in _DIGIT_RUN.finditer(text):
+        if run.end() <= last:
+            continue
+        for m in _NUMBER.finditer(text, max(last, run.start() - 8), min(len(text), run.end() + 4)):
+            out.append(text[last:m.start()])
+            out.append(_NUMBER_MASK[m.lastgroup])
+            last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
 def mask(text: str) -> str:
     """The text with every contact detail and name replaced by its mask (〔电话〕, 〔姓名〕...)."""
     kinds = kinds_in(text)
@@ -197,7 +219,7 @@ def mask(text: str) -> str:
     if "email" in kinds:
         text = _EMAIL.sub(EMAIL_MASK, text)
     if "digits" in kinds:
-        text = _NUMBER.sub(_number_mask, text)
+        text = mask_numbers(text)
         if _PHONE_CUE_RE.search(text):
             text = _CUED_NUMBER.sub(lambda m: m.group(1) + PHONE_MASK, text)
     if "cn" in kinds:

@@ -96,3 +96,18 @@ def test_purge_masks_the_raw_texts_before_a_date_and_keeps_the_rest(tmp_path):
     assert "骆海涛" in contents["A2"]  # within retention: the raw text a unit may need to call back
     assert runner.invoke(main, ["purge", "--db", str(db), "--before", "2019-02-01"]).output.startswith(
         "masked the raw texts of 0 items")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = ["138", "5301", "2345", "0635", "(", ")", "（", "）", "+86", "86", " ", "-", ".", "X", "x", "372501",
+           "19800101", "1234", "6222", "0", "1", "9", "路灯", "电话", "号", "2019-03-01", "a", "中"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=25).map("".join))
+@settings(max_examples=600, deadline=None)
+def test_numbers_masked_in_windows_equal_the_whole_pattern(text):
+    from dedup.privacy import _NUMBER, _number_mask, mask_numbers
+
+    assert mask_numbers(text) == _NUMBER.sub(_number_mask, text)
