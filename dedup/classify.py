@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import multiprocessing as mp
 import os
@@ -368,7 +369,8 @@ def load_router(path: str | Path) -> Router:
         raise ModelError(f"{sidecar_path(path)}: sidecar is not valid JSON ({exc})") from exc
     if not isinstance(sidecar, dict) or not sidecar.get("model_sha256"):
         raise ModelError(f"{sidecar_path(path)}: the sidecar records no model_sha256; retrain with `dedup train`")
-    if file_sha256(path) != sidecar["model_sha256"]:
+    data = path.read_bytes()  # hashed and unpickled from one read: the file cannot be swapped in between
+    if hashlib.sha256(data).hexdigest() != sidecar["model_sha256"]:
         raise ModelError(f"{path}: the file is not the model its sidecar describes (SHA-256 differs); "
                          "it was changed or replaced after `dedup train` wrote it")
     made_with = sidecar.get("versions", {}).get("scikit-learn")
@@ -376,7 +378,7 @@ def load_router(path: str | Path) -> Router:
         raise ModelUnavailable(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
                                "retrain it with `dedup train`")
     try:
-        payload = joblib.load(path)
+        payload = joblib.load(io.BytesIO(data))
     except Exception as exc:  # a damaged pickle can raise almost anything
         raise ModelError(f"{path}: model file is corrupt or not a dedup model ({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict) or "pipeline" not in payload:

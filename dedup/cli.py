@@ -76,6 +76,20 @@ def run_errors(db: str, done: str):
                          EXIT_DATABASE) from exc
 
 
+def _output_folder(out: str) -> None:
+    """Check, before the run takes the database, that the output folder can be made: one that cannot is
+    a usage error, not a database one (and nothing is stored). Nothing is made here."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise DedupError(f"{out}: is a file, not a folder for the run's files; nothing was stored", EXIT_USAGE)
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise DedupError(f"{out}: cannot make the output folder ({parent} is not a writable folder); "
+                         "nothing was stored", EXIT_USAGE)
+
+
 def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for value in values:
@@ -165,6 +179,7 @@ def run(exports, db, out, model, progress, config_file, sets):
 
     config = _config(config_file, sets)
     show = sys.stderr.isatty() if progress is None else progress
+    _output_folder(out)
     with run_errors(db, "stored"):
         report = run_pipeline(exports, db, out, config, model_path=model, progress=show)
     _done(report)
@@ -239,6 +254,7 @@ def rebuild(db, out, model, config_file, sets):
     from .pipeline import rebuild as rebuild_all
 
     config = _config(config_file, sets)
+    _output_folder(out)
     with run_errors(db, "changed"):
         report = rebuild_all(db, out, config, model_path=model)
     _done(report)
@@ -308,8 +324,11 @@ def evaluate(gold, pred, topics, as_json):
     if topics:
         from .metrics import routing_metrics
 
-        with open(topics, encoding="utf-8-sig", newline="") as fh:
-            topic_rows = {r["topic_id"]: r for r in csv.DictReader(fh)}
+        try:
+            with open(topics, encoding="utf-8-sig", newline="") as fh:
+                topic_rows = {r["topic_id"]: r for r in csv.DictReader(fh)}
+        except (UnicodeDecodeError, csv.Error, KeyError) as exc:
+            raise DedupError(f"{topics}: not a topics.csv (UTF-8, with a topic_id column): {exc}", EXIT_INPUT) from exc
         predicted = [i for i in ids if not pred_topic[i].startswith("\x00unpredicted:")]
         result.update(routing_metrics(predicted, gold_topic, _read_labels(gold, "id", "department"), pred_topic,
                                       topic_rows))

@@ -77,6 +77,13 @@ _CANONICAL_TIME = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]
 def parse_time(value: object, zone: dt.timezone | None = None) -> str | None:
     """Normalise a time cell to 'YYYY-MM-DD HH:MM:SS' in ``zone`` (default +08:00), or None when it
     cannot be read. Times with a zone (``Z``, ``+08:00``) and Unix times (10 or 13 digits) are converted."""
+    try:
+        return _parse_time(value, zone)
+    except (OverflowError, ValueError):  # a time at the calendar's edge, or a number of 400 digits
+        return None
+
+
+def _parse_time(value: object, zone: dt.timezone | None = None) -> str | None:
     if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value):
         if value[8:10] <= "28" or _real_date(value):
             return value  # the common case, already canonical and a real date: skip strptime
@@ -191,6 +198,9 @@ def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict | str]]:
             continue
         except RecursionError:
             yield number, "JSON nested too deeply"
+            continue
+        except ValueError:  # e.g. an integer of more digits than Python converts
+            yield number, "not valid JSON (a value out of range)"
             continue
         yield number, record if isinstance(record, dict) else "not a JSON object"
 
@@ -326,7 +336,9 @@ class _CsvExport:
         names = header[1]
         while names and not names[-1].strip():  # a trailing separator in the header is not a column
             names = names[:-1]
-        self.width, self.last = max(len(names), max(self.mapping.values()) + 1), _last_line(text)
+        # the line the last row starts on (a row may run over several lines: a quoted letter)
+        self.width = max(len(names), max(self.mapping.values()) + 1)
+        self.last = next((n for n, row in reversed(self.rows) if "".join(row).strip()), 0)
         self.unended = not text.endswith(("\n", "\r"))  # cut off, perhaps inside its last cell
         _refuse_runaway_quotes(path, self.rows, self.width, self.mapping, delimiter)
         self.needed = max(self.mapping.values()) + 1
@@ -383,14 +395,6 @@ def _reads_as_row(line: str, width: int, at_time: int | None, delimiter: str) ->
     cells = next(csv.reader([line], delimiter=delimiter), [])
     return (len(cells) == width and at_time is not None and at_time < len(cells)
             and parse_time(cells[at_time].strip()) is not None)
-
-
-def _last_line(text: str) -> int:
-    """The number of the file's last line that is not blank (without copying a 300 MB text to strip it)."""
-    end = len(text)
-    while end and text[end - 1] in "\r\n":
-        end -= 1
-    return text.count("\n", 0, end) + 1
 
 
 def _scalar(value: object) -> bool:

@@ -317,9 +317,13 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
             record = {"kind": "run", "started": started, "inputs": inputs, "config": config.to_dict()}
             plan = _plan_full(store, items, prepared.nodes, {}, config, timer, stack, record, out_dir)
         else:
-            if index_meta["params"] != index_params(config):
-                raise StoreError(f"{db_path}: the signature or LSH settings differ from those the index was "
-                                 "built with; run `dedup rebuild` with the new settings first")
+            # an index built before a setting existed was built without it
+            built = {"boilerplate": False, "entities": False, **index_meta["params"]}
+            if built != index_params(config):
+                differ = sorted(k for k, v in index_params(config).items() if built.get(k) != v)
+                raise StoreError(f"{db_path}: the index was built with other signature or LSH settings "
+                                 f"({', '.join(f'{k} {built.get(k)}' for k in differ)}); run `dedup rebuild` with "
+                                 "tonight's settings first, or run with the index's (e.g. --set sign.entities=false)")
             index = Index(index_root(db_path), index_meta["segments"])
             plan = attach(store, index, items, prepared.nodes, config, timer,
                           np.array(index_meta.get("boilerplate", []), dtype=np.uint32))
@@ -742,7 +746,8 @@ def write_exports(store: Store, out: Path, run_id: int, rejected: list[Rejection
     changed = _with_sources(changed, record["merged"])
     if relist is not None:  # tonight changed nothing: the lists are those of the run whose exports were cut off
         new, changed = store.run_lists(relist)
-        rejected, flagged = store.problems(relist)
+        earlier_rejected, earlier_flagged = store.problems(relist)  # and tonight's own problem rows after them
+        rejected, flagged = earlier_rejected + list(rejected), earlier_flagged + list(flagged)
     sheets = {"topics": (TOPIC_COLUMNS, all_rows)} if whole else {
         "new": (TOPIC_COLUMNS, new), "changed": (TOPIC_COLUMNS + ["merged_from"], changed)}
     with ExitStack() as stack:

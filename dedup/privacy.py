@@ -172,7 +172,7 @@ _KIND_OF = {**{c: "sure" for c in SURE_CUES}, **{m + "叫": "sure" for m in _AFT
             **{c: "email" for c in EMAIL_CUES}}
 _LITERAL_CUES = re.compile(_alternation(_KIND_OF))
 _DIGIT_CUE = re.compile(r"\d(?:[ \-.·]?\d){6}")  # seven digits: every number masked here has as many
-_CN_CUE = re.compile(rf"[{_CN_DIGITS}]{{3}}")
+_CN_CUE = re.compile(rf"[{_CN_DIGITS}](?:[ \-]?[{_CN_DIGITS}]){{2}}")
 
 
 def kinds_in(text: str) -> set[str]:
@@ -244,7 +244,7 @@ _DIGIT, _CN, _SURNAME, _LEAD, _SINGLE = 1, 2, 4, 8, 16
 
 
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each BMP character's cue classes (bits above), and the sorted code pairs that begin a cue: those
     a surname follows (name cues, by their last two characters), those one precedes (honorifics), and
     those that need nothing more (accounts, spelled-out e-mails)."""
@@ -261,10 +261,11 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             classes[ord(w[0])] |= _LEAD
         return np.array(sorted(keys), dtype=np.int64)
 
-    after = pairs([c[-2:] for c in SURE_CUES + WEAK_CUES + SURNAME_CUES] + [m + "叫" for m in _AFTER_MARK])
+    after = pairs([c[-2:] for c in WEAK_CUES + SURNAME_CUES] + [m + "叫" for m in _AFTER_MARK])
     before = pairs(HONORIFICS)
     plain = pairs([c[:2] for c in ACCOUNT_CUES + EMAIL_CUES if len(c) >= 2])
-    return classes, after, before, plain
+    sure = pairs([c[-2:] for c in SURE_CUES])
+    return classes, after, before, plain, sure
 
 
 def might_hold(codes: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -272,21 +273,23 @@ def might_hold(codes: np.ndarray, ends: np.ndarray) -> np.ndarray:
     the NULs between them (``ends``), ``mask`` might change: a necessary condition for each kind, on
     arrays (three digits in a row, three Chinese numerals, an @ or #, a cue's pair of characters with
     a surname after or before it where the kind needs one). ``kinds_in`` then decides, text by text."""
-    classes, after, before, plain = _tables()
+    classes, after, before, plain, sure = _tables()
     n = len(codes)
-    cls = np.zeros(n + 4, dtype=np.uint8)
+    cls = np.zeros(n + 5, dtype=np.uint8)
     cls[2:n + 2] = np.where(codes < 0x10000, classes.take(codes & 0xFFFF), 0) if n and codes.max() >= 0x10000 \
         else classes.take(codes)
     c = cls[2:n + 2]  # c[i] is the class of codes[i]; cls[i + 2 + k] that of codes[i + k]
-    run = lambda bit: c & cls[3:n + 3] & cls[4:n + 4] & bit  # noqa: E731
-    hit = (run(_DIGIT) | run(_CN) | (c & _SINGLE)).astype(bool)
+    # two digits (or numerals) with at most one character between: every number masked has such a pair,
+    # however its writer spaced it (13 81 23 45 67 8, 一 三 八)
+    near = lambda bit: c & (cls[3:n + 3] | cls[4:n + 4]) & bit  # noqa: E731
+    hit = (near(_DIGIT) | near(_CN) | (c & _SINGLE)).astype(bool)
     lead = np.flatnonzero(c[:-1] & _LEAD) if n > 1 else np.zeros(0, dtype=np.int64)
     if len(lead):
         keys = (codes[lead].astype(np.int64) << 16) | codes[lead + 1]
-        near_after = (cls[lead + 4] | cls[lead + 5]) & _SURNAME       # codes[i + 2] or codes[i + 3]
-        near_before = cls[lead + 1] & _SURNAME                          # codes[i - 1]
+        near_after = (cls[lead + 4] | cls[lead + 5] | cls[lead + 6]) & _SURNAME  # codes[i + 2] to [i + 4]
+        near_before = cls[lead + 1] & _SURNAME                                    # codes[i - 1]
         ok = (np.isin(keys, after) & near_after.astype(bool)) | (np.isin(keys, before) & near_before.astype(bool)) \
-            | np.isin(keys, plain)
+            | np.isin(keys, plain) | np.isin(keys, sure)  # a sure cue (姓名, 联系人) needs no surname after it
         hit[lead[ok]] = True
     need = np.zeros(len(ends) + 1, dtype=bool)
     need[np.searchsorted(ends, np.flatnonzero(hit), side="right")] = True

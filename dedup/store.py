@@ -441,9 +441,14 @@ class Store:
         """Replace the raw content and title of items received before ``before`` with their masked forms
         (the only raw texts the database holds); returns how many items changed. Repeats of a purged
         item are then compared with its masked text."""
+        import unicodedata
+
         from .privacy import mask
 
-        self.db.create_function("dedup_mask", 1, mask, deterministic=True)
+        def masked(text: str) -> str:  # as normalisation sees a text: full-width digits and spaces folded
+            return mask(unicodedata.normalize("NFKC", text))
+
+        self.db.create_function("dedup_mask", 1, masked, deterministic=True)
         with self.transaction() as con:
             cur = con.execute("UPDATE items SET content = dedup_mask(content), title = dedup_mask(title)"
                               " WHERE received_at < ? AND (content != dedup_mask(content)"

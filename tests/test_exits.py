@@ -194,3 +194,10 @@ def test_a_fault_in_dedup_itself_is_one_line_and_exit_70(monkeypatch, capsys):
     assert exit_.value.code == cli.EXIT_SOFTWARE == 70
     err = capsys.readouterr().err
     assert "unexpected RuntimeError: something dedup did not expect" in err and "Traceback" not in err
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_usage_error(copy):
+    (copy / "ofile").write_text("a file where the folder would go")
+    result = invoke("run", str(copy / "n2.csv"), "--db", str(copy / "d.sqlite"), "--out", str(copy / "ofile" / "sub"),
+                    "--model", NO_MODEL)
+    assert result.exit_code == EXIT_USAGE and "not a writable folder" in result.output

@@ -222,13 +222,6 @@ def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, t
     assert _read_csv(path, config, rules) == read_records(path, config, rules)
 
 
-@given(st.text(alphabet="a,\r\n", max_size=30))
-def test_last_line_is_the_last_line_left_after_stripping_line_ends(text):
-    from dedup.ingest import _last_line
-
-    assert _last_line(text) == text.rstrip("\r\n").count("\n") + 1
-
-
 @pytest.mark.parametrize("at", [2, 10, 990])
 def test_an_unbalanced_quote_refuses_the_file_naming_its_line(tmp_path, at):
     quote = {at: '"'}
@@ -362,3 +355,25 @@ def test_deeply_nested_jsonl_is_a_rejected_row_not_a_crash(tmp_path):
     path.write_text("[" * 100_000 + "]" * 100_000 + "\n" + good + "\n", encoding="utf-8")
     result = run([path])
     assert [it.id for it in result.items] == ["1"] and result.rejected[0].reason == "JSON nested too deeply"
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+14:00", 10 ** 400, "1" * 400])
+def test_times_at_the_calendars_edge_are_unreadable_not_a_crash(value):
+    assert parse_time(value) is None
+
+
+def test_a_json_integer_too_long_to_convert_is_a_rejected_row(tmp_path):
+    path = tmp_path / "a.jsonl"
+    good = json.dumps({"id": "1", "received_at": "2019-03-01 08:00:00", "channel": "网站", "content": "路灯不亮"},
+                      ensure_ascii=False)
+    path.write_text('{"id": ' + "9" * 5000 + ', "content": "x"}\n' + good + "\n", encoding="utf-8")
+    result = run([path])
+    assert [it.id for it in result.items] == ["1"] and "out of range" in result.rejected[0].reason
+
+
+def test_a_file_cut_inside_a_multi_line_last_cell_holds_that_row_back(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text('id,received_at,channel,content\nC1,2019-03-01 10:00:00,网站,路灯不亮\n'
+                    'C2,2019-03-01 11:00:00,邮箱,"东昌府区古楼街道路灯不亮\n已经好几', encoding="utf-8")
+    result = run([path])
+    assert [it.id for it in result.items] == ["C1"] and "line break" in result.rejected[0].reason

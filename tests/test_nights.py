@@ -241,8 +241,10 @@ def test_a_run_cut_off_after_its_commit_has_its_lists_written_by_the_next(tmp_pa
     new, changed = store.run_lists(2)
     store.close()
     assert new  # the night made topics, and they are in the database's record of it
-    again = run([tonight], db, tmp_path / "o3", Config(), NO_MODEL)
+    again_export = night(tmp_path, "n3.csv", [s[:4] for s in SUGGESTIONS[6:]] + [("BAD2", "2019-03-01", "电话", "")])
+    again = run([again_export], db, tmp_path / "o3", Config(), NO_MODEL)
     assert again.counts["new_items"] == 0 and again.relisted == 2
+    assert "BAD2" in (tmp_path / "o3" / "rejected.csv").read_text(encoding="utf-8")  # tonight's own, after run 2's
     listed = (tmp_path / "o3" / "new_topics.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(listed) == len(new) + 1 and "BAD" in (tmp_path / "o3" / "rejected.csv").read_text(encoding="utf-8")
     store = Store(db)
@@ -250,8 +252,10 @@ def test_a_run_cut_off_after_its_commit_has_its_lists_written_by_the_next(tmp_pa
     store.close()
     exported = CliRunner().invoke(main, ["export", "--db", str(db), "--run", "2", "--out", str(tmp_path / "o4")])
     assert exported.exit_code == 0, exported.output
-    for name in ("new_topics.csv", "changed_topics.csv", "rejected.csv"):
+    for name in ("new_topics.csv", "changed_topics.csv"):
         assert (tmp_path / "o4" / name).read_bytes() == (tmp_path / "o3" / name).read_bytes()
+    run2 = (tmp_path / "o4" / "rejected.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert (tmp_path / "o3" / "rejected.csv").read_text(encoding="utf-8-sig").splitlines()[:len(run2)] == run2
     missing = CliRunner().invoke(main, ["export", "--db", str(db), "--run", "9", "--out", str(tmp_path / "o5")])
     assert missing.exit_code == EXIT_USAGE and "no run 9 (runs are 1 to 3)" in missing.output
 

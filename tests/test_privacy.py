@@ -111,3 +111,11 @@ def test_numbers_masked_in_windows_equal_the_whole_pattern(text):
     from dedup.privacy import _NUMBER, _number_mask, mask_numbers
 
     assert mask_numbers(text) == _NUMBER.sub(_number_mask, text)
+
+
+def test_a_batch_masks_what_text_by_text_masks():
+    """normalize_many finds the texts to mask on arrays; it must not miss one that normalize masks."""
+    from dedup.normalize import normalize_many
+
+    texts = [text for text, _ in PLANTS] + ["路灯坏了三盏", "2019年3月1日的事", "我是菜农"]
+    assert normalize_many(texts) == [normalize(t) for t in texts]
