@@ -41,9 +41,28 @@ def publish(tmp: Path) -> Path:
     return final
 
 
+@contextmanager
+def _cleaned(tmp: Path) -> Iterator[None]:
+    """Remove the temporary file when writing it, or putting it in place, fails (a full disk, a folder in
+    the way): a failed export leaves no ``*.tmp`` behind."""
+    try:
+        yield
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence], final: bool = True) -> Path:
     """Write a CSV; with ``final=False`` it is left under its temporary name (see ``publish``)."""
     tmp = pending(path)
+    with _cleaned(tmp):
+        _write_csv(tmp, header, rows)
+        if final:
+            _replace(tmp, path)
+    return path if final else tmp
+
+
+def _write_csv(tmp: Path, header: Sequence[str], rows: Iterable[Sequence]) -> None:
     # The BOM makes Excel open Chinese text correctly; written by hand, because the
     # utf-8-sig codec encodes every write in Python (a third of the time for 1M rows).
     with tmp.open("w", encoding="utf-8", newline="") as fh:
@@ -57,10 +76,6 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence], final
                 writer.writerows(map(_inert, block))
             else:
                 fh.write(text)
-    if not final:
-        return tmp
-    _replace(tmp, path)
-    return path
 
 
 _CSV_BLOCK = 65536
@@ -97,8 +112,9 @@ def _inert(row: Sequence) -> Sequence:
 def copy_file(source: Path, path: Path) -> Path:
     """``path`` as a copy of ``source`` (a file that would be written again with the same rows)."""
     tmp = pending(path)
-    shutil.copyfile(source, tmp)
-    _replace(tmp, path)
+    with _cleaned(tmp):
+        shutil.copyfile(source, tmp)
+        _replace(tmp, path)
     return path
 
 
@@ -293,7 +309,8 @@ def write_rejected(path: Path, rejected: Sequence[Rejection], last: str = "reaso
 
 
 def write_json(path: Path, data: dict) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    _replace(tmp, path)
+    tmp = pending(path)
+    with _cleaned(tmp):
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        _replace(tmp, path)
     return path

@@ -201,3 +201,12 @@ def test_an_output_folder_that_cannot_be_made_is_a_usage_error(copy):
     result = invoke("run", str(copy / "n2.csv"), "--db", str(copy / "d.sqlite"), "--out", str(copy / "ofile" / "sub"),
                     "--model", NO_MODEL)
     assert result.exit_code == EXIT_USAGE and "not a writable folder" in result.output
+
+
+def test_a_failed_export_leaves_no_temporary_files(copy):
+    out = copy / "o"
+    (out / "changed_topics.csv").mkdir(parents=True)  # a folder where a file goes: renaming onto it fails
+    result = invoke("run", str(copy / "n2.csv"), "--db", str(copy / "d.sqlite"), "--out", str(out),
+                    "--model", NO_MODEL, "--no-progress")
+    assert result.exit_code == EXIT_OUTPUT and "dedup export --run 2" in result.output
+    assert not list(out.glob("*.tmp"))
