@@ -115,6 +115,27 @@ def _refuse_unsafe(path: Path, readonly: bool) -> None:
                              f"database, or remove {index} to start a new one")
 
 
+def _hot_journal(path: Path) -> bool:
+    """Whether a rollback journal is beside the database with no run holding the lock: a run was cut off
+    mid-commit, and only a writer can roll it back (a read-only open cannot)."""
+    journal = Path(str(path) + "-journal")
+    try:
+        if journal.stat().st_size == 0:
+            return False
+    except FileNotFoundError:
+        return False
+    lock_path = Path(str(path) + ".lock")
+    if not lock_path.exists():
+        return True
+    with open(lock_path) as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a run is committing now: its journal is not hot, and a reader waits for it
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return True
+
+
 @contextmanager
 def run_lock(db_path: Path) -> Iterator[None]:
     """Hold an exclusive lock for one run; a second run fails at once instead of waiting."""
@@ -143,6 +164,10 @@ class Store:
         _refuse_unsafe(self.path, readonly)
         try:
             if readonly:
+                if _hot_journal(self.path):
+                    raise StoreError(f"{self.path}: a run was cut off while it committed (its journal is still "
+                                     "beside the database); the next `dedup run` or `dedup rebuild` rolls it back, "
+                                     "and read commands work again after that")
                 self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
                 self.db.execute("PRAGMA busy_timeout=60000")  # readers (`dedup status`) wait out a commit
                 self._check_ours()

@@ -210,3 +210,9 @@ def test_a_failed_export_leaves_no_temporary_files(copy):
                     "--model", NO_MODEL, "--no-progress")
     assert result.exit_code == EXIT_OUTPUT and "dedup export --run 2" in result.output
     assert not list(out.glob("*.tmp"))
+
+
+def test_a_read_command_after_a_run_cut_off_mid_commit_says_what_to_do(copy):
+    (copy / "d.sqlite-journal").write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + b"\x00" * 504)  # a journal left
+    result = invoke("status", "--db", str(copy / "d.sqlite"))
+    assert result.exit_code == EXIT_DATABASE and "next `dedup run`" in result.output
