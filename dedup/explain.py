@@ -48,12 +48,10 @@ def _settings(store: Store) -> tuple[Config, dict]:
 
 
 def _side(store: Store, item_id: str) -> Side:
-    row = store.db.execute("SELECT i.node_id, n.text, n.tokens, n.topic_id FROM items i JOIN nodes n"
-                           " ON n.node_id = i.node_id WHERE i.id = ?", (item_id,)).fetchone()
+    row = store.item_node(item_id)
     if row is None:
         raise NotFound(f"no item {item_id!r} in {store.path}")
-    centre = store.db.execute("SELECT node_id, text, tokens FROM nodes WHERE topic_id = ? AND is_centre = 1",
-                              (row[3],)).fetchone()
+    centre = store.centre_of(row[3])
     return Side(item_id, row[0], row[1], row[2].split(" "), row[3], centre[0], centre[1], centre[2].split(" "))
 
 
@@ -146,7 +144,7 @@ def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10
     try:
         config, meta = _settings(store)
         nodes = store.all_nodes()
-        first_item = dict(store.db.execute("SELECT node_id, MIN(id) FROM items GROUP BY node_id"))
+        first_item = store.first_item_of_nodes()
     finally:
         store.close()
     rng = np.random.default_rng(seed)

@@ -386,7 +386,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
         node_id = nodes.ranked_keys()
         # what the run reads of the database, read before the writer holds it
         next_number = store.next_topic_number()
-        stored_topics = {row[0] for row in store.db.execute("SELECT topic_id FROM topics")}
+        stored_topics = store.topic_ids()
         full = FullRows(items, nodes, node_id, rebuild=bool(previous))
         assignments = Path(out_dir) / "assignments.csv" if out_dir is not None else None
         writer = Transaction(store, partial(_write_full, full=full, assignments=assignments, **record), ahead=True)
@@ -456,8 +456,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
         if plan.writer is not None:  # a full run or rebuild writes its items while it summarises and routes
             writer, known = plan.writer, plan.known
         else:
-            known = {row[0] for row in store.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)",
-                                                       sorted(plan.affected))}
+            known = store.topic_ids(sorted(plan.affected))
             writer = Transaction(store, partial(_write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
                                                 config=config.to_dict()))
             stack.callback(writer.abandon)
@@ -564,7 +563,7 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
     later()  # the word to begin: the run is about to cluster on one core
     begun = time.perf_counter()
     store.drop_indexes(con)
-    con.execute("DELETE FROM nodes")
+    store.clear_nodes(con)
     store.write_nodes(con, full.node_rows())
     store.build_index(con, "nodes_text")
     rows_seconds += time.perf_counter() - begun
@@ -573,7 +572,7 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
     later()
     begun = time.perf_counter()
     if full.rebuild:  # every stored item gets its new node
-        con.executemany("UPDATE items SET node_id = ? WHERE id = ?", full.renumbered())
+        store.renumber_items(con, full.renumbered())
     else:
         store.write_items(con, run_id, full.item_rows())
     store.build_index(con, "items_node")

@@ -324,6 +324,34 @@ class Store:
         return self.db.execute("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
                                " ORDER BY node_id").fetchall()
 
+    def item_node(self, item_id: str) -> tuple | None:
+        """(node_id, text, tokens, topic_id) of an item's node, or None."""
+        return self.db.execute("SELECT i.node_id, n.text, n.tokens, n.topic_id FROM items i JOIN nodes n"
+                               " ON n.node_id = i.node_id WHERE i.id = ?", (item_id,)).fetchone()
+
+    def centre_of(self, topic_id: str) -> tuple | None:
+        """(node_id, text, tokens) of a topic's centre, or None."""
+        return self.db.execute("SELECT node_id, text, tokens FROM nodes WHERE topic_id = ? AND is_centre = 1",
+                               (topic_id,)).fetchone()
+
+    def first_item_of_nodes(self) -> dict[int, str]:
+        """node_id -> the smallest id of its items."""
+        return dict(self.db.execute("SELECT node_id, MIN(id) FROM items GROUP BY node_id"))
+
+    def topic_ids(self, among: list[str] | None = None) -> set[str]:
+        """Every stored topic id, or those of ``among`` that are stored."""
+        if among is None:
+            return {row[0] for row in self.db.execute("SELECT topic_id FROM topics")}
+        return {row[0] for row in self.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)", among)}
+
+    def clear_nodes(self, con: sqlite3.Connection) -> None:
+        """Delete every node (a full run or rebuild writes them all again, in its transaction)."""
+        con.execute("DELETE FROM nodes")
+
+    def renumber_items(self, con: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+        """Give stored items new nodes, from (node_id, item id) rows (a rebuild)."""
+        con.executemany("UPDATE items SET node_id = ? WHERE id = ?", rows)
+
     def next_node_id(self) -> int:
         return (self.db.execute("SELECT MAX(node_id) FROM nodes").fetchone()[0] or -1) + 1
 
