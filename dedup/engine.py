@@ -14,6 +14,7 @@ from functools import partial
 
 import numpy as np
 
+from . import entities
 from .arrays import first_in_groups, ranks, transposed, unique
 from .boilerplate import discount, learn, sample_nodes
 from .budget import pair_chunk
@@ -188,6 +189,8 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
         with timer("boilerplate"):
             boilerplate = learn_boilerplate(nodes, config.sign)
     with timer("sign"):
+        if config.sign.entities:
+            entities.warm()  # the place keys' dictionary, read here once rather than in every worker
         n, perms = len(nodes.texts), config.sign.num_perm
         columns = shared_empty((perms, n), np.uint32)
         sig = np.empty((n, perms), dtype=np.uint32)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
+
+from . import lexicon
 
 SUFFIXES = ("小区", "花园", "家园", "新城", "华府", "名都", "公馆", "花苑", "雅苑", "名苑", "山庄", "公寓", "大厦",
             "广场", "社区", "新村", "苑", "小学", "中学", "幼儿园", "医院", "酒店", "宾馆", "KTV", "ktv")
@@ -43,16 +44,15 @@ _PARTICLES = frozenset("的得地了着过和与及或在到个些等们这那�
 def _function_words() -> frozenset[str]:
     """Two-character words jieba's dictionary tags as anything but a noun or a name (最近, 附近, 入住,
     普通): no place name ends with one."""
-    out = set()
-    with resources.files("jieba").joinpath("dict.txt").open(encoding="utf-8") as fh:
-        for line in fh:
-            word, _, tag = (line.split() + ["", ""])[:3]
-            if len(word) == 2 and tag[:1] in _NOT_NAMES:
-                out.add(word)
-    return frozenset(out)
+    return frozenset(word for word, _, tag in lexicon.entries(2) if len(word) == 2 and tag[:1] in _NOT_NAMES)
 
 
 _NOT_NAMES = frozenset("dcprumqtfvayezo")  # adverb, conjunction, preposition, pronoun, particle, numeral...
+
+
+def warm() -> None:
+    """Read the dictionary now (a process that forks workers reads it once for all)."""
+    _function_words()
 
 
 def keys(text: str) -> frozenset[str]:

@@ -31,6 +31,8 @@ from importlib import resources
 
 import numpy as np
 
+from . import lexicon
+
 PHONE_MASK = "〔电话〕"
 ID_MASK = "〔证件号〕"
 CARD_MASK = "〔卡号〕"
@@ -123,14 +125,9 @@ def _words() -> frozenset[str]:
     that it is an everyday word (its tags are noisy: 谢谢 and 孙子 are tagged as names)."""
     single, compound = surnames()
     ends = set(single) | {c[:1] for c in compound.split("|") if c} | {c[0] for c in WEAK_CUES}
-    out = set()
-    with resources.files("jieba").joinpath("dict.txt").open(encoding="utf-8") as fh:
-        for line in fh:
-            word, freq, tag = (line.split() + ["", ""])[:3]
-            if 2 <= len(word) <= 3 and (word[0] in ends or word[-1] in ends) \
-                    and (tag != "nr" or int(freq or 0) >= _EVERYDAY):
-                out.add(word)
-    return frozenset(out)
+    return frozenset(word for word, freq, tag in lexicon.entries(3)
+                     if len(word) >= 2 and (word[0] in ends or word[-1] in ends)
+                     and (tag != "nr" or freq >= _EVERYDAY))
 
 
 _EVERYDAY = 500  # a word jieba tags as a name but counts this often is an ordinary word (谢谢 1,089; 李娜 438)
