@@ -103,7 +103,6 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
         shutil.copy(db, rebuilt)
         shutil.copytree(str(db) + ".index", str(rebuilt) + ".index")
         rebuild(rebuilt, tmp / "rebuilt-out", Config(), model_path=tmp / "no-model")
-        from dedup.pipeline import write_exports  # noqa: F401  (exports of the nightly copy, for reading)
         from dedup.store import Store
         nightly = dict(Store(db).assignments())
         rebuilt_topics = read_assignments(tmp / "rebuilt-out" / "assignments.csv")

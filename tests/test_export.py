@@ -9,7 +9,7 @@ from conftest import SUGGESTIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import pipeline
+from dedup import pipeline, publish
 from dedup.config import Config
 from dedup.export import write_csv, write_xlsx
 from dedup.pipeline import run
@@ -129,7 +129,7 @@ def test_full_run_files_written_early_equal_the_committed_ones(tmp_path, suggest
     """A full run writes assignments, topics.csv and the workbook before committing; they must hold what
     was stored."""
     out = tmp_path / "out"
-    monkeypatch.setattr(pipeline, "write_assignments", _must_not_run)  # the early file must be the one kept
+    monkeypatch.setattr(publish, "write_assignments", _must_not_run)  # the early file must be the one kept
     write_csv = pipeline.write_csv
 
     def not_topics(path, *args, final=True):
@@ -137,6 +137,7 @@ def test_full_run_files_written_early_equal_the_committed_ones(tmp_path, suggest
         return write_csv(path, *args, final=final)
 
     monkeypatch.setattr(pipeline, "write_csv", not_topics)
+    monkeypatch.setattr(publish, "write_csv", not_topics)
     report = run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
     store = Store(tmp_path / "db.sqlite")
     assert _read(out / "assignments.csv")[1:] == [list(r) for r in store.assignments()]
@@ -151,12 +152,12 @@ def test_full_run_files_written_early_equal_the_committed_ones(tmp_path, suggest
 
 def test_full_run_files_written_early_from_other_rows_are_written_again(tmp_path, suggestions_csv, monkeypatch):
     """Early files whose rows differ from the committed ones are not kept: they are written from the database."""
-    write_workbook = pipeline._Early.write_workbook
+    write_workbook = publish.EarlyExports.write_workbook
 
     def one_row_wrong(self, rows):
         write_workbook(self, [(rows[0][0], rows[0][1], "X", *rows[0][3:]), *rows[1:]])
 
-    monkeypatch.setattr(pipeline._Early, "write_workbook", one_row_wrong)
+    monkeypatch.setattr(publish.EarlyExports, "write_workbook", one_row_wrong)
     out = tmp_path / "out"
     report = run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
     rows = Store(tmp_path / "db.sqlite").topic_rows(report.run_id)[0]
@@ -184,7 +185,7 @@ def test_night_files_are_the_stored_ones_and_tonights(tmp_path, suggestions_csv,
     must equal what the database holds afterwards."""
     db = tmp_path / "db.sqlite"
     run([suggestions_csv], db, tmp_path / "first", Config())
-    monkeypatch.setattr(pipeline, "write_assignments", _must_not_run)  # read before the commit, not after
+    monkeypatch.setattr(publish, "write_assignments", _must_not_run)  # read before the commit, not after
     every_row = Store.topic_rows
 
     def only_tonights(self, run_id=None, every=True):
@@ -249,7 +250,7 @@ def _must_not_run(*args, **kwargs):
 def test_rebuild_files_written_early_equal_the_committed_ones(tmp_path, suggestions_csv, monkeypatch):
     db = tmp_path / "db.sqlite"
     run([suggestions_csv], db, None, Config())
-    monkeypatch.setattr(pipeline, "write_assignments", _must_not_run)
+    monkeypatch.setattr(publish, "write_assignments", _must_not_run)
     pipeline.rebuild(db, tmp_path / "out", Config().with_overrides({"cluster.threshold": 0.6}))
     store = Store(db)
     assert _read(tmp_path / "out" / "assignments.csv")[1:] == [list(r) for r in store.assignments()]

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SUGGESTIONS, write_csv
 
-from dedup import pipeline
+from dedup import pipeline, publish
 from dedup.cli import EXIT_INPUT, EXIT_USAGE, main
 from dedup.config import Config
 from dedup.pipeline import rebuild, run
@@ -81,7 +81,7 @@ def test_bridge_merges_older_id_survives_and_redirects(tmp_path, monkeypatch):
     before = dict(Store(db).assignments())
     assert before["M1"] != before["M2"]
     bridge = ("M3", "2019-03-03 08:00:00", "电话", "古楼街道星光花园门口的路灯坏了三盏晚上出行非常不方便老人容易摔倒")
-    monkeypatch.setattr(pipeline, "write_assignments", None)  # assignments.csv must be the one written early
+    monkeypatch.setattr(publish, "write_assignments", None)  # assignments.csv must be the one written early
     report = run([night(tmp_path, "n2.csv", [bridge])], db, tmp_path / "out", LOOSE, NO_MODEL)
     older, newer = sorted([before["M1"], before["M2"]])
     assert report.merged == {newer: older}
