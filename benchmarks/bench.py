@@ -47,11 +47,13 @@ def child(kind: str, export: Path, gold: Path) -> None:
         wall = time.perf_counter() - start
         timings = {}
     else:
-        from dedup.config import Config
+        from dedup.config import load_config
         from dedup.pipeline import run
 
+        beside = Path(export).parent / "dedup.toml"  # `dedup sample` writes one naming its gazetteer
         with tempfile.TemporaryDirectory() as tmp:
-            report = run([export], Path(tmp) / "db.sqlite", Path(tmp) / "out", Config(),
+            report = run([export], Path(tmp) / "db.sqlite", Path(tmp) / "out",
+                         load_config(beside if beside.exists() else None),
                          model_path=ROOT / "models" / "department.joblib")
             wall = time.perf_counter() - start  # CSV in, every export out: reading them back to score is not the run
             with open(Path(tmp) / "out" / "assignments.csv", encoding="utf-8-sig", newline="") as fh:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "teddy2020c_fj3_messages_groups.csv"
 sys.path.insert(0, str(ROOT))
 
-from dedup.config import Config  # noqa: E402
+from dedup.config import Config, load_config  # noqa: E402
 from dedup.metrics import cluster_metrics  # noqa: E402
 from dedup.pipeline import rebuild, run  # noqa: E402
 from dedup.sample import generate, write  # noqa: E402
@@ -63,6 +63,7 @@ def real_rows(path: Path = REAL) -> list[dict]:
 
 def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold_path: Path | None = None,
                 real: bool = False) -> None:
+    config = Config()  # real messages and stress exports: no gazetteer, as for a city that has none
     if real:
         rows, gold = real_rows(), None  # no topic truth: only the agreement with a rebuild is measured
     elif export is not None:
@@ -70,8 +71,11 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
             rows = sorted(csv.DictReader(fh), key=lambda r: (r["received_at"], r["id"]))
         with gold_path.open(encoding="utf-8-sig", newline="") as fh:
             gold = {g["id"]: g["topic"] for g in csv.DictReader(fh)}
+        if (export.parent / "dedup.toml").exists():  # a generated sample's, naming its gazetteer
+            config = load_config(export.parent / "dedup.toml")
     else:
         sample = generate(n, seed, history=0)
+        config = Config().with_overrides({"places.gazetteer": str(sample.gazetteer.path)})
         rows = sorted(sample.export, key=lambda r: r["received_at"])
         gold = {g["id"]: g["topic"] for g in sample.gold}
     from dedup.store import Store
@@ -94,7 +98,7 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
                 before = _majority(dict(store.assignments()), gold)
                 store.close()
             start = time.perf_counter()
-            report = run([path], db, None, Config(), model_path=tmp / "no-model")
+            report = run([path], db, None, config, model_path=tmp / "no-model")
             night_seconds.append(time.perf_counter() - start)
             for old, into in report.merged.items():
                 merges["healing" if gold is None or before.get(old) == before.get(into) else "churn"] += 1
@@ -102,7 +106,7 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
         rebuilt = tmp / "rebuilt.sqlite"
         shutil.copy(db, rebuilt)
         shutil.copytree(str(db) + ".index", str(rebuilt) + ".index")
-        rebuild(rebuilt, tmp / "rebuilt-out", Config(), model_path=tmp / "no-model")
+        rebuild(rebuilt, tmp / "rebuilt-out", config, model_path=tmp / "no-model")
         from dedup.store import Store
         nightly = dict(Store(db).assignments())
         rebuilt_topics = read_assignments(tmp / "rebuilt-out" / "assignments.csv")
@@ -124,7 +128,7 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
         del run_out
 
 
-def night(db: Path, n: int, seed: int) -> None:
+def night(db: Path, n: int, seed: int, config: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         sample = generate(n, seed, history=0)
@@ -138,7 +142,8 @@ def night(db: Path, n: int, seed: int) -> None:
                               "    print('peak_rss_mib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
                               " 'largest_worker_mib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
                               " file=sys.stderr)",
-                              "run", str(paths["export"]), "--db", str(db), "--out", str(tmp / "out"), "--no-progress"],
+                              "run", str(paths["export"]), "--db", str(db), "--out", str(tmp / "out"), "--no-progress",
+                              *(["--config", str(config)] if config else [])],
                              capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - start
         print(out.stdout)
@@ -160,11 +165,12 @@ def main() -> None:
     g.add_argument("--db", type=Path, required=True)
     g.add_argument("--n", type=int, default=20000)
     g.add_argument("--seed", type=int, default=99)
+    g.add_argument("--config", type=Path, help="the config the database was built with (e.g. a sample's dedup.toml)")
     args = parser.parse_args()
     if args.what == "equivalence":
         equivalence(args.n, args.nights, args.seed, args.export, args.gold, args.real)
     else:
-        night(args.db, args.n, args.seed)
+        night(args.db, args.n, args.seed, args.config)
 
 
 if __name__ == "__main__":

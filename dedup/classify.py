@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .gazetteer import EMPTY, Gazetteer
 from .parallel import can_fork, die_with_parent, map_chunks, receive_outcome, send_outcome
-from .segment import Segmenter, places
+from .segment import Segmenter
 
 MODEL_FORMAT = 1
 
@@ -48,11 +49,12 @@ class SegmentAnalyzer:
     def __call__(self, doc: str | list[str]) -> list[str]:
         words = doc if isinstance(doc, list) else self.segmenter(doc)  # a run passes tokens it already has
         # a street or village implies its county: units answering for a county need that word
-        counties = [f"@{c}" for c in sorted(places(words).get(1, ()))]
+        counties = [f"@{c}" for c in sorted(self.segmenter.gazetteer.places(words).get(1, ()))]
         return words + [f"{a} {b}" for a, b in zip(words, words[1:])] + counties
 
 
-def build_pipeline(features: str = "word", C: float = 0.5, random_state: int = 0, folds: int = 3):
+def build_pipeline(features: str = "word", C: float = 0.5, random_state: int = 0, folds: int = 3,
+                   gazetteer: Gazetteer = EMPTY):
     """TF-IDF features ("word", "char" or "word+char") and a sigmoid-calibrated linear SVM.
 
     Calibration needs ``folds`` examples of every unit; with rarer units the
@@ -66,7 +68,8 @@ def build_pipeline(features: str = "word", C: float = 0.5, random_state: int = 0
 
     parts = []
     if "word" in features:
-        parts.append(("word", TfidfVectorizer(analyzer=SegmentAnalyzer(), sublinear_tf=True, min_df=1)))
+        parts.append(("word", TfidfVectorizer(analyzer=SegmentAnalyzer(Segmenter(gazetteer=gazetteer)),
+                                              sublinear_tf=True, min_df=1)))
     if "char" in features:
         parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2)))
     if not parts:
@@ -118,7 +121,7 @@ def library_versions() -> dict[str, str]:
 
 
 _BIGRAM_ENDS: tuple[dict, set[str], set[str]] | None = None  # (vocabulary, heads, tails) of the last one asked
-_COUNTIES: dict[str, tuple[str, ...]] = {}                      # word -> the counties it names or implies
+_COUNTIES: dict[tuple[int, str], tuple[str, ...]] = {}         # (gazetteer, word) -> the counties it names or implies
 
 
 def bigram_ends(vocabulary: dict[str, int]) -> tuple[set[str], set[str]]:
@@ -136,14 +139,15 @@ def bigram_ends(vocabulary: dict[str, int]) -> tuple[set[str], set[str]]:
     return _BIGRAM_ENDS[1], _BIGRAM_ENDS[2]
 
 
-def _counties(word: str) -> tuple[str, ...]:
-    found = _COUNTIES.get(word)
+def _counties(word: str, gazetteer: Gazetteer) -> tuple[str, ...]:
+    key = (id(gazetteer), word)  # a router's gazetteer lives as long as the process
+    found = _COUNTIES.get(key)
     if found is None:
-        found = _COUNTIES[word] = tuple(sorted(places([word]).get(1, ())))
+        found = _COUNTIES[key] = tuple(sorted(gazetteer.places([word]).get(1, ())))
     return found
 
 
-def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int]):
+def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int], gazetteer: Gazetteer = EMPTY):
     """``CountVectorizer(analyzer=SegmentAnalyzer()).transform(docs)`` for token lists, on arrays.
 
     The same matrix (tested), without building a string for every bigram of
@@ -174,7 +178,7 @@ def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int]):
     rows.append(doc[adjacent])
     cols.append(found[pair_code])
     # counties: places() unions what each word implies, and a text names each county once
-    implied = [[vocabulary.get(f"@{county}", -1) for county in _counties(w)] for w in words]
+    implied = [[vocabulary.get(f"@{county}", -1) for county in _counties(w, gazetteer)] for w in words]
     for k in range(max(map(len, implied), default=0)):  # almost always one county a word at most
         county = np.fromiter((v[k] if len(v) > k else -1 for v in implied), dtype=np.int64, count=len(words))[codes]
         named = np.flatnonzero(county >= 0)
@@ -216,7 +220,8 @@ def features(pipeline, docs: Sequence) -> object:
     vectorizer = _counted(pipeline)
     if vectorizer is None or not all(isinstance(d, list) for d in docs):
         return pipeline.named_steps["features"].transform(list(docs))
-    counts = segment_counts(docs, vectorizer.vocabulary_).astype(vectorizer.dtype)
+    counts = segment_counts(docs, vectorizer.vocabulary_, vectorizer.analyzer.segmenter.gazetteer).astype(
+        vectorizer.dtype)
     return vectorizer._tfidf.transform(counts, copy=False)
 
 
@@ -283,6 +288,11 @@ class Router:
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.pipeline.classes_]
+
+    def reads_tokens_of(self, gazetteer: Gazetteer) -> bool:
+        """Whether a run's tokens, cut with ``gazetteer``, are the words this model reads (its sidecar
+        records the gazetteer it was trained with); when not, the model is given the texts to cut itself."""
+        return self.sidecar.get("gazetteer_sha256") == gazetteer.sha256
 
     def predict_proba(self, texts: Sequence[str | list[str]], workers: int = 0) -> np.ndarray:
         """Class probabilities per text, computed on every core for large inputs."""
@@ -537,18 +547,18 @@ def evaluate(pipeline, texts: Sequence[str], labels: Sequence[str], groups: Sequ
 
 
 def train(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], out: Path,
-          features: str = "word", test_size: float = 0.25, seed: int = 0) -> dict:
+          features: str = "word", test_size: float = 0.25, seed: int = 0, gazetteer: Gazetteer = EMPTY) -> dict:
     """Evaluate on a grouped split, then fit on everything and save the model with its sidecar."""
     if len(set(labels)) < 2:
         raise ValueError("training needs at least two departments")
     train_idx, test_idx = grouped_split(groups, test_size, seed)
     train_labels = [labels[k] for k in train_idx]
-    pipe = build_pipeline(features, random_state=seed, folds=calibration_folds(train_labels))
+    pipe = build_pipeline(features, random_state=seed, folds=calibration_folds(train_labels), gazetteer=gazetteer)
     pipe.fit([texts[k] for k in train_idx], train_labels)
     metrics = evaluate(pipe, [texts[k] for k in test_idx], [labels[k] for k in test_idx],
                        [groups[k] for k in test_idx])
     confusion = metrics.pop("_confusion")
-    final = build_pipeline(features, random_state=seed, folds=calibration_folds(labels))
+    final = build_pipeline(features, random_state=seed, folds=calibration_folds(labels), gazetteer=gazetteer)
     final.fit(list(texts), list(labels))
     counts = {str(u): int(n) for u, n in zip(*np.unique(np.asarray(labels, dtype=object).astype(str),
                                                           return_counts=True))}
@@ -559,6 +569,7 @@ def train(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], ou
                                      "classifier": type(final.named_steps["clf"]).__name__},
         "training_items": len(texts), "training_data_sha256": data_hash(texts, labels),
         "metrics": metrics, "versions": library_versions(),
+        "gazetteer": gazetteer.path, "gazetteer_sha256": gazetteer.sha256,
     }
     save_model(final, out, sidecar)
     sidecar["_confusion"] = confusion

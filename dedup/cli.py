@@ -101,8 +101,12 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _config(config_file, sets):
+    from .gazetteer import load_gazetteer
+
     try:
-        return load_config(config_file, _parse_sets(sets))
+        config = load_config(config_file, _parse_sets(sets))
+        load_gazetteer(config.places.gazetteer)  # a gazetteer that cannot be read stops the run before it starts
+        return config
     except ConfigError as exc:
         raise DedupError(str(exc), EXIT_USAGE) from exc
 
@@ -265,16 +269,25 @@ def rebuild(db, out, model, config_file, sets):
 @click.option("--seed", default=0, show_default=True, help="Random seed (logged in the README of the output).")
 @click.option("--history", type=int, help="Items in the labelled history (default: same as --n).")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
-def sample(n, seed, history, out):
-    """Generate an export with gold topics (gold.csv) and a labelled history for training.
+@click.option("--gazetteer", default="", type=click.Path(dir_okay=False),
+              help="Gazetteer whose counties, towns and places the items name [default: the bundled example].")
+def sample(n, seed, history, out, gazetteer):
+    """Generate an export with gold topics (gold.csv), a labelled history for training, and the gazetteer
+    and dedup.toml to run it with.
 
     \b
     Example:
       dedup sample --n 100000 --seed 1 --out data/100k
+      dedup run data/100k/export.csv --config data/100k/dedup.toml --db data/100k/dedup.sqlite --out data/100k/out
     """
+    from .gazetteer import GazetteerError, example_path, load_gazetteer
     from .sample import generate, write
 
-    paths = write(generate(n, seed, history), Path(out))
+    try:
+        places = load_gazetteer(gazetteer or example_path())
+        paths = write(generate(n, seed, history, gazetteer=places), Path(out))
+    except (GazetteerError, ValueError) as exc:
+        raise DedupError(str(exc), EXIT_INPUT) from exc
     click.echo(f"wrote {n} items (seed {seed}): " + ", ".join(str(p) for p in paths.values()))
 
 
@@ -347,18 +360,22 @@ def evaluate(gold, pred, topics, as_json):
 @click.option("--group-by", default="topic", show_default=True,
               help="Column that groups near-duplicates for the split; 'cluster' clusters the texts first.")
 @click.option("--seed", default=0, show_default=True)
-def train(history, out, features, group_by, seed):
+@click.option("--gazetteer", default="", type=click.Path(dir_okay=False),
+              help="Gazetteer file whose places are words (and imply their counties); the one nights run with.")
+def train(history, out, features, group_by, seed, gazetteer):
     """Train the department model on labelled HISTORY files (content, department columns).
 
     \b
     Example:
-      dedup train sample_data/history.csv --out models/department.joblib
+      dedup train sample_data/history.csv --gazetteer sample_data/gazetteer.csv --out models/department.joblib
     """
+    from .gazetteer import GazetteerError, load_gazetteer
     from .training import TrainingError, train_from_files
 
     try:
-        summary = train_from_files([Path(p) for p in history], Path(out), features, group_by, seed)
-    except TrainingError as exc:
+        summary = train_from_files([Path(p) for p in history], Path(out), features, group_by, seed,
+                                   load_gazetteer(gazetteer))
+    except (TrainingError, GazetteerError) as exc:
         raise DedupError(str(exc), EXIT_INPUT) from exc
     click.echo(summary)
 

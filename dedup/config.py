@@ -74,6 +74,14 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class PlacesConfig:
+    # A gazetteer file (dedup/gazetteer.py: name,kind,parent,aliases) of the city's counties, towns, estates,
+    # roads and units; a relative path in a config file is read from the config file's folder. Empty: no
+    # gazetteer, and places are those the texts name by their kind (dedup/entities.py), in any city.
+    gazetteer: str = ""
+
+
+@dataclass(frozen=True)
 class NormalizeConfig:
     # Prefixes that channels add and that carry no meaning of the complaint.
     boilerplate: tuple[str, ...] = (
@@ -201,6 +209,7 @@ class RunConfig:
 @dataclass(frozen=True)
 class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    places: PlacesConfig = field(default_factory=PlacesConfig)
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     sign: SignConfig = field(default_factory=SignConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
@@ -269,7 +278,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"{path}: config file not found") from exc
         except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not a valid config file: {exc}") from exc
-        config = config.with_overrides(flatten(data))
+        flat = flatten(data)
+        where = flat.get("places.gazetteer")
+        if isinstance(where, str) and where and not Path(where).is_absolute():
+            flat["places.gazetteer"] = str(path.parent / where)  # beside the config file, from anywhere
+        config = config.with_overrides(flat)
     if overrides:
         config = config.with_overrides(overrides)
     return config

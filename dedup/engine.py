@@ -21,6 +21,7 @@ from .budget import pair_chunk
 from .candidates import bands_rows, bucket_ids
 from .cluster import lsh_star_cluster, split_conflicts
 from .config import Config, SignConfig
+from .gazetteer import EMPTY, Gazetteer, load_gazetteer
 from .joins import Bounds
 from .parallel import chunk_results, shared_empty
 from .segment import NodePlaces, node_places
@@ -161,7 +162,7 @@ def learn_boilerplate(nodes: Nodes, config: SignConfig) -> np.ndarray:
 
 
 def _sign_span(span: range, nodes: Nodes, config: SignConfig, columns: np.ndarray,
-               boilerplate: np.ndarray) -> list[tuple]:
+               boilerplate: np.ndarray, gazetteer: Gazetteer = EMPTY) -> list[tuple]:
     """Shingle hashes (less the boilerplate ones), their counts, signatures and place codes of the nodes in
     ``span``; the signatures also go, one row per permutation, into their columns of ``columns`` (shared
     with the run)."""
@@ -170,7 +171,7 @@ def _sign_span(span: range, nodes: Nodes, config: SignConfig, columns: np.ndarra
     permuted = permuted_signatures(hashes, lengths, config.num_perm, config.seed,
                                    out=columns[:, span.start:span.stop])
     return [(hashes, lengths, transposed(permuted),
-             place_codes([node_places(tok, text, config.entities) for tok, text in zip(tokens, texts)]))]
+             place_codes([node_places(tok, text, config.entities, gazetteer) for tok, text in zip(tokens, texts)]))]
 
 
 def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers: int = 0,
@@ -188,6 +189,7 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
     if boilerplate is None:
         with timer("boilerplate"):
             boilerplate = learn_boilerplate(nodes, config.sign)
+    gazetteer = load_gazetteer(config.places.gazetteer)
     with timer("sign"):
         if config.sign.entities:
             entities.warm()  # the place keys' dictionary, read here once rather than in every worker
@@ -196,7 +198,8 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
         sig = np.empty((n, perms), dtype=np.uint32)
         hashes, lengths, codes = [], [], []
         for span, [(h, counts, rows, code)] in chunk_results(
-                partial(_sign_span, nodes=nodes, config=config.sign, columns=columns, boilerplate=boilerplate),
+                partial(_sign_span, nodes=nodes, config=config.sign, columns=columns, boilerplate=boilerplate,
+                        gazetteer=gazetteer),
                 range(n), workers):
             sig[span.start:span.stop] = rows
             hashes.append(h)
@@ -205,7 +208,8 @@ def sign(nodes: Nodes, config: Config, timer: StageTimer | None = None, workers:
         hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint32)
         lengths = np.concatenate(lengths) if lengths else np.empty(0, np.int64)
         codes = np.concatenate(codes, axis=1) if codes else np.empty((3, 0), np.int64)
-    return Signed(hashes, lengths, sig, NodePlaces(nodes.tokens, nodes.texts, config.sign.entities), codes, columns,
+    return Signed(hashes, lengths, sig, NodePlaces(nodes.tokens, nodes.texts, config.sign.entities, gazetteer), codes,
+                  columns,
                   boilerplate)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
+from .gazetteer import GazetteerError, load_gazetteer
 from .index import Index, index_root
 from .segment import node_places, places_conflict
 from .signatures import shingle_hash, text_shingles
@@ -39,11 +40,13 @@ def _settings(store: Store) -> tuple[Config, dict]:
         raise StoreError(f"{store.path}: no run has built an index yet")
     params = meta["params"]
     cluster = runs[-1]["config"]["cluster"]
+    gazetteer = runs[-1]["config"].get("places", {}).get("gazetteer", "")
     config = Config().with_overrides({
         "sign.shingle": params["shingle"], "sign.ngram": params["ngram"], "sign.num_perm": params["num_perm"],
         "sign.seed": params["seed"], "cluster.bands": params["bands"], "cluster.rows": params["rows"],
         "cluster.threshold": cluster["threshold"], "cluster.place_veto": cluster["place_veto"],
-        "sign.boilerplate": params.get("boilerplate", False), "sign.entities": params.get("entities", False)})
+        "sign.boilerplate": params.get("boilerplate", False), "sign.entities": params.get("entities", False),
+        "places.gazetteer": gazetteer})
     return config, meta
 
 
@@ -88,8 +91,12 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     rows = config.cluster.rows
     bands = [k for k in range(config.cluster.bands)
              if (sig[0, k * rows:(k + 1) * rows] == sig[1, k * rows:(k + 1) * rows]).all()]
-    pa = node_places(a.tokens, a.text, config.sign.entities)
-    pb = node_places(b.tokens, b.text, config.sign.entities)
+    try:
+        gazetteer = load_gazetteer(config.places.gazetteer)
+    except GazetteerError as exc:
+        raise StoreError(f"{exc}; the last run named it, and the places are read from it") from None
+    pa = node_places(a.tokens, a.text, config.sign.entities, gazetteer)
+    pb = node_places(b.tokens, b.text, config.sign.entities, gazetteer)
     veto = config.cluster.place_veto and places_conflict(pa, pb)
     lines = [f"A {a.item_id}: {a.text}", f"B {b.item_id}: {b.text}",
              f"shingles ({config.sign.shingle} {config.sign.ngram}-grams): A {len(sa)}, B {len(sb)}, "

@@ -19,6 +19,7 @@ from .candidates import band_keys, bucket_ids
 from .cluster import best_centres, lsh_star_cluster
 from .config import Config
 from .engine import Nodes, StageTimer, bounds_of, group_texts, sign, sign_docs
+from .gazetteer import load_gazetteer
 from .index import Index
 from .plan import Plan, index_params
 from .records import Item
@@ -80,7 +81,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
     verifier = Verifier(np.vstack([signed.sig, index.signatures(centre_ids)]) if c else signed.sig,
                         np.concatenate([signed.hashes, c_hashes]), np.concatenate([signed.lengths, c_lengths]),
                         NodePlaces(list(sub.tokens) + centre_tokens, list(sub.texts) + [r[1] for r in centre_rows],
-                                   config.sign.entities), config.cluster.threshold,
+                                   config.sign.entities, load_gazetteer(config.places.gazetteer)),
+                        config.cluster.threshold,
                         config.cluster.place_veto)
     local_of = {int(nid): m + k for k, nid in enumerate(centre_ids)}
     centre_topic = [r[5] for r in centre_rows]

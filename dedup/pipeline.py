@@ -36,6 +36,7 @@ from .classify import ModelUnavailable, RouterLoader
 from .config import Config, NormalizeConfig
 from .engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, nodes_of, sign
 from .export import write_csv, write_rejected, write_xlsx
+from .gazetteer import load_gazetteer
 from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import check_file, ingest
@@ -44,7 +45,7 @@ from .parallel import map_chunks
 from .plan import Plan, index_params
 from .publish import Done, EarlyExports, write_assignments, write_exports
 from .records import Item, Rejection
-from .segment import Segmenter
+from .segment import Segmenter, segmenter_for
 from .store import (
     NotFound,
     Store,
@@ -297,7 +298,7 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
             digests = hasher.map(file_digest, paths)  # hashing lets go of the GIL: done beside the parsing
             result = ingest(paths, config.ingest, store.contents_for, now)
             inputs = [{"file": str(p), "sha256": digest} for p, digest in zip(paths, digests)]
-        prepared = prepare(result.items, config, Segmenter(), timer, progress)
+        prepared = prepare(result.items, config, segmenter_for(config), timer, progress)
         check_prepared(prepared.nodes, config)  # nothing is stored yet: a run that cannot fit stops here
         items, rejected = prepared.items, result.rejected + prepared.rejected
         index_meta = json.loads(store.meta("index") or "null")
@@ -312,12 +313,13 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
             plan = _plan_full(store, items, prepared.nodes, {}, config, timer, stack, record, out_dir)
         else:
             # an index built before a setting existed was built without it
-            built = {"boilerplate": False, "entities": False, **index_meta["params"]}
+            built = {"boilerplate": False, "entities": False, "gazetteer": "the built-in one", **index_meta["params"]}
             if built != index_params(config):
                 differ = sorted(k for k, v in index_params(config).items() if built.get(k) != v)
                 raise StoreError(f"{db_path}: the index was built with other signature or LSH settings "
                                  f"({', '.join(f'{k} {built.get(k)}' for k in differ)}); run `dedup rebuild` with "
-                                 "tonight's settings first, or run with the index's (e.g. --set sign.entities=false)")
+                                 "tonight's settings first, or run with the index's (e.g. --set "
+                                 "sign.entities=false, or the config file naming the gazetteer it was built with)")
             index = Index(index_root(db_path), index_meta["segments"])
             plan = attach(store, index, items, prepared.nodes, config, timer,
                           np.array(index_meta.get("boilerplate", []), dtype=np.uint32))
@@ -635,7 +637,14 @@ def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight
             router = loader.router()
         except ModelUnavailable as exc:
             return f"routing skipped: {exc}"
-        router.route(topics, [node_tokens[k] for k in sample], node_weight[sample], node_topic[sample],
-                     config.classify.review_below)
+        docs = [node_tokens[k] for k in sample]
+        recut = not router.reads_tokens_of(load_gazetteer(config.places.gazetteer))
+        if recut:  # the model reads words cut with another gazetteer's: it cuts the texts' words again itself
+            docs = ["".join(words) for words in docs]
+        router.route(topics, docs, node_weight[sample], node_topic[sample], config.classify.review_below)
     warning = router.sidecar.get("_warning")
+    if recut:
+        warning = (warning + "\n" if warning else "") + (
+            f"note: the model was trained with another gazetteer ({router.sidecar.get('gazetteer') or 'none'}) "
+            f"than this run's ({config.places.gazetteer or 'none'}); it re-cut the texts with its own")
     return f"routed with {router.path} ({len(router.labels)} units)" + (f"\n{warning}" if warning else "")

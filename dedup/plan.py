@@ -10,6 +10,7 @@ import numpy as np
 
 from .candidates import bands_rows
 from .config import Config
+from .gazetteer import load_gazetteer
 from .records import Item
 from .store import Transaction
 
@@ -33,8 +34,9 @@ class Plan:
 
 
 def index_params(config: Config) -> dict:
-    """The settings an index is built under; a night refuses to add to an index built under others."""
+    """The settings an index is built under; a night refuses to add to an index built under others. The
+    gazetteer is named by its content's SHA-256: a place word added to it changes how texts are cut."""
     bands, rows = bands_rows(config)
     return {"num_perm": config.sign.num_perm, "seed": config.sign.seed, "shingle": config.sign.shingle,
             "ngram": config.sign.ngram, "bands": bands, "rows": rows, "boilerplate": config.sign.boilerplate,
-            "entities": config.sign.entities}
+            "entities": config.sign.entities, "gazetteer": load_gazetteer(config.places.gazetteer).sha256}

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .gazetteer import COUNTIES, ESTATES
+from .gazetteer import Gazetteer, example_path, load_gazetteer
 
 ITEMS_PER_TOPIC = 1_280_000 / 120_000
 COUNTY = "county"  # a kind answered by the government of the county where it happens
@@ -160,8 +161,9 @@ def _place_text(county: str, town: str, estate: str, rng: np.random.Generator) -
 
 
 def _make_topic(index: int, rng: np.random.Generator, start: dt.datetime, days: int,
-                like: Topic | None = None) -> Topic:
+                like: Topic | None, gazetteer: Gazetteer) -> Topic:
     """A new topic; with ``like``, the same complaint at a different place (a hard negative)."""
+    COUNTIES, ESTATES = gazetteer.towns, gazetteer.estates  # noqa: N806 (the tables the generator draws from)
     counties = list(COUNTIES)
     county = counties[rng.integers(len(counties))]
     towns = COUNTIES[county]
@@ -259,24 +261,29 @@ class Sample:
     export: list[dict]
     gold: list[dict]
     history: list[dict]
+    gazetteer: Gazetteer
 
 
 def generate(n: int, seed: int = 0, history: int | None = None, hard_negative_rate: float = 0.2,
-             start: dt.datetime = dt.datetime(2019, 3, 1), days: int = 60) -> Sample:
-    """An export of n items with gold topics, and a separately drawn labelled history."""
+             start: dt.datetime = dt.datetime(2019, 3, 1), days: int = 60, gazetteer: Gazetteer | None = None) -> Sample:
+    """An export of n items with gold topics, and a separately drawn labelled history, placed in the
+    gazetteer's counties, towns and estates (the bundled example's by default)."""
+    gazetteer = gazetteer if gazetteer is not None else load_gazetteer(example_path())
+    if not gazetteer.counties or not gazetteer.estates or not all(gazetteer.towns.values()):
+        raise ValueError(f"{gazetteer.path}: the generator needs counties, each with towns, and places")
     rng = np.random.default_rng(seed)
-    export, gold = _items(n, rng, "LC", start, days, hard_negative_rate)
+    export, gold = _items(n, rng, "LC", start, days, hard_negative_rate, gazetteer=gazetteer)
     # the office's labelled past: many topics with a few copies each, which is what a router learns from
     hist_rows, hist_gold = _items(n if history is None else history, rng, "H", start - dt.timedelta(days=365),
-                                  365, hard_negative_rate, max_size=3)
+                                  365, hard_negative_rate, max_size=3, gazetteer=gazetteer)
     by_id = {g["id"]: g for g in hist_gold}
     history_rows = [{"id": r["id"], "content": r["content"], "department": by_id[r["id"]]["department"],
                      "topic": by_id[r["id"]]["topic"]} for r in hist_rows]
-    return Sample(export, gold, history_rows)
+    return Sample(export, gold, history_rows, gazetteer)
 
 
 def _items(n: int, rng: np.random.Generator, prefix: str, start: dt.datetime, days: int,
-           hard_negative_rate: float, max_size: int = 0) -> tuple[list[dict], list[dict]]:
+           hard_negative_rate: float, max_size: int = 0, *, gazetteer: Gazetteer) -> tuple[list[dict], list[dict]]:
     if max_size:
         sizes = rng.integers(1, max_size + 1, size=int(n / ((1 + max_size) / 2)) + 1)
         sizes = sizes[:int(np.searchsorted(np.cumsum(sizes), n)) + 1]
@@ -288,14 +295,14 @@ def _items(n: int, rng: np.random.Generator, prefix: str, start: dt.datetime, da
     used: set[tuple[str, str, str]] = set()
     for k in range(len(sizes)):
         like = topics[rng.integers(len(topics))] if topics and rng.random() < hard_negative_rate else None
-        topic = _make_topic(k, rng, start, days, like)
+        topic = _make_topic(k, rng, start, days, like, gazetteer)
         # one topic per kind and estate within a county or a street, so that texts can tell topics apart
         tries = 0
         while {(topic.kind, topic.county, topic.estate), (topic.kind, topic.town, topic.estate)} & used:
             tries += 1
             if tries > 1000:
                 raise ValueError(f"cannot place {len(sizes)} distinct topics in the gazetteer; ask for fewer items")
-            topic = _make_topic(k, rng, start, days, None)
+            topic = _make_topic(k, rng, start, days, None, gazetteer)
         used |= {(topic.kind, topic.county, topic.estate), (topic.kind, topic.town, topic.estate)}
         topics.append(topic)
     rows, gold = [], []
@@ -315,9 +322,15 @@ def _items(n: int, rng: np.random.Generator, prefix: str, start: dt.datetime, da
 
 
 def write(sample: Sample, out: Path) -> dict[str, Path]:
-    """Write export.csv, gold.csv and history.csv (UTF-8 with BOM, as Excel likes)."""
+    """Write export.csv, gold.csv and history.csv (UTF-8 with BOM, as Excel likes), the gazetteer the
+    places came from and a dedup.toml that names it (``dedup run export.csv --config dedup.toml``)."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"export": out / "export.csv", "gold": out / "gold.csv", "history": out / "history.csv"}
+    paths = {"export": out / "export.csv", "gold": out / "gold.csv", "history": out / "history.csv",
+             "gazetteer": out / "gazetteer.csv", "config": out / "dedup.toml"}
+    if Path(sample.gazetteer.path).resolve() != paths["gazetteer"].resolve():
+        shutil.copyfile(sample.gazetteer.path, paths["gazetteer"])
+    paths["config"].write_text("# The generated sample's places: `dedup run export.csv --config dedup.toml`\n"
+                               "[places]\ngazetteer = \"gazetteer.csv\"\n", encoding="utf-8")
     _write_csv(paths["export"], sample.export, ["id", "received_at", "channel", "content"])
     _write_csv(paths["gold"], sample.gold, ["id", "topic", "department"])
     _write_csv(paths["history"], sample.history, ["id", "content", "department", "topic"])

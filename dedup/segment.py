@@ -1,12 +1,14 @@
 """Chinese word segmentation with jieba, through our own Tokenizer instance.
 
 The module-level jieba dictionary is global state; a ``Segmenter`` owns a
-``jieba.Tokenizer`` loaded with the city's user dictionary, and re-creates it
-after unpickling so models that hold one reload in a fresh process.
+``jieba.Tokenizer`` loaded with the words of its gazetteer (and an optional user
+dictionary), and re-creates it after unpickling so models that hold one reload
+in a fresh process. A model keeps the gazetteer it was trained with.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import unicodedata
@@ -19,16 +21,12 @@ from pathlib import Path
 import jieba
 
 from .entities import keys as entity_keys
-from .gazetteer import place_levels, town_county
+from .gazetteer import EMPTY, Gazetteer, load_gazetteer
 
 jieba.setLogLevel(logging.WARNING)
 
 _DATA = resources.files("dedup") / "data"
 _KEEP = re.compile(r"[\w\u4e00-\u9fff]")
-
-
-def default_userdict() -> Path:
-    return Path(str(_DATA / "userdict.txt"))
 
 
 def default_stopwords() -> frozenset[str]:
@@ -86,10 +84,11 @@ class Segmenter:
     """
 
     def __init__(self, userdict: str | Path | None = None, stopwords: frozenset[str] | None = None,
-                 hmm: bool = True, engine: str = "auto") -> None:
+                 hmm: bool = True, engine: str = "auto", gazetteer: Gazetteer = EMPTY) -> None:
         if engine not in ("auto", "jieba", "rjieba"):
             raise ValueError(f"engine must be auto, jieba or rjieba, got {engine!r}")
-        self.userdict = str(userdict or default_userdict())
+        self.userdict = str(userdict) if userdict else ""
+        self.gazetteer = gazetteer
         self.stopwords = default_stopwords() if stopwords is None else frozenset(stopwords)
         self.hmm = hmm
         self.engine = ("rjieba" if rjieba_available() else "jieba") if engine == "auto" else engine
@@ -98,18 +97,23 @@ class Segmenter:
     @property
     def tokenizer(self):
         if self._tokenizer is None:
+            lines = self.gazetteer.userdict_lines()
+            if self.userdict:
+                lines += Path(self.userdict).read_text(encoding="utf-8").splitlines()
             if self.engine == "rjieba":
                 import rjieba
 
                 tokenizer = rjieba.Jieba()
-                for line in Path(self.userdict).read_text(encoding="utf-8").splitlines():
+                for line in lines:
                     parts = line.split()
                     if parts:
                         tokenizer.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None,
                                            parts[2] if len(parts) > 2 else None)
+            elif lines:
+                tokenizer = jieba.Tokenizer()
+                tokenizer.load_userdict(io.StringIO("\n".join(lines) + "\n"))
             else:
                 tokenizer = jieba.Tokenizer()
-                tokenizer.load_userdict(self.userdict)
             self._tokenizer = tokenizer
         return self._tokenizer
 
@@ -155,48 +159,32 @@ class Segmenter:
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("engine", "jieba")
+        state.setdefault("gazetteer", EMPTY)
         if state["engine"] == "rjieba" and not rjieba_available():
             state["engine"] = "jieba"  # a model saved with rjieba still loads where only jieba is installed
         self.__dict__.update(state)
 
     def __repr__(self) -> str:
-        return f"Segmenter(userdict={self.userdict!r}, hmm={self.hmm}, engine={self.engine!r})"
+        return (f"Segmenter(gazetteer={self.gazetteer.path!r}, userdict={self.userdict!r}, hmm={self.hmm}, "
+                f"engine={self.engine!r})")
 
 
-_LEVELS = place_levels()
-_IS_PLACE = _LEVELS.__contains__
-_COUNTY_OF = town_county()
-_NO_PLACES: dict[int, frozenset[str]] = {}
-_PLACES_SEEN: dict[tuple[str, ...], dict[int, frozenset[str]]] = {}
+def segmenter_for(config) -> Segmenter:
+    """The segmenter a run with ``config`` (a ``Config``) cuts its texts with: jieba with its gazetteer's words."""
+    return Segmenter(gazetteer=load_gazetteer(config.places.gazetteer))
 
 
-def places(tokens: list[str]) -> dict[int, frozenset[str]]:
-    """Place words by level (1 county, 2 street/town, 3 estate/village/road).
-
-    A street or town also names its county, so "清水镇" and "临清市" conflict.
-    The result is shared between texts naming the same places: treat it as read-only.
-    """
-    named = tuple(filter(_IS_PLACE, tokens))  # in C: a third faster than a generator, for a million texts
-    if not named:
-        return _NO_PLACES
-    found = _PLACES_SEEN.get(named)
-    if found is None:
-        groups: dict[int, set[str]] = {}
-        for token in named:
-            groups.setdefault(_LEVELS[token], set()).add(token)
-            if token in _COUNTY_OF:
-                groups.setdefault(1, set()).add(_COUNTY_OF[token])
-        found = {level: frozenset(words) for level, words in groups.items()}
-        if len(_PLACES_SEEN) < 1_000_000:  # complaints name the same few places again and again
-            _PLACES_SEEN[named] = found
-    return found
+def places(tokens: list[str], gazetteer: Gazetteer = EMPTY) -> dict[int, frozenset[str]]:
+    """The gazetteer's places the tokens name, by level (``Gazetteer.places``)."""
+    return gazetteer.places(tokens)
 
 
-def node_places(tokens: list[str], text: str = "", entities: bool = False) -> dict[int, frozenset[str]]:
+def node_places(tokens: list[str], text: str = "", entities: bool = False,
+                gazetteer: Gazetteer = EMPTY) -> dict[int, frozenset[str]]:
     """``places`` of the tokens (the gazetteer's), and with ``entities``, where the gazetteer knows no
     place at the finest level, the keys of the places the text names by their kind (``entities.keys``:
     金桂新城小区, 星悦酒店). A gazetteer's place is the surer name: the two are not mixed in one text."""
-    found = places(tokens)
+    found = gazetteer.places(tokens)
     if not entities or not text or 3 in found:
         return found
     named = entity_keys(text)
@@ -211,8 +199,10 @@ class NodePlaces(Sequence):
     per text of a million, made in worker processes, cost the run 240 MB.
     """
 
-    def __init__(self, tokens: Sequence[list[str]], texts: Sequence[str] = (), entities: bool = False) -> None:
+    def __init__(self, tokens: Sequence[list[str]], texts: Sequence[str] = (), entities: bool = False,
+                 gazetteer: Gazetteer = EMPTY) -> None:
         self.tokens, self.texts, self.entities = tokens, texts, entities and len(texts) == len(tokens)
+        self.gazetteer = gazetteer
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -220,7 +210,7 @@ class NodePlaces(Sequence):
     def __getitem__(self, k):
         if isinstance(k, slice):
             return [self[i] for i in range(*k.indices(len(self)))]
-        return node_places(self.tokens[k], self.texts[k] if self.entities else "", self.entities)
+        return node_places(self.tokens[k], self.texts[k] if self.entities else "", self.entities, self.gazetteer)
 
 
 def places_conflict(a: dict[int, frozenset[str]], b: dict[int, frozenset[str]]) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .classify import confusion_plot, train
 from .config import IngestConfig
+from .gazetteer import EMPTY, Gazetteer
 from .ingest import IngestError, iter_records
 from .normalize import normalize
 
@@ -40,23 +41,24 @@ def read_history(paths: list[Path], group_by: str) -> tuple[list[str], list[str]
     return texts, labels, groups
 
 
-def cluster_groups(texts: list[str]) -> list[str]:
+def cluster_groups(texts: list[str], gazetteer: Gazetteer = EMPTY) -> list[str]:
     """Near-duplicate clusters as split groups, for history without topic labels."""
     from .config import Config
     from .engine import find_topics
     from .segment import Segmenter
 
-    seg = Segmenter()
+    seg = Segmenter(gazetteer=gazetteer)
     clustering = find_topics([f"{k:09d}" for k in range(len(texts))], texts, [seg(t) or ["_"] for t in texts],
-                             Config())
+                             Config().with_overrides({"places.gazetteer": gazetteer.path}))
     return [f"c{t}" for t in clustering.item_topic.tolist()]
 
 
-def train_from_files(paths: list[Path], out: Path, features: str, group_by: str, seed: int) -> str:
+def train_from_files(paths: list[Path], out: Path, features: str, group_by: str, seed: int,
+                     gazetteer: Gazetteer = EMPTY) -> str:
     texts, labels, groups = read_history(paths, group_by)
     if group_by == "cluster" or all(g.count(":") and g.rsplit(":", 1)[-1].isdigit() for g in groups[:50]):
-        groups = cluster_groups(texts)
-    result = train(texts, labels, groups, out, features=features, seed=seed)
+        groups = cluster_groups(texts, gazetteer)
+    result = train(texts, labels, groups, out, features=features, seed=seed, gazetteer=gazetteer)
     truth, pred = result.pop("_confusion")
     plot = confusion_plot(truth, pred, out.with_name(out.stem + "_confusion.png"),
                           title=f"Most confused units, held-out topics of {', '.join(p.name for p in paths)}")

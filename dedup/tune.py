@@ -24,7 +24,7 @@ from .engine import StageTimer, cluster_signed, sign
 from .ingest import ingest
 from .metrics import cluster_metrics, pair_metrics
 from .pipeline import prepare
-from .segment import Segmenter
+from .segment import segmenter_for
 
 SHINGLES = {"word": "word", "char": "char"}
 
@@ -117,7 +117,7 @@ def sweep(export: Path, gold: Gold, grid: dict[str, list], base: Config, log=pri
     timer = StageTimer()
     with timer("ingest"):
         result = ingest([export], base.ingest)
-    prepared = prepare(result.items, base, Segmenter(), timer)
+    prepared = prepare(result.items, base, segmenter_for(base), timer)
     ids, nodes = [it.id for it in prepared.items], prepared.nodes
     thresholds = grid.get("threshold", [base.cluster.threshold])
     rows: list[dict] = []
@@ -150,7 +150,7 @@ def one_run_seconds(export: Path, base: Config) -> float:
     start = time.perf_counter()
     timer = StageTimer()
     result = ingest([export], base.ingest)
-    nodes = prepare(result.items, base, Segmenter(), timer).nodes
+    nodes = prepare(result.items, base, segmenter_for(base), timer).nodes
     cluster_signed(nodes, sign(nodes, base), base)
     return time.perf_counter() - start
 
@@ -273,7 +273,7 @@ def tune(export: Path, gold_path: Path, specs: list[str], out: Path, base: Confi
                                       "sign.num_perm": chosen["num_perm"], "cluster.threshold": chosen["threshold"],
                                       "cluster.bands": chosen["bands"], "cluster.rows": chosen["rows"]})
         result = ingest([export], base.ingest)
-        nodes = prepare(result.items, config, Segmenter(), StageTimer()).nodes
+        nodes = prepare(result.items, config, segmenter_for(config), StageTimer()).nodes
         clustering = cluster_signed(nodes, sign(nodes, config), config)
         pred_sizes = np.bincount(clustering.item_topic)
         gold_sizes = np.unique(np.array(list(gold.topics.values()), dtype=object).astype(str),

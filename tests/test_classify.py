@@ -24,9 +24,14 @@ from dedup.classify import (
     train,
 )
 from dedup.config import Config
+from dedup.gazetteer import example_path, load_gazetteer
 from dedup.pipeline import run
+from dedup.segment import Segmenter
 from dedup.store import Store
 from dedup.topics import TopicSummary
+
+LIAOCHENG = load_gazetteer(example_path())
+LIAOCHENG_SEG = Segmenter(gazetteer=LIAOCHENG)
 
 # tiny labelled history: (text, department, topic)
 HISTORY = []
@@ -43,7 +48,7 @@ TEXTS, LABELS, GROUPS = (list(x) for x in zip(*HISTORY))
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("m") / "department.joblib"
-    train(TEXTS, LABELS, GROUPS, path, test_size=0.25, seed=0)
+    train(TEXTS, LABELS, GROUPS, path, test_size=0.25, seed=0, gazetteer=LIAOCHENG)
     return path
 
 
@@ -218,7 +223,7 @@ WORDS = sorted({w for doc in TOKEN_DOCS for w in doc} | {"新区街道", "湖西
 
 
 def _fitted_vocabulary(docs):
-    return CountVectorizer(analyzer=SegmentAnalyzer()).fit(docs).vocabulary_
+    return CountVectorizer(analyzer=SegmentAnalyzer(LIAOCHENG_SEG)).fit(docs).vocabulary_
 
 
 def _same_matrix(a, b):
@@ -228,27 +233,27 @@ def _same_matrix(a, b):
 
 
 def test_segment_counts_equal_countvectorizer_on_fixtures():
-    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer()).fit(TOKEN_DOCS[:3] + [["路灯", "不亮"]])
+    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer(LIAOCHENG_SEG)).fit(TOKEN_DOCS[:3] + [["路灯", "不亮"]])
     assert "@东昌府区" in vectorizer.vocabulary_ and "@阳谷县" in vectorizer.vocabulary_
-    assert _same_matrix(segment_counts(TOKEN_DOCS, vectorizer.vocabulary_), vectorizer.transform(TOKEN_DOCS))
-    assert segment_counts([], vectorizer.vocabulary_).shape == (0, len(vectorizer.vocabulary_))
+    assert _same_matrix(segment_counts(TOKEN_DOCS, vectorizer.vocabulary_, LIAOCHENG), vectorizer.transform(TOKEN_DOCS))
+    assert segment_counts([], vectorizer.vocabulary_, LIAOCHENG).shape == (0, len(vectorizer.vocabulary_))
 
 
 @settings(max_examples=60, deadline=None)
 @given(train_docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=8), min_size=1, max_size=6),
        docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=10), max_size=8))
 def test_segment_counts_equal_countvectorizer(train_docs, docs):
-    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer())
+    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer(LIAOCHENG_SEG))
     try:
         vectorizer.fit(train_docs)
     except ValueError:  # nothing to learn from (every training text empty)
         return
-    assert _same_matrix(segment_counts(docs, vectorizer.vocabulary_), vectorizer.transform(docs))
+    assert _same_matrix(segment_counts(docs, vectorizer.vocabulary_, LIAOCHENG), vectorizer.transform(docs))
 
 
 def test_fast_features_give_the_pipelines_probabilities(model, monkeypatch):
     pipeline = load_router(model).pipeline
-    docs = [SegmentAnalyzer().segmenter(t) for t in TEXTS] + TOKEN_DOCS
+    docs = [SegmentAnalyzer(LIAOCHENG_SEG).segmenter(t) for t in TEXTS] + TOKEN_DOCS
     fast = features(pipeline, docs)
     assert _same_matrix(fast, pipeline.named_steps["features"].transform(docs))
     assert np.array_equal(load_router(model).predict_proba(docs), pipeline.predict_proba(docs))

@@ -27,6 +27,7 @@ def test_sample_data_meets_the_quality_targets(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", str(ROOT / "sample_data" / "export.csv"), "--db",
                                        str(tmp_path / "d.sqlite"), "--out", str(out),
+                                       "--config", str(ROOT / "sample_data" / "dedup.toml"),
                                        "--model", str(ROOT / "models" / "department.joblib")],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output

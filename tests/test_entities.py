@@ -7,6 +7,7 @@ import pytest
 
 from dedup.config import Config
 from dedup.entities import keys
+from dedup.gazetteer import example_path, load_gazetteer
 from dedup.segment import node_places, places_conflict
 
 
@@ -37,7 +38,9 @@ def test_a_letter_reused_for_another_estate_is_kept_apart_and_its_copies_are_not
 def test_the_gazetteer_decides_where_it_knows_the_place():
     tokens = ["东昌府区", "古楼街道", "星光花园", "路灯", "坏"]
     text = "东昌府区古楼街道星光花园门口的路灯坏了"
-    assert node_places(tokens, text, entities=True)[3] == frozenset({"星光花园"})  # not mixed with 星光
+    liaocheng = load_gazetteer(example_path())
+    assert node_places(tokens, text, True, liaocheng)[3] == frozenset({"星光花园"})  # not mixed with 星光
+    assert node_places(tokens, text, True)[3] == frozenset({"星光"})  # without it, the place's key
 
 
 def test_entities_are_on_by_default_and_recorded_with_the_index():

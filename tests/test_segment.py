@@ -3,11 +3,17 @@ import pickle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.gazetteer import userdict_lines
-from dedup.segment import NodePlaces, Segmenter, default_userdict, places, places_conflict
+from dedup.gazetteer import example_path, load_gazetteer
+from dedup.segment import NodePlaces, Segmenter, places_conflict
+from dedup.segment import places as places_of
 from dedup.verify import place_codes
 
-SEG = Segmenter()
+LIAOCHENG = load_gazetteer(example_path())
+SEG = Segmenter(gazetteer=LIAOCHENG)
+
+
+def places(tokens):
+    return places_of(tokens, LIAOCHENG)
 
 
 def test_user_dictionary_keeps_local_names_whole():
@@ -27,7 +33,7 @@ def test_places_by_level_with_implied_county():
 
 def test_node_places_are_the_places_of_each_token_list():
     tokens = [SEG(t) for t in ("松林镇王庄村自来水停水", "路灯坏了", "古楼街道星光花园路灯坏了", "松林镇王庄村自来水停水")]
-    lazy = NodePlaces(tokens)
+    lazy = NodePlaces(tokens, gazetteer=LIAOCHENG)
     assert len(lazy) == 4 and list(lazy) == [places(t) for t in tokens]
     assert lazy[1] == {} and lazy[2:] == [places(t) for t in tokens[2:]]
     assert (place_codes(lazy) == place_codes([places(t) for t in tokens])).all()
@@ -51,9 +57,10 @@ def test_segmenter_pickles_and_reloads():
     assert again("古楼街道路灯坏了") == SEG("古楼街道路灯坏了")
 
 
-def test_shipped_userdict_matches_gazetteer():
-    shipped = default_userdict().read_text(encoding="utf-8").splitlines()
-    assert shipped == userdict_lines(), "regenerate with: python -m dedup.gazetteer > dedup/data/userdict.txt"
+def test_without_a_gazetteer_no_place_is_known_and_names_are_cut():
+    plain = Segmenter()
+    assert places_of(plain("松林镇王庄村自来水停水")) == {}
+    assert "星光花园" in SEG("星光花园的路灯坏了")
 
 
 def test_rjieba_gives_jieba_tokens_on_a_varied_corpus():
@@ -67,7 +74,7 @@ def test_rjieba_gives_jieba_tokens_on_a_varied_corpus():
     texts += ["东昌府区古楼街道星光花园", "市住房公积金管理中心和市城管局", "ＡＢＣ全角 English words 123",
               "🙂🙂", "，。！", "", "繁體字的路燈壞了", "朱老庄镇和朱老庄街道", "高新技术产业开发区九州街道",
               "我叫〔姓名〕,电话〔电话〕", "一二三四五六七八九十" * 20]
-    fast, slow = Segmenter(engine="rjieba"), Segmenter(engine="jieba")
+    fast, slow = Segmenter(engine="rjieba", gazetteer=LIAOCHENG), Segmenter(engine="jieba", gazetteer=LIAOCHENG)
     for text in texts:
         assert fast.cut(text) == slow.cut(text), text
 

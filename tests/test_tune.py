@@ -9,6 +9,7 @@ from conftest import SUGGESTIONS
 
 from dedup.cli import main
 from dedup.config import ConfigError, load_config
+from dedup.gazetteer import example_path
 from dedup.tune import best_setting, parse_grid
 
 
@@ -69,7 +70,8 @@ def test_tune_writes_results_plots_and_a_config_run_accepts(tmp_path):
 def fixture_db(tmp_path, suggestions_csv):
     db = tmp_path / "d.sqlite"
     CliRunner().invoke(main, ["run", str(suggestions_csv), "--db", str(db), "--out", str(tmp_path / "o"),
-                              "--model", "none"], catch_exceptions=False)
+                              "--model", "none", "--set", f"places.gazetteer={example_path()}"],
+                       catch_exceptions=False)
     return db
 
 
