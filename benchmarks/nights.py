@@ -62,7 +62,7 @@ def real_rows(path: Path = REAL) -> list[dict]:
 
 
 def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold_path: Path | None = None,
-                real: bool = False) -> None:
+                real: bool = False, overrides: list[str] | None = None) -> None:
     config = Config()  # real messages and stress exports: no gazetteer, as for a city that has none
     if real:
         rows, gold = real_rows(), None  # no topic truth: only the agreement with a rebuild is measured
@@ -78,6 +78,7 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
         config = Config().with_overrides({"places.gazetteer": str(sample.gazetteer.path)})
         rows = sorted(sample.export, key=lambda r: r["received_at"])
         gold = {g["id"]: g["topic"] for g in sample.gold}
+    config = config.with_overrides(dict(kv.split("=", 1) for kv in overrides or []))
     from dedup.store import Store
 
     merges = {"healing": 0, "churn": 0}
@@ -161,6 +162,8 @@ def main() -> None:
     e.add_argument("--export", type=Path, help="split this export instead of generating one")
     e.add_argument("--gold", type=Path, help="the export's truth (id,topic)")
     e.add_argument("--real", action="store_true", help=f"split the real messages of {REAL.name} by time")
+    e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting, e.g. cluster.scorer=none")
     g = sub.add_parser("night")
     g.add_argument("--db", type=Path, required=True)
     g.add_argument("--n", type=int, default=20000)
@@ -168,7 +171,7 @@ def main() -> None:
     g.add_argument("--config", type=Path, help="the config the database was built with (e.g. a sample's dedup.toml)")
     args = parser.parse_args()
     if args.what == "equivalence":
-        equivalence(args.n, args.nights, args.seed, args.export, args.gold, args.real)
+        equivalence(args.n, args.nights, args.seed, args.export, args.gold, args.real, args.set)
     else:
         night(args.db, args.n, args.seed, args.config)
 

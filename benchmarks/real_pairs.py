@@ -210,17 +210,10 @@ def evaluate(threshold: float, split: str, overrides: list[str]) -> None:
                   f"{int((said & t).sum()) / max(int(t.sum()), 1):.2f}  false merges {int((said & m & ~truth).sum())}")
 
 
-def whole(overrides: list[str]) -> None:
-    """Run the 4,326 messages whole (as ``tests/test_real.py`` does) with the settings given, and score the
-    labelled pairs: precision of those the run puts in one topic, recall of the same-topic ones, per split."""
+def write_export(path: Path, rows: dict[str, dict] | None = None) -> Path:
+    """The real messages as a dedup export (id, time, channel, title, content), as ``tests/test_real.py``
+    writes them; kept in a temporary folder by its callers, never in the repository."""
     import datetime as dt
-    import tempfile
-
-    from dedup.config import Config
-    from dedup.pipeline import run
-
-    rows = messages()
-    config = Config().with_overrides(dict(kv.split("=", 1) for kv in overrides))
 
     def when(value: str) -> str:
         for fmt in ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M"):
@@ -230,15 +223,27 @@ def whole(overrides: list[str]) -> None:
                 pass
         return value
 
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "received_at", "channel", "title", "content"])
+        for r in (rows or messages()).values():
+            w.writerow([r["message_id"], when(r["time"]), "网站", r["subject"].strip(), " ".join(r["detail"].split())])
+    return path
+
+
+def whole(overrides: list[str]) -> None:
+    """Run the 4,326 messages whole (as ``tests/test_real.py`` does) with the settings given, and score the
+    labelled pairs: precision of those the run puts in one topic, recall of the same-topic ones, per split."""
+    import tempfile
+
+    from dedup.config import Config
+    from dedup.pipeline import run
+
+    rows = messages()
+    config = Config().with_overrides(dict(kv.split("=", 1) for kv in overrides))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        export = tmp / "export.csv"
-        with export.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["id", "received_at", "channel", "title", "content"])
-            for r in rows.values():
-                w.writerow([r["message_id"], when(r["time"]), "网站", r["subject"].strip(),
-                            " ".join(r["detail"].split())])
+        export = write_export(tmp / "export.csv", rows)
         run([export], tmp / "db.sqlite", tmp / "out", config, model_path=tmp / "no-model")
         with (tmp / "out" / "assignments.csv").open(encoding="utf-8-sig", newline="") as fh:
             assigned = {r["id"]: r["topic_id"] for r in csv.DictReader(fh)}

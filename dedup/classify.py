@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import json
 import multiprocessing as mp
 import os
 import platform
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -24,20 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, modelfile
 from .gazetteer import EMPTY, Gazetteer
+from .modelfile import ModelError, ModelUnavailable, file_sha256, sidecar_path  # noqa: F401 (the module's API)
 from .parallel import can_fork, die_with_parent, map_chunks, receive_outcome, send_outcome
 from .segment import Segmenter
 
 MODEL_FORMAT = 1
-
-
-class ModelUnavailable(Exception):
-    """No usable model: routing is skipped and the run goes on."""
-
-
-class ModelError(Exception):
-    """A model file exists but cannot be read: the run stops with this message."""
 
 
 class SegmentAnalyzer:
@@ -322,75 +312,27 @@ class Router:
             topic.needs_review = topic.department_score < review_below
 
 
-def sidecar_path(model_path: Path) -> Path:
-    return model_path.with_suffix(".json")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_model(pipeline, path: Path, sidecar: dict) -> None:
     """The model (a joblib pickle) and its sidecar, which records the pickle's SHA-256: a run loads a
     model only when the file is the one its sidecar describes."""
-    import joblib
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump({"format": MODEL_FORMAT, "pipeline": pipeline}, path, compress=3)
-    sidecar["model_sha256"] = file_sha256(path)
-    sidecar_path(path).write_text(json.dumps(sidecar, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def _exposed(path: Path) -> str:
-    """Why anyone on the machine could replace the model (a world-writable file or folder), or ''."""
-    for place in (path, path.parent):
-        try:
-            mode = place.stat().st_mode
-        except OSError:
-            continue
-        if mode & stat.S_IWOTH and not (place.is_dir() and mode & stat.S_ISVTX):
-            return f"warning: {place} is writable by every user, and a model file runs the code it holds"
-    return ""
+    modelfile.save({"format": MODEL_FORMAT, "pipeline": pipeline}, path, sidecar)
 
 
 def load_router(path: str | Path) -> Router:
     """Load a model; ModelUnavailable when absent or incompatible, ModelError when unreadable."""
-    import joblib
     import sklearn
 
     path = Path(path)
     if not path.exists():
         raise ModelUnavailable(f"no department model at {path} (train one with `dedup train`)")
-    if not path.is_file():
-        raise ModelError(f"{path}: not a model file")
-    # Unpickling runs whatever code the file holds: nothing is unpickled before the file is shown to be
-    # the one its sidecar (written by `dedup train`) describes.
-    try:
-        sidecar = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no sidecar {sidecar_path(path).name} beside it; a model file runs the code it "
-                         "holds, so dedup loads only one whose sidecar records its SHA-256 (`dedup train` "
-                         "writes both)") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{sidecar_path(path)}: sidecar is not valid JSON ({exc})") from exc
-    if not isinstance(sidecar, dict) or not sidecar.get("model_sha256"):
-        raise ModelError(f"{sidecar_path(path)}: the sidecar records no model_sha256; retrain with `dedup train`")
-    data = path.read_bytes()  # hashed and unpickled from one read: the file cannot be swapped in between
-    if hashlib.sha256(data).hexdigest() != sidecar["model_sha256"]:
-        raise ModelError(f"{path}: the file is not the model its sidecar describes (SHA-256 differs); "
-                         "it was changed or replaced after `dedup train` wrote it")
-    made_with = sidecar.get("versions", {}).get("scikit-learn")
-    if made_with and made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
-        raise ModelUnavailable(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
-                               "retrain it with `dedup train`")
-    try:
-        payload = joblib.load(io.BytesIO(data))
-    except Exception as exc:  # a damaged pickle can raise almost anything
-        raise ModelError(f"{path}: model file is corrupt or not a dedup model ({type(exc).__name__}: {exc})") from exc
+
+    def same_library(sidecar: dict) -> None:
+        made_with = sidecar.get("versions", {}).get("scikit-learn")
+        if made_with and made_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+            raise ModelUnavailable(f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}; "
+                                   "retrain it with `dedup train`")
+
+    payload, sidecar = modelfile.load(path, "department model", before=same_library)
     if not isinstance(payload, dict) or "pipeline" not in payload:
         raise ModelError(f"{path}: not a dedup department model")
     if payload.get("format") != MODEL_FORMAT:
@@ -398,7 +340,6 @@ def load_router(path: str | Path) -> Router:
     model = payload["pipeline"]
     if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
         raise ModelError(f"{path}: holds a {type(model).__name__}, not a fitted classifier with probabilities")
-    sidecar["_warning"] = _exposed(path)
     return Router(model, path, sidecar)
 
 

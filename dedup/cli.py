@@ -102,13 +102,18 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 def _config(config_file, sets):
     from .gazetteer import load_gazetteer
+    from .modelfile import ModelError
+    from .scorer import load_scorer
 
     try:
         config = load_config(config_file, _parse_sets(sets))
         load_gazetteer(config.places.gazetteer)  # a gazetteer that cannot be read stops the run before it starts
+        load_scorer(config.cluster.scorer)       # and so does a pair scorer
         return config
     except ConfigError as exc:
         raise DedupError(str(exc), EXIT_USAGE) from exc
+    except ModelError as exc:
+        raise DedupError(f"{exc} (nothing was stored)", EXIT_MODEL) from exc
 
 
 config_options = [
@@ -390,21 +395,47 @@ def train(history, out, features, group_by, seed, gazetteer):
 @click.option("--min-precision", default=0.98, show_default=True,
               help="The best setting is the highest F1 among those with at least this pairwise precision.")
 @click.option("--no-baseline", is_flag=True, help="Skip timing one full run for the cost ratio.")
+@click.option("--fit-scorer", is_flag=True,
+              help="Fit a pair scorer on the labels instead of sweeping: OUT/pair_scorer.joblib and OUT/scorer.toml.")
 @with_config
-def tune(export, gold, grids, out, min_precision, no_baseline, config_file, sets):
+def tune(export, gold, grids, out, min_precision, no_baseline, fit_scorer, config_file, sets):
     """Sweep settings on labelled data; write results, plots and the best setting as a config file.
+    With --fit-scorer, fit a pair scorer on the labels instead.
 
     \b
     Example:
       dedup tune sample_data/export.csv --gold sample_data/gold.csv \\
           --grid threshold=0.3:0.9:0.05 --grid shingle=word2,char3 --out tuning
       dedup run tonight.csv --config tuning/best.toml
+      dedup tune export.csv --gold labelled_pairs.csv --fit-scorer --out tuning
+      dedup run tonight.csv --config tuning/scorer.toml
     """
     from .ingest import IngestError
     from .tune import GoldError
     from .tune import tune as run_tune
 
     config = _config(config_file, sets)
+    if fit_scorer:
+        from .config import dump_toml
+        from .fitting import fit_from_gold
+
+        path = Path(out) / "pair_scorer.joblib"
+        try:
+            _, held = fit_from_gold(Path(export), Path(gold), path, config)
+        except (GoldError, IngestError) as exc:
+            raise DedupError(str(exc), EXIT_INPUT) from exc
+        except ValueError as exc:
+            raise DedupError(f"{gold}: {exc}", EXIT_INPUT) from exc
+        settings = Path(out) / "scorer.toml"
+        settings.write_text("# fitted by `dedup tune --fit-scorer`; the scorer's sidecar says on what and how well\n"
+                            + dump_toml({"cluster.scorer": path.name, "cluster.threshold": config.cluster.threshold,
+                                         "cluster.match_probability": config.cluster.match_probability}),
+                            encoding="utf-8")
+        for name, m in held.items():
+            click.echo(f"{name}: held out {m['held_out_pairs']} pairs ({m['matching']} matching), precision "
+                       f"{m['precision']:.4f}, recall {m['recall']:.4f} at {config.cluster.match_probability}")
+        click.echo(f"wrote {path}, {path.with_suffix('.json')}, {settings}")
+        return
     try:
         summary = run_tune(Path(export), Path(gold), list(grids) or ["threshold=0.3:0.9:0.05"], Path(out), config,
                            min_precision, not no_baseline, log=lambda line: click.echo(line, err=True))

@@ -127,6 +127,9 @@ class SignConfig:
 
 @dataclass(frozen=True)
 class ClusterConfig:
+    # The Jaccard a pair must reach, and the one the LSH bands aim at (datasketch's optimum for it). With a
+    # pair scorer only the latter: 0.3 there (pipelines/scored.toml), candidate recall on the real labelled
+    # pairs 0.70 at 0.4 and 0.84 at 0.3 (benchmarks/RESULTS.md).
     threshold: float = 0.4
     # LSH bands x rows; 0 means datasketch's optimum for threshold and num_perm, with a missed
     # pair weighted fn_weight against a needless candidate 1 - fn_weight. Verification is cheap
@@ -144,10 +147,18 @@ class ClusterConfig:
     pair_chunk: int = 8_000_000
     # verify a text's candidates in turns, most bands shared first, stopping at the first that accepts it
     first_accepted: bool = True
+    # A pair scorer (dedup/scorer.py; "default" is the shipped one, fitted on real, stress and generated
+    # pairs; `dedup tune --fit-scorer` fits another): a pair the place veto lets through is accepted when its
+    # match probability reaches match_probability. "none" (the default until nights with it agree with a
+    # rebuild: docs/design.md): a pair is accepted when its Jaccard reaches threshold.
+    scorer: str = "none"
+    match_probability: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigError(f"cluster.threshold must be in (0, 1], got {self.threshold}")
+        if not 0.0 < self.match_probability < 1.0:
+            raise ConfigError(f"cluster.match_probability must be in (0, 1), got {self.match_probability}")
         if not 0.0 < self.fn_weight < 1.0:
             raise ConfigError(f"cluster.fn_weight must be in (0, 1), got {self.fn_weight}")
         if (self.bands == 0) != (self.rows == 0):
@@ -279,9 +290,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not a valid config file: {exc}") from exc
         flat = flatten(data)
-        where = flat.get("places.gazetteer")
-        if isinstance(where, str) and where and not Path(where).is_absolute():
-            flat["places.gazetteer"] = str(path.parent / where)  # beside the config file, from anywhere
+        for key in ("places.gazetteer", "cluster.scorer"):
+            where = flat.get(key)
+            named = isinstance(where, str) and where.lower() not in ("", "none", "default")
+            if named and not Path(where).is_absolute():
+                flat[key] = str(path.parent / where)  # beside the config file, from anywhere
         config = config.with_overrides(flat)
     if overrides:
         config = config.with_overrides(overrides)

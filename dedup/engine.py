@@ -24,6 +24,7 @@ from .config import Config, SignConfig
 from .gazetteer import EMPTY, Gazetteer, load_gazetteer
 from .joins import Bounds
 from .parallel import chunk_results, shared_empty
+from .scorer import load_scorer
 from .segment import NodePlaces, node_places
 from .signatures import char_shingle_hashes, flat_signatures, hash_shingles, permuted_signatures, shingles
 from .verify import Verifier, place_codes
@@ -235,7 +236,8 @@ def cluster_signed(nodes: Nodes, signed: Signed, config: Config, timer: StageTim
     if buckets is None:
         buckets = candidates(signed, config, timer)
     verifier = Verifier(signed.sig, signed.hashes, signed.lengths, signed.places, cc.threshold, cc.place_veto,
-                        codes=signed.codes)
+                        codes=signed.codes, scorer=load_scorer(cc.scorer), match_probability=cc.match_probability,
+                        tokens=nodes.tokens)
     bounds = bounds_of(config)
     with timer("cluster"):
         labels = lsh_star_cluster(buckets, nodes.weight, nodes.ranked_keys(), verifier, verifier.allowed,

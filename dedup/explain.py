@@ -16,9 +16,12 @@ import numpy as np
 from .config import Config
 from .gazetteer import GazetteerError, load_gazetteer
 from .index import Index, index_root
+from .modelfile import ModelError
+from .scorer import load_scorer
 from .segment import node_places, places_conflict
 from .signatures import shingle_hash, text_shingles
 from .store import NotFound, Store, StoreError
+from .verify import Verifier
 
 
 @dataclass
@@ -41,12 +44,14 @@ def _settings(store: Store) -> tuple[Config, dict]:
     params = meta["params"]
     cluster = runs[-1]["config"]["cluster"]
     gazetteer = runs[-1]["config"].get("places", {}).get("gazetteer", "")
+    scoring = {"cluster.scorer": cluster.get("scorer", "none"),  # a run before the scorer compared Jaccard alone
+               "cluster.match_probability": cluster.get("match_probability", 0.5)}
     config = Config().with_overrides({
         "sign.shingle": params["shingle"], "sign.ngram": params["ngram"], "sign.num_perm": params["num_perm"],
         "sign.seed": params["seed"], "cluster.bands": params["bands"], "cluster.rows": params["rows"],
         "cluster.threshold": cluster["threshold"], "cluster.place_veto": cluster["place_veto"],
         "sign.boilerplate": params.get("boilerplate", False), "sign.entities": params.get("entities", False),
-        "places.gazetteer": gazetteer})
+        "places.gazetteer": gazetteer, **scoring})
     return config, meta
 
 
@@ -111,26 +116,70 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
               else "not candidates (no equal band)"),
              f"places: A {_fmt(pa)}; B {_fmt(pb)}" + ("; they name different places: the veto keeps them apart"
                                                      if veto else "")]
-    sim_a = jaccard(sa, _shingles(a.centre_text, a.centre_tokens, config, bp))
-    sim_b = jaccard(sb, _shingles(b.centre_text, b.centre_tokens, config, bp))
+    try:
+        scorer = load_scorer(config.cluster.scorer)
+    except ModelError as exc:
+        raise StoreError(f"{exc}; the last run scored pairs with it") from None
+    boilerplate = np.array(sorted(bp), dtype=np.uint32)
+    if scorer is not None:
+        lines += _scored(scorer, config, [a.text, b.text], [a.tokens, b.tokens], boilerplate)
+
+        def similarity(text, tokens, other_text, other_tokens) -> float:
+            return _probability(scorer, config, [text, other_text], [tokens, other_tokens], boilerplate)
+    else:
+        def similarity(text, tokens, other_text, other_tokens) -> float:
+            return jaccard(_shingles(text, tokens, config, bp), _shingles(other_text, other_tokens, config, bp))
+    measure = "match probability" if scorer is not None else "similarity"
+    t = config.cluster.match_probability if scorer is not None else t
+    sim_a = similarity(a.text, a.tokens, a.centre_text, a.centre_tokens)
+    sim_b = similarity(b.text, b.tokens, b.centre_text, b.centre_tokens)
     if a.topic == b.topic:
         path = []
         for side, sim in ((a, sim_a), (b, sim_b)):
             path.append(f"{side.item_id} is the centre" if side.node == side.centre
-                        else f"{side.item_id} joined the centre with similarity {sim:.3f}")
+                        else f"{side.item_id} joined the centre with {measure} {sim:.3f}")
         lines.append(f"merged: both in {a.topic}; " + "; ".join(path) + f"; centre text: {a.centre_text[:60]}")
         lines.append(f"a threshold above {min(sim_a, sim_b):.3f} would part them (a member must reach its centre)")
     else:
-        cross_a = jaccard(sa, _shingles(b.centre_text, b.centre_tokens, config, bp))
-        cross_b = jaccard(sb, _shingles(a.centre_text, a.centre_tokens, config, bp))
-        lines.append(f"not merged: A in {a.topic} (similarity to its centre {sim_a:.3f}), "
-                     f"B in {b.topic} (similarity to its centre {sim_b:.3f})")
+        cross_a = similarity(a.text, a.tokens, b.centre_text, b.centre_tokens)
+        cross_b = similarity(b.text, b.tokens, a.centre_text, a.centre_tokens)
+        lines.append(f"not merged: A in {a.topic} ({measure} to its centre {sim_a:.3f}), "
+                     f"B in {b.topic} ({measure} to its centre {sim_b:.3f})")
         if veto:
             lines.append("no threshold would merge them while the place veto is on")
         else:
-            lines.append(f"A's similarity to B's centre is {cross_a:.3f}, B's to A's centre {cross_b:.3f}: at a "
-                         f"threshold at or below {max(cross_a, cross_b, exact):.3f} one could join the other's topic")
+            lines.append(f"A's {measure} to B's centre is {cross_a:.3f}, B's to A's centre {cross_b:.3f}: at a "
+                         f"threshold at or below {max(cross_a, cross_b):.3f} one could join the other's topic "
+                         f"(threshold {t:.2f})")
     return "\n".join(lines)
+
+
+def _verifier(scorer, config: Config, texts: list[str], tokens: list[list[str]], boilerplate: np.ndarray):
+    """A verifier over the texts, signed as the run signed them (its scorer reads the same features)."""
+    from .engine import sign_docs
+
+    hashes, lengths, sig = sign_docs(texts if config.sign.shingle == "char" else tokens, config.sign, boilerplate)[0]
+    return Verifier(sig, hashes, lengths, [{} for _ in texts], config.cluster.threshold, False, scorer=scorer,
+                    match_probability=config.cluster.match_probability, tokens=tokens)
+
+
+def _probability(scorer, config: Config, texts: list[str], tokens: list[list[str]], boilerplate: np.ndarray) -> float:
+    features = _verifier(scorer, config, texts, tokens, boilerplate).features(np.array([0]), np.array([1]))
+    return float(scorer.probability(features)[0])
+
+
+def _scored(scorer, config: Config, texts: list[str], tokens: list[list[str]], boilerplate: np.ndarray) -> list[str]:
+    """The pair scorer's decision as a waterfall: from a typical non-matching pair, each feature's change."""
+    features = _verifier(scorer, config, texts, tokens, boilerplate).features(np.array([0]), np.array([1]))[0]
+    p = float(scorer.probability(features[None, :])[0])
+    lines = [f"pair scorer ({config.cluster.scorer}): match probability {p:.3f}, "
+             f"{'accepted' if p >= config.cluster.match_probability else 'refused'} at "
+             f"{config.cluster.match_probability:.2f} (places are checked first)",
+             f"  {'a typical non-matching pair':34s} {scorer.base:6.3f}"]
+    for name, value, change in scorer.contributions(features):
+        lines.append(f"  {name + ' = ' + format(value, '.3f'):34s} {change:+6.3f}")
+    lines.append(f"  {'this pair':34s} {p:6.3f}")
+    return lines
 
 
 def _signatures(texts: list[str], tokens: list[list[str]], config: Config, boilerplate: np.ndarray) -> np.ndarray:

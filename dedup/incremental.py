@@ -23,6 +23,7 @@ from .gazetteer import load_gazetteer
 from .index import Index
 from .plan import Plan, index_params
 from .records import Item
+from .scorer import load_scorer
 from .segment import NodePlaces
 from .store import Store
 from .verify import Verifier
@@ -82,8 +83,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                         np.concatenate([signed.hashes, c_hashes]), np.concatenate([signed.lengths, c_lengths]),
                         NodePlaces(list(sub.tokens) + centre_tokens, list(sub.texts) + [r[1] for r in centre_rows],
                                    config.sign.entities, load_gazetteer(config.places.gazetteer)),
-                        config.cluster.threshold,
-                        config.cluster.place_veto)
+                        config.cluster.threshold, config.cluster.place_veto,
+                        scorer=load_scorer(config.cluster.scorer), match_probability=config.cluster.match_probability)
     local_of = {int(nid): m + k for k, nid in enumerate(centre_ids)}
     centre_topic = [r[5] for r in centre_rows]
 

@@ -113,7 +113,9 @@ def best_setting(rows: list[dict], min_precision: float = 0.98) -> dict | None:
 
 
 def sweep(export: Path, gold: Gold, grid: dict[str, list], base: Config, log=print) -> tuple[list[dict], dict]:
-    """Run every setting of the grid; returns one row per setting and the shared timings."""
+    """Run every setting of the grid; returns one row per setting and the shared timings. Thresholds are
+    Jaccard thresholds: the sweep compares by Jaccard alone (``cluster.scorer = none``)."""
+    base = base.with_overrides({"cluster.scorer": "none"})
     timer = StageTimer()
     with timer("ingest"):
         result = ingest([export], base.ingest)
@@ -146,7 +148,9 @@ def sweep(export: Path, gold: Gold, grid: dict[str, list], base: Config, log=pri
 
 
 def one_run_seconds(export: Path, base: Config) -> float:
-    """What one untuned full clustering of the export costs, from reading it to its topics."""
+    """What one untuned full clustering of the export costs, from reading it to its topics (by Jaccard, as
+    the sweep compares)."""
+    base = base.with_overrides({"cluster.scorer": "none"})
     start = time.perf_counter()
     timer = StageTimer()
     result = ingest([export], base.ingest)
@@ -156,7 +160,9 @@ def one_run_seconds(export: Path, base: Config) -> float:
 
 
 def write_results(out: Path, rows: list[dict], shared: dict, best: dict | None, min_precision: float,
-                  extra: dict) -> dict[str, Path]:
+                  extra: dict, keep: dict | None = None) -> dict[str, Path]:
+    """results.csv/json and best.toml: the best setting and ``keep`` (settings of the base configuration
+    that the sweep ran with, such as its gazetteer), so that best.toml runs on its own."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "results.csv", "json": out / "results.json"}
     with paths["csv"].open("w", encoding="utf-8", newline="") as fh:
@@ -173,7 +179,8 @@ def write_results(out: Path, rows: list[dict], shared: dict, best: dict | None, 
         paths["best"].write_text(
             f"# chosen by `dedup tune`: {rule}\n" + dump_toml({
                 "sign.shingle": kind, "sign.ngram": int(best["shingle"][len(kind):]), "sign.num_perm": best["num_perm"],
-                "cluster.threshold": best["threshold"], "cluster.bands": best["bands"], "cluster.rows": best["rows"]}),
+                "cluster.threshold": best["threshold"], "cluster.bands": best["bands"], "cluster.rows": best["rows"],
+                "cluster.scorer": "none", **(keep or {})}),
             encoding="utf-8")
     return paths
 
@@ -261,7 +268,8 @@ def tune(export: Path, gold_path: Path, specs: list[str], out: Path, base: Confi
         single = one_run_seconds(export, base)
         extra.update({"one_full_run_seconds": round(single, 2),
                       "cost_ratio_vs_separate_runs": round(total / (single * len(rows)), 3)})
-    paths = write_results(out, rows, shared, best, min_precision, extra)
+    keep = {"places.gazetteer": str(Path(base.places.gazetteer).resolve())} if base.places.gazetteer else {}
+    paths = write_results(out, rows, shared, best, min_precision, extra, keep)
     name = export.name
     paths["sweep_png"] = plot_sweep(rows, out / "sweep.png", name, best)
     chosen = best or max(rows, key=lambda r: r.get("bcubed_f1", r["pairwise_f1"]))
@@ -269,7 +277,8 @@ def tune(export: Path, gold_path: Path, specs: list[str], out: Path, base: Confi
                                         name)
     if gold.topics is not None:
         kind = chosen["shingle"].rstrip("0123456789")
-        config = base.with_overrides({"sign.shingle": kind, "sign.ngram": int(chosen["shingle"][len(kind):]),
+        config = base.with_overrides({"cluster.scorer": "none", "sign.shingle": kind,
+                                      "sign.ngram": int(chosen["shingle"][len(kind):]),
                                       "sign.num_perm": chosen["num_perm"], "cluster.threshold": chosen["threshold"],
                                       "cluster.bands": chosen["bands"], "cluster.rows": chosen["rows"]})
         result = ingest([export], base.ingest)

@@ -1,10 +1,12 @@
 """Verify candidate pairs: similarity against the threshold, and the place veto.
 
-LSH hits are candidates, not answers. A pair is accepted when its Jaccard
-similarity reaches the threshold and the two texts do not name different
-places at the same level. The MinHash estimate decides pairs far from the
-threshold; pairs within ``margin`` of it get the exact Jaccard of their
-shingle sets, so the estimate's noise never decides a close call.
+LSH hits are candidates, not answers. A pair is accepted when the two texts do
+not name different places at the same level and, without a pair scorer, when
+its Jaccard similarity reaches the threshold: the MinHash estimate decides pairs
+far from the threshold; pairs within ``margin`` of it get the exact Jaccard of
+their shingle sets, so the estimate's noise never decides a close call. With a
+pair scorer (``scorer.py``) every pair the veto lets through is scored and
+accepted at ``match_probability``; its similarity is that probability.
 """
 
 from __future__ import annotations
@@ -58,7 +60,15 @@ def codes_compatible(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def exact_jaccard(hashes: np.ndarray, ends: np.ndarray, lengths: np.ndarray, i: np.ndarray,
                   j: np.ndarray) -> np.ndarray:
-    """Jaccard of the shingle sets of node pairs (i, j); node k's hashes end at ``ends[k]``.
+    """Jaccard of the shingle sets of node pairs (i, j); node k's hashes end at ``ends[k]``."""
+    inter, size_a, size_b = overlap(hashes, ends, lengths, i, j)
+    union = size_a + size_b - inter
+    return np.where((size_a > 0) & (size_b > 0), inter / np.maximum(union, 1), 0.0)
+
+
+def overlap(hashes: np.ndarray, ends: np.ndarray, lengths: np.ndarray, i: np.ndarray,
+            j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(intersection, size of i's set, size of j's set) of the shingle sets of node pairs (i, j).
 
     The pairs' shingle sets become the rows of a sparse 0/1 matrix (one
     column per hash value); a pair's intersection is the sum of its two rows'
@@ -68,7 +78,7 @@ def exact_jaccard(hashes: np.ndarray, ends: np.ndarray, lengths: np.ndarray, i: 
 
     m = len(i)
     if not m:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64)
     nodes, row = np.unique(np.concatenate((i, j)), return_inverse=True)
     counts = lengths[nodes]
     total = int(counts.sum())
@@ -81,8 +91,7 @@ def exact_jaccard(hashes: np.ndarray, ends: np.ndarray, lengths: np.ndarray, i: 
     sizes = np.diff(sets.indptr)
     a, b = row[:m], row[m:]
     inter = np.asarray(sets[a].multiply(sets[b]).sum(axis=1)).ravel()
-    union = sizes[a] + sizes[b] - inter
-    return np.where((sizes[a] > 0) & (sizes[b] > 0), inter / np.maximum(union, 1), 0.0)
+    return inter, sizes[a], sizes[b]
 
 
 class Verifier:
@@ -90,7 +99,8 @@ class Verifier:
 
     def __init__(self, sig: np.ndarray, hashes: np.ndarray, lengths: np.ndarray,
                  node_places: Sequence[dict[int, frozenset[str]]], threshold: float, place_veto: bool = True,
-                 margin: float = 0.05, codes: np.ndarray | None = None) -> None:
+                 margin: float = 0.05, codes: np.ndarray | None = None, scorer=None,
+                 match_probability: float = 0.5, tokens: Sequence[Sequence[str]] | None = None) -> None:
         self.sig = sig
         self.hashes = hashes
         self.ends = np.cumsum(lengths)
@@ -103,6 +113,11 @@ class Verifier:
         self._sets: dict[int, frozenset[int]] = {}
         self.exact_checks = 0
         self.verified = 0
+        self.scorer, self.match_probability = scorer, match_probability
+        self.tokens = tokens if tokens is not None else getattr(node_places, "tokens", None)
+        self._words = None
+        if scorer is not None and self.tokens is None:
+            raise ValueError("a pair scorer needs the nodes' tokens")
 
     def shingle_set(self, node: int) -> frozenset[int]:
         found = self._sets.get(node)
@@ -158,11 +173,28 @@ class Verifier:
             return np.ones(len(i), dtype=bool)
         return ~self.conflicts(i, j)
 
+    def features(self, i: np.ndarray, j: np.ndarray, chunk: int = 1 << 17) -> np.ndarray:
+        """The scorer's features of node pairs (``scorer.FEATURES``), ``chunk`` pairs at a time."""
+        from .scorer import FEATURES, WordSets, features
+
+        if self._words is None:
+            self._words = WordSets(self.tokens)
+        out = np.zeros((len(i), len(FEATURES)))
+        for lo in range(0, len(i), chunk):
+            a, b = i[lo:lo + chunk], j[lo:lo + chunk]
+            out[lo:lo + chunk] = features(self.estimate(a, b), self.lengths[a], self.lengths[b], self._words, a, b)
+        return out
+
     def __call__(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         self.verified += len(i)
         sims = np.full(len(i), -1.0)
         # the place veto costs three integer compares per pair: apply it before any similarity
         live = np.flatnonzero(~self.conflicts(i, j)) if self.place_veto else np.arange(len(i))
+        if self.scorer is not None:
+            self.exact_checks += len(live)
+            p = self.scorer.probability(self.features(i[live], j[live]))
+            sims[live] = np.where(p >= self.match_probability, p, -1.0)
+            return sims
         est = self.estimate(i[live], j[live])
         close = np.flatnonzero(np.abs(est - self.threshold) < self.margin)
         self.exact_checks += len(close)

@@ -22,7 +22,8 @@ from dedup.store import Store
 
 NO_MODEL = "no-model.joblib"
 # bands x rows fixed, so that nights with different thresholds share one index
-LOOSE = Config().with_overrides({"cluster.bands": 42, "cluster.rows": 3, "cluster.threshold": 0.4})
+LOOSE = Config().with_overrides({"cluster.bands": 42, "cluster.rows": 3, "cluster.threshold": 0.4,
+                                 "cluster.scorer": "none"})  # Jaccard decides: thresholds set up the scenes
 STRICT = LOOSE.with_overrides({"cluster.threshold": 0.95})
 
 

@@ -1,7 +1,9 @@
 """Tuning: the grid parser, the best-setting rule, the config it writes, plots, explain and pairs."""
 
 import csv
+import re
 import struct
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +13,8 @@ from dedup.cli import main
 from dedup.config import ConfigError, load_config
 from dedup.gazetteer import example_path
 from dedup.tune import best_setting, parse_grid
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_grid_parser_ranges_lists_and_shingles():
@@ -50,14 +54,15 @@ def test_tune_writes_results_plots_and_a_config_run_accepts(tmp_path):
     out = tmp_path / "tuning"
     result = runner.invoke(main, ["tune", str(data / "export.csv"), "--gold", str(data / "gold.csv"),
                                   "--grid", "threshold=0.3:0.6:0.1", "--grid", "shingle=word2,char3",
-                                  "--out", str(out)], catch_exceptions=False)
+                                  "--config", str(data / "dedup.toml"), "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "best:" in result.output and "of running each setting on its own" in result.output
     with open(out / "results.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 8 and {"pairwise_precision", "bcubed_f1", "topics", "gold_topics", "seconds"} <= set(rows[0])
     config = load_config(out / "best.toml")
-    assert 0.3 <= config.cluster.threshold <= 0.6 and config.cluster.bands > 0
+    assert 0.3 <= config.cluster.threshold <= 0.6 and config.cluster.bands > 0 and config.cluster.scorer == "none"
+    assert config.places.gazetteer  # the sweep's gazetteer: best.toml runs on its own
     for name in ("sweep.png", "s_curve.png", "topic_sizes.png"):
         width, height = png_size(out / name)
         assert width >= 500 and height >= 300, name
@@ -70,7 +75,8 @@ def test_tune_writes_results_plots_and_a_config_run_accepts(tmp_path):
 def fixture_db(tmp_path, suggestions_csv):
     db = tmp_path / "d.sqlite"
     CliRunner().invoke(main, ["run", str(suggestions_csv), "--db", str(db), "--out", str(tmp_path / "o"),
-                              "--model", "none", "--set", f"places.gazetteer={example_path()}"],
+                              "--model", "none", "--set", f"places.gazetteer={example_path()}",
+                              "--config", str(ROOT / "pipelines" / "scored.toml")],
                        catch_exceptions=False)
     return db
 
@@ -81,7 +87,8 @@ def test_explain_a_merged_pair(fixture_db):
     out = result.output
     assert "A A1:" in out and "〔电话〕" in out and "13812345678" not in out
     assert "exact 1.000" in out or "exact 0." in out
-    assert "LSH (42 bands x 3 rows): candidates" in out and "merged: both in" in out
+    assert re.search(r"LSH \(\d+ bands x \d+ rows\): candidates", out) and "merged: both in" in out
+    assert "pair scorer (default): match probability" in out and "word_containment = " in out
     assert "would part them" in out
 
 
