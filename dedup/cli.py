@@ -496,6 +496,46 @@ def pairs(n, db, out, seed):
 
 
 @main.group()
+def gazetteer():
+    """Gazetteer files: the places and units of a city (see README "Places")."""
+
+
+@gazetteer.command("learn")
+@click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The draft gazetteer to write.")
+@click.option("--min-count", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Keep names met in at least this many texts.")
+def gazetteer_learn(history, out, min_count):
+    """Write a draft gazetteer of the place names seen often in HISTORY files (a content column, and a
+    title column where there is one), most frequent first with a `seen` column, for a person to check.
+
+    \b
+    Example:
+      dedup gazetteer learn last_year.csv --out places-draft.csv
+      (check it, then name it in a config file: [places] gazetteer = "places.csv")
+    """
+    from .config import IngestConfig
+    from .ingest import IngestError, iter_records
+    from .normalize import item_text
+    from .placenames import learn, write_draft
+
+    texts = []
+    for path in history:
+        try:
+            for _, record in iter_records(Path(path), IngestConfig(), required=("content",)):
+                if not isinstance(record, str):
+                    texts.append(item_text(str(record.get("title") or ""), str(record.get("content") or "")))
+        except IngestError as exc:
+            raise DedupError(str(exc), EXIT_INPUT) from exc
+    learned = learn(texts, min_count=min_count)
+    write_draft(Path(out), learned)
+    kinds = {k: sum(1 for _, kind, _ in learned if kind == k) for k in ("county", "town", "place")}
+    click.echo(f"read {len(texts)} texts; wrote {out}: {len(learned)} names seen in at least {min_count} texts "
+               f"({kinds['county']} counties/districts, {kinds['town']} streets/towns, {kinds['place']} places); "
+               "check them before naming the file in places.gazetteer")
+
+
+@main.group()
 def topic():
     """Look at one topic."""
 

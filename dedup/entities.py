@@ -57,7 +57,14 @@ def warm() -> None:
 
 def keys(text: str) -> frozenset[str]:
     """The keys of the places the text names (see the module docstring)."""
-    found = set()
+    return frozenset(key for _, _, key in spans(text))
+
+
+def spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, key) of each place the text names: ``text[start:end]`` is the key and its kind's
+    suffixes (金桂新城小区 -> the span of 新城小区 with the two characters before it, key 金桂); one span
+    for each key's position, to the end of its last suffix."""
+    found: dict[int, tuple[int, int, str]] = {}
     for m in _SUFFIX.finditer(text):
         start = m.start()
         while True:  # a name may end with several suffixes (金桂新城小区): the key is before the first
@@ -73,5 +80,5 @@ def keys(text: str) -> frozenset[str]:
             continue
         key = head.group()
         if key not in GENERIC and key[-1] not in _PARTICLES and not key.isdigit() and key not in _function_words():
-            found.add(key)
-    return frozenset(found)
+            found[head.start()] = (head.start(), m.end(), key)
+    return list(found.values())

@@ -105,3 +105,44 @@ def test_the_bundled_sample_is_placed_in_the_example_gazetteer(tmp_path):
     assert (tmp_path / "s" / "gazetteer.csv").read_bytes() == example_path().read_bytes()
     config = load_config(tmp_path / "s" / "dedup.toml")
     assert load_gazetteer(config.places.gazetteer).sha256 == load_gazetteer(example_path()).sha256
+
+
+# Invented suggestions from two made-up cities: the names a draft gazetteer should hold, and ones it must not.
+HISTORY = [
+    "青湾区北门街道翠柳苑小区的暖气不热", "翠柳苑小区暖气不热已经一周了", "我住在翠柳苑小区，暖气片是凉的",
+    "石桥县南塘镇的自来水发黄", "南塘镇停水三天", "南塘镇自来水水压太低",
+    "梧桐路的路灯坏了", "梧桐路的路灯不亮，很危险", "晚上梧桐路一片漆黑",
+    "我们小区门口垃圾没人清运", "我们小区的电梯坏了", "我们小区停车太乱",
+    "附近医院收费太贵", "附近医院排队太久", "附近医院态度不好",
+]
+
+
+def test_learn_finds_places_of_each_kind_and_leaves_out_generic_phrases():
+    from dedup.placenames import learn
+
+    learned = {name: (kind, seen) for name, kind, seen in learn(HISTORY, min_count=3)}
+    assert learned["翠柳苑小区"] == ("place", 3) and learned["南塘镇"] == ("town", 3)
+    assert learned["梧桐路"] == ("place", 3)
+    assert not any(name.startswith(("我们", "附近")) for name in learned)
+    assert all(seen >= 3 for _, seen in learned.values())
+
+
+def test_gazetteer_learn_writes_a_draft_that_reads_as_a_gazetteer(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("id,content\n" + "".join(f"H{k},{t}\n" for k, t in enumerate(HISTORY)), encoding="utf-8")
+    out = tmp_path / "draft.csv"
+    result = CliRunner().invoke(main, ["gazetteer", "learn", str(history), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "read 15 texts" in result.output and out.read_text(encoding="utf-8").startswith(
+        "name,kind,parent,aliases,seen\n")
+    draft = read_gazetteer(out)
+    assert draft.levels["南塘镇"] == 2 and draft.levels["翠柳苑小区"] == 3
+
+
+def test_entity_spans_give_the_keys_and_where_they_are():
+    from dedup.entities import keys, spans
+
+    text = "我是金桂新城小区的业主，石子岭小学门口和星悦酒店，我们小区"
+    found = spans(text)
+    assert {key for _, _, key in found} == keys(text) == {"金桂", "子岭", "星悦"}
+    assert [text[s:e] for s, e, _ in found] == ["金桂新城小区", "子岭小学", "星悦酒店"]
