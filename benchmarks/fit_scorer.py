@@ -1,6 +1,6 @@
-"""Fit the shipped pair scorer (models/pair_scorer.joblib) on three sources, one of them real.
+"""Fit the shipped pair scorer (dedup/data/pair_scorer.joblib) on three sources, one of them real.
 
-    python benchmarks/fit_scorer.py [--out models/pair_scorer.joblib]
+    python benchmarks/fit_scorer.py [--out dedup/data/pair_scorer.joblib]
 
 - real: the pairs of ../shared/data/real 附件3 labelled by reading (benchmarks/labels/real_pairs.csv),
   only those of the fitting part (``split = fit``); the part set aside is never seen here and is scored
@@ -36,7 +36,7 @@ THRESHOLD = 0.3
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "models" / "pair_scorer.joblib")
+    parser.add_argument("--out", type=Path, default=ROOT / "dedup" / "data" / "pair_scorer.joblib")
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
     args = parser.parse_args()
     config = Config().with_overrides({"cluster.threshold": THRESHOLD})
