@@ -42,7 +42,7 @@ from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import check_file, ingest
 from .normalize import item_texts
 from .parallel import map_chunks
-from .plan import Plan, index_params
+from .plan import BeginItems, BeginNodes, Decided, Finish, Plan, Topics, index_params
 from .publish import Done, EarlyExports, write_assignments, write_exports
 from .records import Item, Rejection
 from .segment import Segmenter, segmenter_for
@@ -390,10 +390,10 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     signed = sign(nodes, config, timer)
     buckets = candidates(signed, config, timer)
     signed.columns = None  # (355 MB at 1.28M) banded: not needed to cluster
-    writer.send(None)  # the nodes now
+    writer.send(BeginNodes())
     clustering = cluster_signed(nodes, signed, config, timer, buckets)
     del buckets
-    writer.send(None)  # the items now
+    writer.send(BeginItems())
     with timer("summarise"):
         n_topics = len(clustering.centre_node)
         members: list[list[str]] = [[] for _ in range(n_topics)]  # a rebuild: members' previous topics vote
@@ -405,7 +405,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
                                nodes.ranked_keys())
         ids, merged, _ = assign_ids(members, previous, next_number, order)
         full.decide(ids, clustering.node_topic, clustering.centre_node)
-        writer.send(full.decided)
+        writer.send(Decided(*full.decided))
     centres = clustering.centre_node
     indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
     return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full, writer=writer,
@@ -489,7 +489,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
             early.wait_for_snapshots()  # so that they read the database as it was before this run
         # the topics first: a full run's writer stores them while the segment is written, and it commits
         # only after the run's record, which follows the segment (the index never names a missing one)
-        writer.send((topic_records(topics, rows), merged, rejected, flagged, new_index))
+        writer.send(Topics(topic_records(topics, rows), merged, rejected, flagged, new_index))
         with timer("index"):
             if segment is not None:
                 node_ids, sig, codes = plan.indexed
@@ -497,7 +497,7 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
                 write_segment(root, segment, node_ids, sig, codes, params["bands"], params["rows"])
         with timer("store"):
             finished = dt.datetime.now().isoformat(timespec="seconds")
-            writer.send((finished, counts, timer.rounded()))
+            writer.send(Finish(finished, counts, timer.rounded()))
             if early is not None and plan.replace_index:  # every row is known: written while the writer commits
                 early.write_workbook(rows)  # and topics.csv (the writer writes assignments.csv: see _write_full)
             run_id, rows_seconds, written = writer.result()
@@ -526,8 +526,9 @@ def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, 
 
 def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str, inputs: list,
                 config: dict) -> tuple[int, float, None]:
-    """The body of a night's transaction: its nodes, moves and items, then what ``later()`` brings: the
-    topics and the index's new segment list, then (once the segment is written) the run's record.
+    """The body of a night's transaction: its nodes, moves and items, then what ``later`` brings: the
+    topics and the index's new segment list (``Topics``), then, once the segment is written, the run's
+    record (``Finish``).
     Returns the run id, the seconds the rows took and None (no file written)."""
     begun = time.perf_counter()
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
@@ -536,19 +537,19 @@ def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str
     store.move_topics(con, plan.moves)
     store.write_items(con, run_id, sorted(((it, node) for it, node, _ in plan.new_items), key=lambda r: r[0].id))
     rows_seconds = time.perf_counter() - begun
-    _write_topics(store, con, run_id, later())
-    _finish_run(store, con, run_id, later())
+    _write_topics(store, con, run_id, later(Topics))
+    _finish_run(store, con, run_id, later(Finish))
     return run_id, rows_seconds, None
 
 
 def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path | None, kind: str, started: str,
                 inputs: list, config: dict) -> tuple[int, float, tuple[Path, Counter] | None]:
     """The body of a full run's or rebuild's transaction, begun before it signs: once told to begin
-    (first ``later()``), every node; once the run has clustered (second), every item (an item's topic
-    is its node's: it need not wait for the topics); then (third) the nodes' topics; then (fourth) the
-    topics and the index's segment list, and ``assignments`` (under its temporary name) from the rows
-    it holds, while the run writes the index segment and the workbook; last (fifth, sent once the
-    segment is written) the run's record. Indexes are built once their column is filled. Returns the
+    (``BeginNodes``), every node; once the run has clustered (``BeginItems``), every item (an item's
+    topic is its node's: it need not wait for the topics); then the nodes' topics (``Decided``); then
+    the topics and the index's segment list (``Topics``), and ``assignments`` (under its temporary name)
+    from the rows it holds, while the run writes the index segment and the workbook; last, sent once
+    the segment is written, the run's record (``Finish``). Indexes are built once their column is filled. Returns the
     run id, the seconds spent writing rows (not waiting) and what ``FullRows.write_assignments``
     returned (None if not asked, or if the file could not be written: the run then writes it after the
     commit, and says why if it fails)."""
@@ -556,7 +557,7 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
     run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
                              counts={}, timings={})
     rows_seconds = time.perf_counter() - begun
-    later()  # the word to begin: the run is about to cluster on one core
+    later(BeginNodes)  # the run is about to cluster on one core
     begun = time.perf_counter()
     store.drop_indexes(con)
     store.clear_nodes(con)
@@ -565,7 +566,7 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
     rows_seconds += time.perf_counter() - begun
     # Not before the run has clustered: reading an item copies its pages (reference counts), which
     # during clustering would take all processes together past 4 GiB (4,112 MiB measured at 1.28M)
-    later()
+    later(BeginItems)
     begun = time.perf_counter()
     if full.rebuild:  # every stored item gets its new node
         store.renumber_items(con, full.renumbered())
@@ -573,32 +574,31 @@ def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path |
         store.write_items(con, run_id, full.item_rows())
     store.build_index(con, "items_node")
     rows_seconds += time.perf_counter() - begun
-    full.decide(*later())
+    decided = later(Decided)
+    full.decide(decided.ids, decided.node_topic, decided.centre_node)
     begun = time.perf_counter()
     store.set_node_topics(con, full.node_topics(), len(full.node_id))
     store.build_index(con, "nodes_topic")
     rows_seconds += time.perf_counter() - begun
-    _write_topics(store, con, run_id, later())
+    _write_topics(store, con, run_id, later(Topics))
     written = None
     if assignments is not None:
         try:
             written = full.write_assignments(assignments)
         except OSError:
             pass
-    _finish_run(store, con, run_id, later())  # the run's record: sent once the index segment is written
+    _finish_run(store, con, run_id, later(Finish))  # the run's record: sent once the index segment is written
     return run_id, rows_seconds, written
 
 
-def _write_topics(store: Store, con, run_id: int, message: tuple) -> None:
-    records, merged, rejected, flagged, new_index = message
-    store.write_topics(con, run_id, records, merged, rejected, flagged)
-    if new_index is not None:
-        store.set_meta(con, "index", new_index)
+def _write_topics(store: Store, con, run_id: int, message: Topics) -> None:
+    store.write_topics(con, run_id, message.records, message.merged, message.rejected, message.flagged)
+    if message.new_index is not None:
+        store.set_meta(con, "index", message.new_index)
 
 
-def _finish_run(store: Store, con, run_id: int, message: tuple) -> None:
-    finished, counts, timings = message
-    store.finish_run(con, run_id, finished_at=finished, counts=counts, timings=timings)
+def _finish_run(store: Store, con, run_id: int, message: Finish) -> None:
+    store.finish_run(con, run_id, finished_at=message.finished, counts=message.counts, timings=message.timings)
 
 
 def export_run(db_path: str | Path, out: str | Path, run_id: int | None = None) -> dict[str, Path]:

@@ -33,6 +33,49 @@ class Plan:
     boilerplate: list[int] | None = None              # the shingles left out, as the index keeps them
 
 
+# The messages a run sends its transaction (``store.Transaction``), each of its own type: the body asks
+# for the type it expects next (``later(Topics)``), so a stage moved in the run and not in the body
+# stops with an error naming both, instead of being read as another message.
+
+@dataclass(frozen=True)
+class BeginNodes:
+    """A full run is about to cluster: write every node now."""
+
+
+@dataclass(frozen=True)
+class BeginItems:
+    """A full run has clustered: write every item now (an item's topic is its node's)."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A full run's topic id per cluster, cluster per node and centre per cluster."""
+
+    ids: list
+    node_topic: np.ndarray
+    centre_node: np.ndarray
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topics to store, the merges, the rejected and flagged rows, and the index's new segment list."""
+
+    records: list
+    merged: dict
+    rejected: list
+    flagged: list
+    new_index: str | None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The run's record, sent once the index segment is written: then the transaction commits."""
+
+    finished: str
+    counts: dict
+    timings: dict
+
+
 def index_params(config: Config) -> dict:
     """The settings an index is built under; a night refuses to add to an index built under others. The
     gazetteer is named by its content's SHA-256: a place word added to it changes how texts are cut."""

@@ -560,8 +560,9 @@ class Transaction:
     """One run's writes in one transaction, begun before the run has decided everything.
 
     ``body(store, con, later)`` writes inside the transaction and calls
-    ``later()`` for each message the run sends, in order (the last one with
-    ``commit`` or ``send``); the transaction commits when ``body`` returns. With
+    ``later(kind)`` for each message the run sends, in order (the last one with
+    ``commit`` or ``send``), naming the type it expects: a message of another type
+    stops the transaction; it commits when ``body`` returns. With
     ``ahead``, a forked process with a connection of its own runs ``body`` at once
     (a full run's nodes are inserted while it clusters, its million items while it
     summarises and routes); the run must not touch the database until ``result``
@@ -596,7 +597,7 @@ class Transaction:
             # 1.28M rows: 16.8 s against 18.0 s with 256 MiB) and its copy of the run's memory stays small
             store.db.execute(f"PRAGMA cache_size={-_BULK_CACHE_KIB}")
             try:
-                send_outcome(conn, True, self._write(store, lambda: _sent(conn)))
+                send_outcome(conn, True, self._write(store, lambda kind=None: _sent(conn, kind)))
             finally:
                 store.close()
         except BaseException as exc:
@@ -672,26 +673,34 @@ _NO_MORE = "no more messages"
 _ASKED_TOO_MUCH = "the transaction asked for more than the run sent; nothing was written"
 
 
+def _expected(message, kind: type | None):
+    """The message, if it is of the type the body asked for."""
+    if kind is not None and not isinstance(message, kind):
+        raise StoreError(f"the transaction expected {kind.__name__} and the run sent {type(message).__name__}; "
+                         "nothing was written")
+    return message
+
+
 def _answers(messages: list) -> Callable:
     """``later`` for a body run in-process: the messages sent, in order."""
     answers = iter(messages)
 
-    def later():
+    def later(kind: type | None = None):
         try:
-            return next(answers)
+            return _expected(next(answers), kind)
         except StopIteration:
             raise StoreError(_ASKED_TOO_MUCH) from None
 
     return later
 
 
-def _sent(conn):
+def _sent(conn, kind: type | None = None):
     message = conn.recv()  # EOFError if the run is gone: rolled back
     if isinstance(message, str) and message == _ABANDONED:
         raise StoreError("the run stopped before it committed; nothing was written")
     if isinstance(message, str) and message == _NO_MORE:
         raise StoreError(_ASKED_TOO_MUCH)
-    return message
+    return _expected(message, kind)
 
 
 @contextmanager

@@ -224,3 +224,18 @@ def test_texts_are_found_by_text_when_their_crcs_collide(tmp_path, monkeypatch):
     with store.transaction() as con:
         store.write_nodes(con, [(k, text, "x", f"A{k}", 1, f"T{k}", 1) for k, text in enumerate(texts)])
     assert store.nodes_for_texts(["噪音扰民", "路灯不亮", "别的"]) == {"噪音扰民": (1, "T1"), "路灯不亮": (0, "T0")}
+
+
+def _typed_body(store, con, later):
+    store.set_meta(con, "k1", "written ahead")
+    store.set_meta(con, "k2", later(str))
+
+
+@ahead
+def test_a_message_of_another_type_than_the_body_expects_writes_nothing(tmp_path, ahead):
+    store = Store(tmp_path / "db.sqlite")
+    writer = Transaction(store, _typed_body, ahead=ahead)
+    writer.send(42)  # the run sent its stages in another order than the body reads them
+    with pytest.raises(StoreError, match="expected str and the run sent int"):
+        writer.result()
+    assert _rows(store.path) == []
