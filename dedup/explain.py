@@ -206,9 +206,9 @@ def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10
     rng = np.random.default_rng(seed)
     index = Index(index_root(Path(db_path)), meta["segments"])
     picked = rng.choice(len(nodes), size=min(len(nodes), max(200, 4 * n)), replace=False)
-    ids = np.array([nodes[k][0] for k in picked], dtype=np.int64)
+    ids = np.array([nodes[k].node_id for k in picked], dtype=np.int64)
     bp = frozenset(meta.get("boilerplate", []))
-    sig = _signatures([nodes[k][1] for k in picked], [nodes[k][2].split(" ") for k in picked], config,
+    sig = _signatures([nodes[k].text for k in picked], [nodes[k].tokens.split(" ") for k in picked], config,
                       np.array(sorted(bp), dtype=np.uint32))
     from .candidates import band_keys
 
@@ -216,13 +216,13 @@ def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10
     query, found = index.lookup(keys)
     near = [(int(ids[q]), int(f)) for q, f in zip(query.tolist(), found.tolist()) if ids[q] != f]
     random = [(int(ids[i]), int(ids[j])) for i, j in rng.integers(len(ids), size=(4 * n, 2)) if i != j]
-    by_id = {row[0]: row for row in nodes}
+    by_id = {row.node_id: row for row in nodes}
     cache: dict[int, set[int]] = {}
 
     def shingle_set(node: int) -> set[int]:
         if node not in cache:
             row = by_id[node]
-            cache[node] = {shingle_hash(s) for s in _shingles(row[1], row[2].split(" "), config, bp)}
+            cache[node] = {shingle_hash(s) for s in _shingles(row.text, row.tokens.split(" "), config, bp)}
         return cache[node]
 
     strata: dict[int, list[tuple[int, int, float]]] = {}
@@ -240,6 +240,6 @@ def sample_pairs(db_path: Path, n: int, out: Path, seed: int = 0, bins: int = 10
         writer = csv.writer(fh)
         writer.writerow(["id_a", "id_b", "jaccard", "same_topic_now", "text_a", "text_b", "same"])
         for x, y, sim in chosen:
-            writer.writerow([first_item[x], first_item[y], f"{sim:.3f}", int(by_id[x][5] == by_id[y][5]),
-                             by_id[x][1], by_id[y][1], ""])
+            writer.writerow([first_item[x], first_item[y], f"{sim:.3f}", int(by_id[x].topic == by_id[y].topic),
+                             by_id[x].text, by_id[y].text, ""])
     return out

@@ -22,7 +22,7 @@ from .engine import Nodes, StageTimer, bounds_of, group_texts, sign, sign_docs
 from .gazetteer import load_gazetteer
 from .index import Index
 from .plan import Plan, index_params
-from .records import Item
+from .records import Item, NodeRow
 from .scorer import load_scorer
 from .segment import NodePlaces
 from .store import Store
@@ -71,22 +71,22 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
         bounds = bounds_of(config)
         query, found = index.lookup(keys, signed.codes if config.cluster.place_veto else None,
                                     bounds.bucket_centres, bounds.candidates, bounds.stats)
-        stored_rows = {r[0]: r for r in store.node_rows(unique(found).tolist())} if len(found) else {}
-        centre_ids = np.array(sorted(nid for nid, r in stored_rows.items() if r[6]), dtype=np.int64)  # not demoted
+        stored_rows = {r.node_id: r for r in store.node_rows(unique(found).tolist())} if len(found) else {}
+        centre_ids = np.array(sorted(nid for nid, r in stored_rows.items() if r.is_centre), dtype=np.int64)
     c = len(centre_ids)
     centre_rows = [stored_rows[int(nid)] for nid in centre_ids]
-    centre_tokens = [r[2].split(" ") for r in centre_rows]
-    docs = [r[1] for r in centre_rows] if config.sign.shingle == "char" else centre_tokens
+    centre_tokens = [r.tokens.split(" ") for r in centre_rows]
+    docs = [r.text for r in centre_rows] if config.sign.shingle == "char" else centre_tokens
     c_hashes, c_lengths, _ = sign_docs(docs, config.sign, boilerplate)[0] if c else (np.empty(0, np.uint32),
                                                                           np.empty(0, np.int64), None)
     verifier = Verifier(np.vstack([signed.sig, index.signatures(centre_ids)]) if c else signed.sig,
                         np.concatenate([signed.hashes, c_hashes]), np.concatenate([signed.lengths, c_lengths]),
-                        NodePlaces(list(sub.tokens) + centre_tokens, list(sub.texts) + [r[1] for r in centre_rows],
+                        NodePlaces(list(sub.tokens) + centre_tokens, list(sub.texts) + [r.text for r in centre_rows],
                                    config.sign.entities, load_gazetteer(config.places.gazetteer)),
                         config.cluster.threshold, config.cluster.place_veto,
                         scorer=load_scorer(config.cluster.scorer), match_probability=config.cluster.match_probability)
     local_of = {int(nid): m + k for k, nid in enumerate(centre_ids)}
-    centre_topic = [r[5] for r in centre_rows]
+    centre_topic = [r.topic for r in centre_rows]
 
     with timer("cluster"):
         is_centre_hit = np.isin(found, centre_ids)
@@ -144,25 +144,25 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
         topic_of_node = np.empty(len(nodes.texts), dtype=object)
         for pos, k in enumerate(new_idx.tolist()):
             topic_of_node[k] = topic_of_local[int(labels[pos])]
-        stored_existing = {r[0]: r for r in store.node_rows([int(node_id[k]) for k in np.flatnonzero(~new)])}
+        stored_existing = {r.node_id: r for r in store.node_rows([int(node_id[k]) for k in np.flatnonzero(~new)])}
         node_rows = []
         for k in np.flatnonzero(~new).tolist():
             r = stored_existing[int(node_id[k])]
-            topic_of_node[k] = root(r[5])
-            node_rows.append((r[0], r[1], r[2], min(r[3], nodes.keys[k]), r[4] + int(nodes.weight[k]),
-                              topic_of_node[k], r[6]))
+            topic_of_node[k] = root(r.topic)
+            node_rows.append(r._replace(key=min(r.key, nodes.keys[k]), weight=r.weight + int(nodes.weight[k]),
+                                        topic=topic_of_node[k]))
         for pos, k in enumerate(new_idx.tolist()):
-            node_rows.append((int(node_id[k]), nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k],
-                              int(nodes.weight[k]), topic_of_node[k], int(labels[pos] == pos)))
+            node_rows.append(NodeRow(int(node_id[k]), nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k],
+                                     int(nodes.weight[k]), topic_of_node[k], int(labels[pos] == pos)))
         moves = {gone: root(gone) for gone in parent}
-        position = {row[0]: k for k, row in enumerate(node_rows)}
+        position = {row.node_id: k for k, row in enumerate(node_rows)}
         for gone in moves:  # the merged topic's centre is a centre no more
             r = stored_rows[int(centre_ids[centre_of_topic[gone] - m])]
-            k = position.setdefault(r[0], len(node_rows))
+            k = position.setdefault(r.node_id, len(node_rows))
             if k == len(node_rows):
-                node_rows.append((r[0], r[1], r[2], r[3], r[4], moves[gone], 0))
+                node_rows.append(r._replace(topic=moves[gone], is_centre=0))
             else:
-                node_rows[k] = node_rows[k][:5] + (moves[gone], 0)
+                node_rows[k] = node_rows[k]._replace(topic=moves[gone], is_centre=0)
         new_items = [(it, int(node_id[k]), topic_of_node[k]) for it, k in zip(items, nodes.item_node.tolist())]
         affected = {str(t) for t in topic_of_node} | set(moves.values())
     stats = {"nodes": len(nodes.texts), "new_texts": m, "stored_candidates": int(len(found)),

@@ -346,7 +346,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
             ExitStack() as stack:
         with timer("load"):
             stored = store.all_items()
-            tokens_of = {row[1]: row[2].split(" ") for row in store.all_nodes()}
+            tokens_of = {row.text: row.tokens.split(" ") for row in store.all_nodes()}
         items = [it for it, _, _ in stored]
         previous = {it.id: topic for it, _, topic in stored}
         with timer("sign"):
@@ -416,24 +416,24 @@ def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.n
                                                                  np.ndarray]:
     """Summaries of the topics a night affects, from their stored members and tonight's."""
     affected = sorted(plan.affected)
-    planned = {row[0]: row for row in plan.node_rows}
+    planned = {row.node_id: row for row in plan.node_rows}
     touched = affected + list(plan.moves)
     stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in store.items_of_topics(touched)]
-    rows = {row[0]: row for row in store.nodes_of_topics(touched)}
+    rows = {row.node_id: row for row in store.nodes_of_topics(touched)}
     rows.update(planned)
-    node_rows = [(r[0], r[1], r[2], r[3], r[4], plan.moves.get(r[5], r[5]), r[6]) for r in rows.values()]
+    node_rows = [r._replace(topic=plan.moves.get(r.topic, r.topic)) for r in rows.values()]
     all_items = stored_items + plan.new_items
-    local = {row[0]: k for k, row in enumerate(node_rows)}
+    local = {row.node_id: k for k, row in enumerate(node_rows)}
     topic_index = {t: k for k, t in enumerate(affected)}
-    node_topic = np.array([topic_index[r[5]] for r in node_rows], dtype=np.int64)
+    node_topic = np.array([topic_index[r.topic] for r in node_rows], dtype=np.int64)
     item_node = np.array([local[node] for _, node, _ in all_items], dtype=np.int64)
     weight = np.bincount(item_node, minlength=len(node_rows)).astype(np.float64)
     centre = np.full(len(affected), -1, dtype=np.int64)
     for k, r in enumerate(node_rows):
-        if r[6]:
+        if r.is_centre:
             centre[node_topic[k]] = k
-    keys = [r[3] for r in node_rows]
-    tokens = [r[2].split(" ") for r in node_rows]
+    keys = [r.key for r in node_rows]
+    tokens = [r.tokens.split(" ") for r in node_rows]
     sample, place = sample_members(node_topic, centre, weight, keys)
     topics = summarise([it for it, _, _ in all_items], item_node, node_topic, centre, tokens, weight, affected,
                        sample)

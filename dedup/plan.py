@@ -11,7 +11,7 @@ import numpy as np
 from .candidates import bands_rows
 from .config import Config
 from .gazetteer import load_gazetteer
-from .records import Item
+from .records import Item, NodeRow
 from .store import Transaction
 
 
@@ -20,7 +20,7 @@ class Plan:
     """Everything a run will write, decided before the transaction opens (a full run's or rebuild's is
     open already: ``writer``)."""
 
-    node_rows: list[tuple]                            # (node_id, text, tokens, key, weight, topic, is_centre)
+    node_rows: list[NodeRow]
     new_items: list[tuple[Item, int, str]]            # (item, node_id, topic_id)
     moves: dict[str, str]                             # topic -> topic its items now belong to
     affected: set[str]                                # topics whose summary is recomputed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Kinds of channel; an export's channel names map onto them through ``ingest.channels``.
 CHANNELS = ("phone", "email", "website", "wechat", "app", "paper", "other")
@@ -31,3 +32,15 @@ class Rejection:
     line: int
     id: str
     reason: str
+
+
+class NodeRow(NamedTuple):
+    """A stored distinct text: its topic and whether it is the topic's centre (a tuple, as SQLite gives it)."""
+
+    node_id: int
+    text: str
+    tokens: str               # jieba tokens joined by spaces
+    key: str                  # the smallest id of its items: an order-free tie-breaker
+    weight: int               # items carrying the text
+    topic: str
+    is_centre: int

@@ -21,7 +21,7 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from .parallel import can_fork, die_with_parent, receive_outcome, send_outcome
-from .records import Item, Rejection
+from .records import Item, NodeRow, Rejection
 from .topics import TOPIC_COLUMNS, TopicSummary, topic_row
 
 # 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
@@ -299,14 +299,14 @@ class Store:
                               sorted({text_crc(text.encode()) for text in wanted}))
         return {text: (node_id, topic) for text, node_id, topic in rows if text in wanted}
 
-    def node_rows(self, node_ids: list[int]) -> list[tuple]:
-        """(node_id, text, tokens, key, weight, topic_id, is_centre) for these nodes."""
-        return self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
-                        " WHERE node_id IN (?)", node_ids)
+    def node_rows(self, node_ids: list[int]) -> list[NodeRow]:
+        """These nodes' rows."""
+        return list(map(NodeRow._make, self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre"
+                                                      " FROM nodes WHERE node_id IN (?)", node_ids)))
 
-    def nodes_of_topics(self, topic_ids: list[str]) -> list[tuple]:
-        return self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
-                        " WHERE topic_id IN (?)", topic_ids)
+    def nodes_of_topics(self, topic_ids: list[str]) -> list[NodeRow]:
+        return list(map(NodeRow._make, self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre"
+                                                      " FROM nodes WHERE topic_id IN (?)", topic_ids)))
 
     def items_of_topics(self, topic_ids: list[str]) -> list[tuple[Item, int, str]]:
         """(item, node_id, topic_id) of every item in these topics."""
@@ -320,9 +320,9 @@ class Store:
                                " i.node_id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id")
         return [(Item(*row[:8]), row[8], row[9]) for row in rows]
 
-    def all_nodes(self) -> list[tuple]:
-        return self.db.execute("SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM nodes"
-                               " ORDER BY node_id").fetchall()
+    def all_nodes(self) -> list[NodeRow]:
+        return list(map(NodeRow._make, self.db.execute("SELECT node_id, text, tokens, key, weight, topic_id,"
+                                                       " is_centre FROM nodes ORDER BY node_id")))
 
     def item_node(self, item_id: str) -> tuple | None:
         """(node_id, text, tokens, topic_id) of an item's node, or None."""
@@ -442,8 +442,8 @@ class Store:
     # str makes Python keep a UTF-8 copy inside the string for as long as it lives, which in a full
     # run's forked writer is every content and text of the run (430 MB at 1.28M items).
 
-    def write_nodes(self, con: sqlite3.Connection, rows: Iterable[tuple]) -> None:
-        """Insert or replace (node_id, text, tokens, key, weight, topic_id, is_centre)."""
+    def write_nodes(self, con: sqlite3.Connection, rows: Iterable[NodeRow]) -> None:
+        """Insert or replace these nodes."""
         con.executemany("INSERT OR REPLACE INTO nodes VALUES (?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)",
                         map(_bound_node, rows))
 
