@@ -328,9 +328,9 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
                   "rejected": len(rejected), "flagged": len(flagged),
                   "flagged_channel": sum("channel" in f.reason for f in flagged),
                   "flagged_time": sum("time" in f.reason for f in flagged)}
-        report = _commit(store, db_path, "run", plan, config, loader, timer, started, inputs, counts,
-                         rejected, out_dir, index_meta, flagged,
-                         relist=unexported if not items and not plan.moves else None)
+        record = RunRecord("run", started, inputs, counts, rejected, flagged,
+                           relist=unexported if not items and not plan.moves else None)
+        report = _commit(store, db_path, plan, record, config, loader, timer, out_dir, index_meta)
         report.unexported = unexported if items or plan.moves else None
     report.held = (result, prepared, plan)
     return report
@@ -357,7 +357,7 @@ def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mod
         index_meta = json.loads(store.meta("index") or "null")  # read before the writer holds the database
         plan = _plan_full(store, items, nodes, previous, config, timer, stack, record, out_dir)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
-        report = _commit(store, db_path, "rebuild", plan, config, loader, timer, started, [], counts, [],
+        report = _commit(store, db_path, plan, RunRecord("rebuild", started, [], counts), config, loader, timer,
                          out_dir, index_meta)
     report.held = (stored, tokens_of, items, previous, nodes, plan)
     return report
@@ -440,11 +440,26 @@ def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.n
     return topics, tokens, weight, node_topic, sample, place
 
 
-def _commit(store: Store, db_path: Path, kind: str, plan: Plan, config: Config, loader: RouterLoader,
-            timer: StageTimer, started: str, inputs: list, counts: dict, rejected: list[Rejection], out_dir,
-            index_meta, flagged: Sequence[Rejection] = (), relist: int | None = None) -> RunReport:
-    """Store the plan in one transaction, then write the exports; ``relist`` names an earlier run whose
-    lists (new and changed topics, rejected and flagged rows) are written instead of this run's."""
+@dataclass
+class RunRecord:
+    """What a run is, apart from what it decided: its kind, when it began, its inputs and counts, the rows
+    it refused or flagged, and (``relist``) an earlier run whose lists it writes instead of its own."""
+
+    kind: str
+    started: str
+    inputs: list
+    counts: dict
+    rejected: list[Rejection] = field(default_factory=list)
+    flagged: Sequence[Rejection] = ()
+    relist: int | None = None
+
+
+def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: Config, loader: RouterLoader,
+            timer: StageTimer, out_dir, index_meta) -> RunReport:
+    """Store the plan in one transaction, then write the exports (an earlier run's lists with
+    ``record.relist``: new and changed topics, rejected and flagged rows)."""
+    kind, started, inputs, counts = record.kind, record.started, record.inputs, record.counts
+    rejected, flagged, relist = record.rejected, record.flagged, record.relist
     with ExitStack() as stack:
         early = EarlyExports(stack, Path(out_dir)) if out_dir is not None else None
         if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
