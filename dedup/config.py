@@ -207,6 +207,10 @@ class RunConfig:
     # of its inputs before it reads them (see pipeline.memory_estimate) and refuses, storing nothing, when
     # the estimate is above the budget; the clustering's pair chunks are planned from it.
     memory_budget: str = "4GiB"
+    # Every stage in the run's own process, one after another: no worker, no forked writer or model
+    # process, no helper thread. The plain path to read first and to compare the fast one against
+    # (the same topics, tested); slower. DEDUP_SERIAL=1 does the same for any command.
+    serial: bool = False
 
     def __post_init__(self) -> None:
         if self.budget_bytes < 256 << 20:

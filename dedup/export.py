@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
+from .parallel import is_serial
 from .records import Rejection
 
 
@@ -258,7 +259,11 @@ _BLOCK = 4096  # rows made and written at a time
 @contextmanager
 def _behind(write: Callable[[bytes], object]) -> Iterator[Callable[[bytes], None]]:
     """``write`` called from a thread of its own, in order: deflating and checksumming a block of a
-    worksheet (zlib lets go of the GIL) overlaps making the next (a 143 MB sheet: 1 s of 3)."""
+    worksheet (zlib lets go of the GIL) overlaps making the next (a 143 MB sheet: 1 s of 3). In serial
+    mode (``parallel.serial``) it is ``write`` itself."""
+    if is_serial():
+        yield write
+        return
     blocks: queue.Queue = queue.Queue(maxsize=2)
     failed: list[BaseException] = []
 

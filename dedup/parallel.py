@@ -42,8 +42,28 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+_serial = os.environ.get("DEDUP_SERIAL", "") not in ("", "0")
+
+
+@contextmanager
+def serial(on: bool = True):
+    """Within it (with ``on``), nothing forks and no helper thread starts: every stage runs in this
+    process, one after another. The plain path through a run, to read first and to compare the fast
+    one against (``run.serial``, or ``DEDUP_SERIAL=1``); it gives the same results, slower."""
+    global _serial
+    before, _serial = _serial, _serial or on
+    try:
+        yield
+    finally:
+        _serial = before
+
+
+def is_serial() -> bool:
+    return _serial
+
+
 def can_fork() -> bool:
-    return "fork" in mp.get_all_start_methods()
+    return not _serial and "fork" in mp.get_all_start_methods()
 
 
 def send_outcome(conn, ok: bool, value) -> None:

@@ -41,7 +41,7 @@ from .incremental import attach
 from .index import Index, index_root, remove_unlisted, write_segment
 from .ingest import check_file, ingest
 from .normalize import item_texts
-from .parallel import map_chunks
+from .parallel import is_serial, map_chunks, serial
 from .plan import BeginItems, BeginNodes, Decided, Finish, Plan, Topics, index_params
 from .publish import Done, EarlyExports, write_assignments, write_exports
 from .records import Item, Rejection
@@ -284,7 +284,14 @@ def _locked(db_path: Path) -> Iterator[Store]:
 
 def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | None, config: Config,
         model_path: str | Path | None = None, progress: bool = False, now: dt.datetime | None = None) -> RunReport:
-    """Add the exports to the database and write tonight's files; see the module docstring."""
+    """Add the exports to the database and write tonight's files; see the module docstring. With
+    ``run.serial`` every stage runs in this process, one after another (``parallel.serial``)."""
+    with serial(config.run.serial):
+        return _run(paths, db_path, out_dir, config, model_path, progress, now)
+
+
+def _run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | None, config: Config,
+         model_path: str | Path | None = None, progress: bool = False, now: dt.datetime | None = None) -> RunReport:
     paths = [Path(p) for p in paths]
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
@@ -295,7 +302,8 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
     with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
             ExitStack() as stack:
         with timer("ingest"), ThreadPoolExecutor(1) as hasher:
-            digests = hasher.map(file_digest, paths)  # hashing lets go of the GIL: done beside the parsing
+            # hashing lets go of the GIL: done beside the parsing (in serial mode, before it)
+            digests = list(map(file_digest, paths)) if is_serial() else hasher.map(file_digest, paths)
             result = ingest(paths, config.ingest, store.contents_for, now)
             inputs = [{"file": str(p), "sha256": digest} for p, digest in zip(paths, digests)]
         prepared = prepare(result.items, config, segmenter_for(config), timer, progress)
@@ -339,6 +347,12 @@ def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | 
 def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, model_path: str | Path | None = None,
             progress: bool = False) -> RunReport:
     """Recluster every stored item with ``config``; topics keep the old id they overlap most."""
+    with serial(config.run.serial):
+        return _rebuild(db_path, out_dir, config, model_path, progress)
+
+
+def _rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, model_path: str | Path | None = None,
+             progress: bool = False) -> RunReport:
     db_path = Path(db_path)
     started = dt.datetime.now().isoformat(timespec="seconds")
     timer = StageTimer(progress)
