@@ -205,6 +205,65 @@ def lsh_star_cluster(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[st
     return labels
 
 
+def star_cluster_reference(buckets: np.ndarray, weights: np.ndarray, keys: Sequence[str] | np.ndarray,
+                           similar: Similarity, allowed: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                           block: np.ndarray | None = None) -> np.ndarray:
+    """``lsh_star_cluster`` without bounds, as plain loops over nodes: the definition the array version is
+    held to (tests/test_cluster.py). Quadratic; for small inputs only.
+
+    Round after round: each unassigned node's tops are the highest-priority unassigned nodes of its
+    buckets (its bucket and estate, with ``block``); a node that accepts none of its tops becomes a
+    centre; every other unassigned node that shares a bucket with a new centre (estates permitting)
+    and is accepted joins the likeliest. Last, every member moves to its likeliest accepted centre.
+    """
+    bands, n = buckets.shape
+    rank = priority(buckets, weights, keys)
+    contest = keyed_buckets(buckets, block) if block is not None else buckets
+
+    def sim(a: int, b: int) -> float:
+        return float(similar(np.array([a]), np.array([b]))[0])
+
+    def joinable(a: int, b: int) -> bool:
+        if a == b or not any(buckets[band][a] == buckets[band][b] for band in range(bands)):
+            return False
+        if block is not None and block[a] >= 0 and block[b] >= 0 and block[a] != block[b]:
+            return False
+        return allowed is None or bool(allowed(np.array([a]), np.array([b]))[0])
+
+    def likeliest(node: int, centres: list[int]) -> int | None:
+        accepted = [(sim(node, c), -rank[c], c) for c in centres if joinable(node, c)]
+        accepted = [a for a in accepted if a[0] >= 0]
+        return max(accepted)[2] if accepted else None
+
+    labels = np.full(n, -1, dtype=np.int64)
+    unassigned = set(range(n))
+    centres: list[int] = []
+    while unassigned:
+        tops: dict[int, set[int]] = {v: set() for v in unassigned}
+        for band in range(bands):
+            best: dict[int, int] = {}
+            for v in unassigned:
+                k = contest[band][v]
+                if k not in best or rank[v] < rank[best[k]]:
+                    best[k] = v
+            for v in unassigned:
+                tops[v].add(best[contest[band][v]])
+        leaders = [v for v in sorted(unassigned) if not any(t != v and sim(v, t) >= 0 for t in tops[v])]
+        for v in leaders:
+            labels[v] = v
+        unassigned -= set(leaders)
+        centres += leaders
+        for v in sorted(unassigned):
+            chosen = likeliest(v, leaders)
+            if chosen is not None:
+                labels[v] = chosen
+        unassigned = {v for v in unassigned if labels[v] < 0}
+    for v in range(n):
+        if labels[v] != v:
+            labels[v] = likeliest(v, centres)
+    return labels
+
+
 def _ask(i: np.ndarray, j: np.ndarray, turn: np.ndarray, similar: Similarity, n: int,
          bounds: Bounds | None) -> np.ndarray:
     if not len(i):

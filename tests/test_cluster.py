@@ -246,3 +246,31 @@ def test_final_pairs_include_centres_found_after_round_one():
     sim = np.array([[-1, 0.6, -1], [0.6, -1, 0.9], [-1, 0.9, -1]])
     labels = lsh_star_cluster(buckets, np.array([3.0, 1.0, 1.0]), ["a", "b", "c"], lambda i, j: sim[i, j])
     assert labels.tolist() == [0, 2, 2]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(1, 24), st.integers(1, 4), st.integers(1, 5), st.booleans(), st.booleans(),
+       st.integers(0, 2**32 - 1))
+def test_star_clustering_on_arrays_is_the_plain_loop_definition(n, bands, spread, with_block, with_allowed, seed):
+    """lsh_star_cluster without bounds gives the labels of star_cluster_reference, on random buckets,
+    weights, keys, similarities (some refused), estates and pre-filters."""
+    from dedup.cluster import star_cluster_reference
+
+    rng = np.random.default_rng(seed)
+    buckets = rng.integers(0, spread, size=(bands, n))
+    buckets = np.stack([np.unique(b, return_inverse=True)[1].ravel() for b in buckets])  # dense per band
+    weights = rng.integers(1, 4, size=n).astype(np.float64)
+    keys = [f"k{v:03d}" for v in rng.permutation(n)]
+    sims = rng.random((n, n))
+    sims = (sims + sims.T) / 2
+    sims[sims < 0.45] = -1.0
+    block = np.where(rng.random(n) < 0.5, rng.integers(0, 3, size=n), -1) if with_block else None
+    mask = rng.random((n, n)) < 0.85
+    allowed = (lambda i, j: (mask | mask.T)[i, j]) if with_allowed else None
+
+    def similar(i, j):
+        return sims[i, j]
+
+    fast = lsh_star_cluster(buckets, weights, keys, similar, allowed, block)
+    slow = star_cluster_reference(buckets, weights, keys, similar, allowed, block)
+    assert fast.tolist() == slow.tolist()
