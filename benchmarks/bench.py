@@ -47,8 +47,8 @@ def child(kind: str, export: Path, gold: Path) -> None:
         wall = time.perf_counter() - start
         timings = {}
     else:
+        from dedup.batch.pipeline import run
         from dedup.config import load_config
-        from dedup.pipeline import run
 
         beside = Path(export).parent / "dedup.toml"  # `dedup sample` writes one naming its gazetteer
         with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +59,7 @@ def child(kind: str, export: Path, gold: Path) -> None:
             with open(Path(tmp) / "out" / "assignments.csv", encoding="utf-8-sig", newline="") as fh:
                 topics = {r["id"]: r["topic_id"] for r in csv.DictReader(fh)}
             timings = report.timings
-    from dedup.metrics import cluster_metrics  # (after the clock: scoring is not the run)
+    from dedup.tools.metrics import cluster_metrics  # (after the clock: scoring is not the run)
 
     with open(gold, encoding="utf-8-sig", newline="") as fh:
         truth = {r["id"]: r["topic"] for r in csv.DictReader(fh)}

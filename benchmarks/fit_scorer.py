@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.real_pairs import LABELS, write_export  # noqa: E402
 from dedup.config import Config  # noqa: E402
-from dedup.fitting import examples, fit_sources  # noqa: E402
-from dedup.gazetteer import example_path  # noqa: E402
-from dedup.tune import read_gold  # noqa: E402
+from dedup.core.gazetteer import example_path  # noqa: E402
+from dedup.tools.fitting import examples, fit_sources  # noqa: E402
+from dedup.tools.tune import read_gold  # noqa: E402
 
 THRESHOLD = 0.3
 

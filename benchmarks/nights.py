@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "teddy2020c_fj3_messages_groups.csv"
 sys.path.insert(0, str(ROOT))
 
+from dedup.batch.pipeline import rebuild, run  # noqa: E402
 from dedup.config import Config, load_config  # noqa: E402
-from dedup.metrics import cluster_metrics  # noqa: E402
-from dedup.pipeline import rebuild, run  # noqa: E402
-from dedup.sample import generate, write  # noqa: E402
+from dedup.tools.metrics import cluster_metrics  # noqa: E402
+from dedup.tools.sample import generate, write  # noqa: E402
 
 
 def read_assignments(path: Path) -> dict[str, str]:
@@ -53,7 +53,7 @@ def _majority(assigned: dict[str, str], gold: dict[str, str]) -> dict[str, str]:
 
 def real_rows(path: Path = REAL) -> list[dict]:
     """The real messages of 附件3 as export rows (title and detail), in time order; they have no channel."""
-    from dedup.ingest import parse_time
+    from dedup.io.ingest import parse_time
 
     with path.open(encoding="utf-8", newline="") as fh:
         rows = [{"id": r["message_id"], "received_at": parse_time(r["time"]) or "", "channel": "",
@@ -79,7 +79,7 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
         rows = sorted(sample.export, key=lambda r: r["received_at"])
         gold = {g["id"]: g["topic"] for g in sample.gold}
     config = config.with_overrides(dict(kv.split("=", 1) for kv in overrides or []))
-    from dedup.store import Store
+    from dedup.storage.store import Store
 
     merges = {"healing": 0, "churn": 0}
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,7 +108,7 @@ def equivalence(n: int, nights: int, seed: int, export: Path | None = None, gold
         shutil.copy(db, rebuilt)
         shutil.copytree(str(db) + ".index", str(rebuilt) + ".index")
         rebuild(rebuilt, tmp / "rebuilt-out", config, model_path=tmp / "no-model")
-        from dedup.store import Store
+        from dedup.storage.store import Store
         nightly = dict(Store(db).assignments())
         rebuilt_topics = read_assignments(tmp / "rebuilt-out" / "assignments.csv")
         ids = sorted(nightly)

@@ -55,7 +55,7 @@ from datatrove.pipeline.dedup.minhash import (  # noqa: E402
 from datatrove.utils.binaryio import read_tuples_from_file  # noqa: E402
 from datatrove.utils.typeshelper import Languages  # noqa: E402
 
-from dedup.metrics import cluster_metrics  # noqa: E402
+from dedup.tools.metrics import cluster_metrics  # noqa: E402
 
 LANGUAGE = Languages.mandarin_chinese__hani  # "cmn_Hani" -> SpaCyTokenizer("zh", segmenter=jieba)
 TOTAL_HASHES = 14 * 8  # MinhashConfig's defaults

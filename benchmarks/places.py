@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.real_pairs import LABELS, messages  # noqa: E402
-from dedup.entities import spans  # noqa: E402
-from dedup.normalize import item_texts  # noqa: E402
+from dedup.core.entities import spans  # noqa: E402
+from dedup.core.normalize import item_texts  # noqa: E402
 
 SPANS = LABELS / "real_place_spans.csv"
 SEED = 20261203

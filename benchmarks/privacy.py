@@ -1,4 +1,4 @@
-"""How well the personal-data recogniser (dedup/privacy.py) does: precision on real messages, recall on
+"""How well the personal-data recogniser (dedup/core/privacy.py) does: precision on real messages, recall on
 a planted set.
 
     python benchmarks/privacy.py real      # name masks on 附件3, against labels read by hand
@@ -24,8 +24,8 @@ import unicodedata
 from pathlib import Path
 
 from dedup.config import NormalizeConfig
-from dedup.normalize import normalize
-from dedup.privacy import NAME_MASK, mask
+from dedup.core.normalize import normalize
+from dedup.core.privacy import NAME_MASK, mask
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "teddy2020c_fj3_messages_groups.csv"

@@ -163,12 +163,12 @@ def evaluate(threshold: float, split: str, overrides: list[str]) -> None:
     """Exact char-3-gram Jaccard of each labelled pair as the matcher sees it (normalised title + content),
     with and without the boilerplate learned on all 附件3 messages; precision and recall of Jaccard >=
     threshold against same_topic, per bigram-Jaccard stratum."""
-    from dedup.boilerplate import discount, learn, sample_nodes
-    from dedup.candidates import band_keys, bands_rows
     from dedup.config import Config
-    from dedup.normalize import item_texts
-    from dedup.signatures import char_shingle_hashes, flat_signatures
-    from dedup.verify import exact_jaccard
+    from dedup.core.boilerplate import discount, learn, sample_nodes
+    from dedup.core.candidates import band_keys, bands_rows
+    from dedup.core.normalize import item_texts
+    from dedup.core.signatures import char_shingle_hashes, flat_signatures
+    from dedup.core.verify import exact_jaccard
 
     rows = messages()
     ids = list(rows)
@@ -236,8 +236,8 @@ def whole(overrides: list[str]) -> None:
     labelled pairs: precision of those the run puts in one topic, recall of the same-topic ones, per split."""
     import tempfile
 
+    from dedup.batch.pipeline import run
     from dedup.config import Config
-    from dedup.pipeline import run
 
     rows = messages()
     config = Config().with_overrides(dict(kv.split("=", 1) for kv in overrides))

@@ -14,8 +14,8 @@ import json
 import time
 from pathlib import Path
 
-from dedup.classify import build_pipeline, calibration_folds, evaluate
-from dedup.normalize import normalize
+from dedup.core.normalize import normalize
+from dedup.routing.classify import build_pipeline, calibration_folds, evaluate
 
 
 def read(path: Path) -> list[dict]:

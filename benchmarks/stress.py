@@ -90,7 +90,7 @@ def measure(command: list[str], every: float) -> tuple[float, int, subprocess.Co
 
 
 def score(folder: Path, out: Path) -> dict:
-    from dedup.metrics import cluster_metrics
+    from dedup.tools.metrics import cluster_metrics
 
     with open(out / "assignments.csv", encoding="utf-8-sig", newline="") as fh:
         pred = {r["id"]: r["topic_id"] for r in csv.DictReader(fh)}

@@ -1,6 +1,6 @@
 """Stress exports whose shape differs from the bundled sample's, with ground truth.
 
-This generator shares nothing with `dedup/sample.py` or the bundled gazetteer:
+This generator shares nothing with `dedup/tools/sample.py` or the bundled gazetteer:
 its places are made up from syllables and suffixes (so the place veto's
 gazetteer never knows them), its complaints, synonyms, typos, greetings and
 boilerplate are its own. What it stresses, by case:

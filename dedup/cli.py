@@ -18,8 +18,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .config import ConfigError, load_config
+from dedup import __version__
+from dedup.config import ConfigError, load_config
 
 EXIT_USAGE, EXIT_INPUT, EXIT_DATABASE, EXIT_MODEL, EXIT_BUDGET, EXIT_OUTPUT = 2, 3, 4, 5, 6, 7
 EXIT_SOFTWARE = 70  # a fault in dedup itself (sysexits' EX_SOFTWARE)
@@ -34,7 +34,7 @@ class DedupError(click.ClickException):
 @contextmanager
 def database_errors():
     """A database the user named: an unknown id or run is a usage error (2), damage or the wrong file is 4."""
-    from .store import NotFound, StoreError
+    from dedup.storage.store import NotFound, StoreError
 
     try:
         yield
@@ -51,12 +51,12 @@ def database_errors():
 def run_errors(db: str, done: str):
     """What stops a run or rebuild, as the exit-status table says; ``done`` is what did not happen to the
     database ("stored", "changed")."""
-    from .budget import BudgetError
-    from .classify import ModelError
-    from .ingest import IngestError
-    from .pipeline import ExportError
-    from .privacy import mask
-    from .store import StoreError
+    from dedup.batch.budget import BudgetError
+    from dedup.batch.pipeline import ExportError
+    from dedup.core.privacy import mask
+    from dedup.io.ingest import IngestError
+    from dedup.routing.classify import ModelError
+    from dedup.storage.store import StoreError
 
     try:
         yield
@@ -101,9 +101,9 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _config(config_file, sets):
-    from .gazetteer import load_gazetteer
-    from .modelfile import ModelError
-    from .scorer import load_scorer
+    from dedup.core.gazetteer import load_gazetteer
+    from dedup.storage.modelfile import ModelError
+    from dedup.storage.scorers import load_scorer
 
     try:
         config = load_config(config_file, _parse_sets(sets))
@@ -184,7 +184,7 @@ def run(exports, db, out, model, progress, config_file, sets):
     Example:
       dedup run sample_data/export.csv --db dedup.sqlite --out out
     """
-    from .pipeline import run as run_pipeline
+    from dedup.batch.pipeline import run as run_pipeline
 
     config = _config(config_file, sets)
     show = sys.stderr.isatty() if progress is None else progress
@@ -260,7 +260,7 @@ def rebuild(db, out, model, config_file, sets):
     Example:
       dedup rebuild --db dedup.sqlite --set cluster.threshold=0.45
     """
-    from .pipeline import rebuild as rebuild_all
+    from dedup.batch.pipeline import rebuild as rebuild_all
 
     config = _config(config_file, sets)
     _output_folder(out)
@@ -285,8 +285,8 @@ def sample(n, seed, history, out, gazetteer):
       dedup sample --n 100000 --seed 1 --out data/100k
       dedup run data/100k/export.csv --config data/100k/dedup.toml --db data/100k/dedup.sqlite --out data/100k/out
     """
-    from .gazetteer import GazetteerError, example_path, load_gazetteer
-    from .sample import generate, write
+    from dedup.core.gazetteer import GazetteerError, example_path, load_gazetteer
+    from dedup.tools.sample import generate, write
 
     try:
         places = load_gazetteer(gazetteer or example_path())
@@ -323,7 +323,7 @@ def evaluate(gold, pred, topics, as_json):
     Example:
       dedup evaluate --gold sample_data/gold.csv --pred out/assignments.csv --topics out/topics.csv
     """
-    from .metrics import cluster_metrics
+    from dedup.tools.metrics import cluster_metrics
 
     gold_topic = _read_labels(gold, "id", "topic")
     pred_topic = _read_labels(pred, "id", "topic_id")
@@ -340,7 +340,7 @@ def evaluate(gold, pred, topics, as_json):
         click.echo(f"warning: {len(unpredicted)} of {len(ids)} gold ids have no prediction; each is scored as a "
                    "topic of its own", err=True)
     if topics:
-        from .metrics import routing_metrics
+        from dedup.tools.metrics import routing_metrics
 
         try:
             with open(topics, encoding="utf-8-sig", newline="") as fh:
@@ -374,8 +374,8 @@ def train(history, out, features, group_by, seed, gazetteer):
     Example:
       dedup train sample_data/history.csv --gazetteer sample_data/gazetteer.csv --out models/department.joblib
     """
-    from .gazetteer import GazetteerError, load_gazetteer
-    from .training import TrainingError, train_from_files
+    from dedup.core.gazetteer import GazetteerError, load_gazetteer
+    from dedup.tools.training import TrainingError, train_from_files
 
     try:
         summary = train_from_files([Path(p) for p in history], Path(out), features, group_by, seed,
@@ -410,14 +410,14 @@ def tune(export, gold, grids, out, min_precision, no_baseline, fit_scorer, confi
       dedup tune export.csv --gold labelled_pairs.csv --fit-scorer --out tuning
       dedup run tonight.csv --config tuning/scorer.toml
     """
-    from .ingest import IngestError
-    from .tune import GoldError
-    from .tune import tune as run_tune
+    from dedup.io.ingest import IngestError
+    from dedup.tools.tune import GoldError
+    from dedup.tools.tune import tune as run_tune
 
     config = _config(config_file, sets)
     if fit_scorer:
-        from .config import dump_toml
-        from .fitting import fit_from_gold
+        from dedup.config import dump_toml
+        from dedup.tools.fitting import fit_from_gold
 
         path = Path(out) / "pair_scorer.joblib"
         try:
@@ -468,7 +468,7 @@ def explain(id_a, id_b, db):
     Example:
       dedup explain LC00000001 LC00000007 --db dedup.sqlite
     """
-    from .explain import explain as explain_pair
+    from dedup.tools.explain import explain as explain_pair
 
     with database_errors():
         click.echo(explain_pair(Path(db), id_a, id_b))
@@ -488,7 +488,7 @@ def pairs(n, db, out, seed):
       dedup pairs --sample 200 --db dedup.sqlite --out pairs.csv
       dedup tune export.csv --gold pairs.csv --grid threshold=0.3:0.8:0.05 --out tuning
     """
-    from .explain import sample_pairs
+    from dedup.tools.explain import sample_pairs
 
     with database_errors():
         path = sample_pairs(Path(db), n, Path(out), seed)
@@ -514,10 +514,10 @@ def gazetteer_learn(history, out, min_count):
       dedup gazetteer learn last_year.csv --out places-draft.csv
       (check it, then name it in a config file: [places] gazetteer = "places.csv")
     """
-    from .config import IngestConfig
-    from .ingest import IngestError, iter_records
-    from .normalize import item_text
-    from .placenames import learn, write_draft
+    from dedup.config import IngestConfig
+    from dedup.core.normalize import item_text
+    from dedup.io.ingest import IngestError, iter_records
+    from dedup.tools.placenames import learn, write_draft
 
     texts = []
     for path in history:
@@ -546,7 +546,7 @@ def topic():
 @click.option("--limit", default=20, show_default=True, help="Members to list.")
 def topic_show(topic_id, db, limit):
     """Show a topic and its members, following merge redirects."""
-    from .store import Store
+    from dedup.storage.store import Store
 
     with database_errors():
         store = Store(db, readonly=True)
@@ -571,7 +571,7 @@ def topic_show(topic_id, db, limit):
 @click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
 def runs(db):
     """List past runs: when, inputs, counts and timings."""
-    from .store import Store
+    from dedup.storage.store import Store
 
     with database_errors():
         store = Store(db, readonly=True)
@@ -599,7 +599,7 @@ def export_cmd(db, run_id, out):
     Example:
       dedup export --db dedup.sqlite --run 12 --out out
     """
-    from .pipeline import export_run
+    from dedup.batch.pipeline import export_run
 
     try:
         with database_errors():
@@ -620,7 +620,7 @@ def purge(db, before):
     Example:
       dedup purge --db dedup.sqlite --before 2019-01-01
     """
-    from .store import Store, run_lock
+    from dedup.storage.store import Store, run_lock
 
     with database_errors(), run_lock(Path(db)):
         store = Store(db)
@@ -633,7 +633,7 @@ def purge(db, before):
 @click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
 def status(db):
     """Summarise the database."""
-    from .store import Store
+    from dedup.storage.store import Store
 
     with database_errors():
         store = Store(db, readonly=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .records import CHANNELS
+from dedup.core.records import CHANNELS
 
 SHINGLE_KINDS = ("word", "char")
 
@@ -75,9 +75,9 @@ class IngestConfig:
 
 @dataclass(frozen=True)
 class PlacesConfig:
-    # A gazetteer file (dedup/gazetteer.py: name,kind,parent,aliases) of the city's counties, towns, estates,
+    # A gazetteer file (dedup/core/gazetteer.py: name,kind,parent,aliases) of the city's counties, towns, estates,
     # roads and units; a relative path in a config file is read from the config file's folder. Empty: no
-    # gazetteer, and places are those the texts name by their kind (dedup/entities.py), in any city.
+    # gazetteer, and places are those the texts name by their kind (dedup/core/entities.py), in any city.
     gazetteer: str = ""
 
 
@@ -99,10 +99,10 @@ class SignConfig:
     # threshold 0.4, against 0.974 for word bigrams); see README "Quality".
     shingle: str = "char"   # "char" or "word" (jieba tokens)
     ngram: int = 3
-    # Boilerplate learned from the data (dedup/boilerplate.py): shingles in at least boilerplate_share of
+    # Boilerplate learned from the data (dedup/core/boilerplate.py): shingles in at least boilerplate_share of
     # a sample of boilerplate_sample distinct texts (and boilerplate_min_count of them) whose texts are
     # otherwise unalike (median Jaccard below boilerplate_coherence) are left out of every text's set.
-    # Places named by their kind in the text (金桂新城小区, 星悦酒店: dedup/entities.py) join the gazetteer's
+    # Places named by their kind in the text (金桂新城小区, 星悦酒店: dedup/core/entities.py) join the gazetteer's
     # at the finest level, so the place veto keeps apart letters reused for another estate, school or KTV
     # in a city the gazetteer does not know.
     entities: bool = True
@@ -147,7 +147,7 @@ class ClusterConfig:
     pair_chunk: int = 8_000_000
     # verify a text's candidates in turns, most bands shared first, stopping at the first that accepts it
     first_accepted: bool = True
-    # A pair scorer (dedup/scorer.py; "default" is the shipped one, fitted on real, stress and generated
+    # A pair scorer (dedup/core/scorer.py; "default" is the shipped one, fitted on real, stress and generated
     # pairs; `dedup tune --fit-scorer` fits another): a pair the place veto lets through is accepted when its
     # match probability reaches match_probability. "none" (the default until nights with it agree with a
     # rebuild: docs/design.md): a pair is accepted when its Jaccard reaches threshold.

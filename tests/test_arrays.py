@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.arrays import first_in_groups, unique
+from dedup.runtime.arrays import first_in_groups, unique
 
 
 @given(st.lists(st.integers(-2**62, 2**62), max_size=200), st.integers(1, 50))
@@ -18,7 +18,7 @@ def test_unique_is_numpy_unique(values, spread):
 
 @given(st.lists(st.text(alphabet="ab\x00中1", max_size=4), max_size=30))
 def test_ranks_follow_python_order(values):
-    from dedup.arrays import ranks
+    from dedup.runtime.arrays import ranks
 
     expected = sorted(range(len(values)), key=lambda k: (values[k], k))
     got = ranks(values)
@@ -27,7 +27,7 @@ def test_ranks_follow_python_order(values):
 
 @given(st.lists(st.datetimes(min_value=__import__("datetime").datetime(1990, 1, 1)), max_size=30))
 def test_time_keys_order_as_the_strings(times):
-    from dedup.topics import _time_keys
+    from dedup.core.topics import _time_keys
 
     texts = np.array([t.strftime("%Y-%m-%d %H:%M:%S") for t in times], dtype=object)
     keys = _time_keys(texts)
@@ -49,7 +49,7 @@ def test_first_in_groups_is_each_groups_smallest_key_earliest_first(pairs):
 
 @given(st.integers(0, 70), st.integers(0, 9), st.integers(1, 16), st.integers(0, 3))
 def test_transposed_is_the_contiguous_transpose(n, width, block, skip):
-    from dedup.arrays import transposed
+    from dedup.runtime.arrays import transposed
 
     matrix = np.arange(n * (width + skip), dtype=np.uint32).reshape(n, width + skip) * 2654435761
     view = matrix[:, :width]  # as bucket_ids passes it: the first bands' columns of the signatures
@@ -60,7 +60,7 @@ def test_transposed_is_the_contiguous_transpose(n, width, block, skip):
 
 @given(st.lists(st.integers(0, 2**62), max_size=60), st.integers(1, 60))
 def test_dense_codes_are_numpy_s_inverse(values, spread):
-    from dedup.arrays import dense_codes, unique_inverse
+    from dedup.runtime.arrays import dense_codes, unique_inverse
 
     x = np.array([v % spread for v in values] if spread < 60 else values, dtype=np.int64)
     distinct, inverse = np.unique(x, return_inverse=True)
@@ -76,7 +76,7 @@ def test_dense_codes_are_numpy_s_inverse(values, spread):
 def test_stable_order_is_the_stable_argsort(dtype, wide, collide, n, seed):
     """Narrow values packed whole, wide ones by their high bits (checked, else argsorted): numpy's stable
     order either way, ties by position. ``collide``: values that differ in their low bits only."""
-    from dedup.arrays import stable_order, stable_sort
+    from dedup.runtime.arrays import stable_order, stable_sort
 
     rng = np.random.default_rng(seed)
     bits = np.iinfo(dtype).bits - (np.dtype(dtype).kind == "i")
@@ -93,7 +93,7 @@ def test_stable_order_is_the_stable_argsort(dtype, wide, collide, n, seed):
 
 
 def test_stable_order_of_negative_values():
-    from dedup.arrays import stable_order
+    from dedup.runtime.arrays import stable_order
 
     values = np.array([3, -1, 3, 0, -1, 2])
     assert stable_order(values).tolist() == np.argsort(values, kind="stable").tolist()
@@ -102,7 +102,7 @@ def test_stable_order_of_negative_values():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 20), max_size=200))
 def test_run_positions(values):
-    from dedup.arrays import run_positions
+    from dedup.runtime.arrays import run_positions
 
     v = np.sort(np.array(values, dtype=np.int64))
     assert run_positions(v).tolist() == (np.arange(len(v)) - np.searchsorted(v, v)).tolist()

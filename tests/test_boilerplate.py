@@ -4,8 +4,8 @@ import itertools
 
 import numpy as np
 
-from dedup.boilerplate import discount, learn, sample_nodes
-from dedup.signatures import char_shingle_hashes, char_shingles, shingle_hash
+from dedup.core.boilerplate import discount, learn, sample_nodes
+from dedup.core.signatures import char_shingle_hashes, char_shingles, shingle_hash
 
 TEMPLATE = "来电人反映其住在{}，{}，来电人希望有关部门尽快处理"
 # unrelated complaints from several cities, each sent once through the hotline's template
@@ -44,7 +44,7 @@ def test_discount_drops_boilerplate_but_never_empties_a_text():
 
 def test_discounting_separates_unrelated_template_texts():
     """Two unrelated hotline texts look alike through the template; without it they do not."""
-    from dedup.verify import exact_jaccard
+    from dedup.core.verify import exact_jaccard
 
     unrelated, campaign = _texts()
     texts = unrelated + campaign

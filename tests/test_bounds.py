@@ -4,9 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.cluster import _Memo, lsh_star_cluster
-from dedup.joins import Bounds, bucket_join
-from dedup.verify import Verifier
+from dedup.core.cluster import _Memo, lsh_star_cluster
+from dedup.core.joins import Bounds, bucket_join
+from dedup.core.verify import Verifier
 
 
 def test_bucket_join_cap_keeps_the_first_by_rank():
@@ -105,7 +105,7 @@ def test_bounded_stars_keep_every_member_accepted_by_its_centre(n, bands, width,
 
 
 def test_first_accepted_stops_at_the_most_shared_acceptor():
-    from dedup.joins import _in_turns
+    from dedup.core.joins import _in_turns
 
     asked = []
 
@@ -123,7 +123,7 @@ def test_first_accepted_stops_at_the_most_shared_acceptor():
 @given(st.integers(2, 80), st.integers(1, 10), st.integers(0, 4), st.integers(0, 2**32 - 1))
 def test_indexed_join_is_bucket_join(n, width, cap, seed):
     """The slices' binary-search join gives bucket_join's pairs, capped the same way."""
-    from dedup.joins import _RightIndex
+    from dedup.core.joins import _RightIndex
 
     rng = np.random.default_rng(seed)
     band = rng.integers(0, width, n).astype(np.int32)

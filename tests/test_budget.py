@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from dedup import budget
+from dedup.batch import budget
 from dedup.cli import main
 from dedup.config import ConfigError, RunConfig, load_config, parse_size
 
@@ -44,7 +44,7 @@ def test_an_export_too_large_to_prepare_is_refused_before_reading(tmp_path):
 
 def test_a_run_over_budget_once_prepared_stores_nothing(tmp_path):
     """The second check: the distinct texts' clustering would not fit; the database stays as it was."""
-    from dedup import budget
+    from dedup.batch import budget
 
     export = _export(tmp_path, 3000)
     db = tmp_path / "db.sqlite"
@@ -63,7 +63,7 @@ def test_budget_is_recorded_with_the_configuration():
 def test_a_workbook_counts_as_its_expanded_size(tmp_path):
     import zipfile
 
-    from dedup.budget import input_bytes
+    from dedup.batch.budget import input_bytes
 
     path = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:

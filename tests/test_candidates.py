@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from dedup.candidates import bucket_ids, candidate_pairs, candidate_probability, lsh_params
-from dedup.signatures import char_shingles, datasketch_hashfunc, hash_shingles, signatures
+from dedup.core.candidates import bucket_ids, candidate_pairs, candidate_probability, lsh_params
+from dedup.core.signatures import char_shingles, datasketch_hashfunc, hash_shingles, signatures
 
 TEXTS = ["东昌府区古楼街道星光花园门口的路灯坏了三盏", "东昌府区古楼街道星光花园门口的路灯坏了两盏",
          "古楼街道星光花园门口的路灯坏了三盏请维修", "临清市松林镇王庄村自来水停水三天了",
@@ -66,7 +66,7 @@ def test_bucket_ids_group_exactly_the_equal_bands():
 
 
 def test_a_key_collision_is_split_by_the_values(monkeypatch):
-    import dedup.candidates as candidates
+    import dedup.core.candidates as candidates
 
     rng = np.random.default_rng(4)
     sig = rng.integers(0, 3, size=(200, 6), dtype=np.uint32)
@@ -81,7 +81,7 @@ def test_a_key_collision_is_split_by_the_values(monkeypatch):
 def test_bucket_numbers_are_the_ranks_of_the_band_keys(monkeypatch, small_keys):
     """A band's bucket numbers are its keys' ranks, for 64-bit keys (sorted by their high bits) and for
     small ones (sorted whole)."""
-    import dedup.candidates as candidates
+    import dedup.core.candidates as candidates
 
     rng = np.random.default_rng(5)
     sig = rng.integers(0, 4, size=(500, 6), dtype=np.uint32)

@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import CountVectorizer
 
-from dedup.classify import (
+from dedup.batch.pipeline import run
+from dedup.config import Config
+from dedup.core.gazetteer import example_path, load_gazetteer
+from dedup.core.segment import Segmenter
+from dedup.core.topics import TopicSummary
+from dedup.routing.classify import (
     ModelError,
     ModelUnavailable,
     RouterLoader,
@@ -23,12 +28,7 @@ from dedup.classify import (
     topic_scores,
     train,
 )
-from dedup.config import Config
-from dedup.gazetteer import example_path, load_gazetteer
-from dedup.pipeline import run
-from dedup.segment import Segmenter
-from dedup.store import Store
-from dedup.topics import TopicSummary
+from dedup.storage.store import Store
 
 LIAOCHENG = load_gazetteer(example_path())
 LIAOCHENG_SEG = Segmenter(gazetteer=LIAOCHENG)
@@ -66,7 +66,7 @@ def test_sidecar_is_readable_without_unpickling(model):
 
 
 def test_model_loads_in_a_fresh_interpreter(model):
-    code = ("from dedup.classify import load_router; r = load_router(%r); "
+    code = ("from dedup.routing.classify import load_router; r = load_router(%r); "
             "print(r.labels[int(r.predict_proba(['古楼街道路灯坏了'])[0].argmax())])" % str(model))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "市城管局"
@@ -180,7 +180,7 @@ def test_needs_review_flag_below_threshold(model):
 
 
 def test_loaded_in_a_process_routes_as_in_process(model, monkeypatch):
-    monkeypatch.setattr("dedup.parallel.SERIAL_BELOW", 2)  # the process spreads even these over workers
+    monkeypatch.setattr("dedup.runtime.parallel.SERIAL_BELOW", 2)  # the process spreads even these over workers
     docs = ["古楼街道星光花园的路灯坏了", "湖西街道光明小区暖气不热", "一句和任何部门都无关的话"] * 4
     with RouterLoader(model) as loader:
         remote = loader.router()
@@ -270,7 +270,7 @@ def test_calibrated_probabilities_are_scikit_learns(estimator, method, n_classes
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
-    from dedup.classify import predict_proba
+    from dedup.routing.classify import predict_proba
 
     X = sparse_random(240, 40, density=0.2, format="csr", random_state=1)
     y = np.array([f"unit{k}" for k in np.asarray(X @ np.random.default_rng(0).random((40, n_classes))).argmax(1)])

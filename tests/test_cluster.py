@@ -5,9 +5,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dedup.candidates import bucket_ids
-from dedup.cluster import lsh_star_cluster, split_conflicts
-from dedup.joins import bucket_join, keyed_buckets
+from dedup.core.candidates import bucket_ids
+from dedup.core.cluster import lsh_star_cluster, split_conflicts
+from dedup.core.joins import bucket_join, keyed_buckets
 
 
 def graph(n, pairs):
@@ -120,7 +120,7 @@ def test_order_free_and_partition(case):
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 9), st.integers(1, 6), st.integers(0, 2**32 - 1))
 def test_blocked_is_any_accepted_top(n_todo, bands, seed):
-    from dedup.cluster import _blocked
+    from dedup.core.cluster import _blocked
 
     rng = np.random.default_rng(seed)
     n = 12
@@ -143,8 +143,8 @@ def test_blocked_is_any_accepted_top(n_todo, bands, seed):
 
 def test_place_words_have_distinct_codes():
     """Place codes stand for their words (the index and the conflict check compare codes)."""
-    from dedup.gazetteer import example_path, load_gazetteer
-    from dedup.signatures import shingle_hash
+    from dedup.core.gazetteer import example_path, load_gazetteer
+    from dedup.core.signatures import shingle_hash
 
     words = list(load_gazetteer(example_path()).levels)
     assert len({shingle_hash(w) for w in words}) == len(words)
@@ -162,7 +162,7 @@ PLACE_CHOICES = [{}, {2: frozenset({"古楼街道"})}, {2: frozenset({"柳园街
 @example(nodes=[(0, 5, 2), (0, 8, 1)])  # two streets at once against a third: they conflict
 def test_split_conflicts_examines_every_topic_that_could_split(nodes):
     """Skipping topics whose members agree on their places changes nothing."""
-    import dedup.cluster as cluster_module
+    import dedup.core.cluster as cluster_module
 
     n = len(nodes)
     labels = np.array([min(c, n - 1) for c, _, _ in nodes])
@@ -193,7 +193,7 @@ def test_bucket_numbers_are_32_bit_and_keying_them_does_not_overflow():
        st.sampled_from([41, 1 << 31]))
 def test_one_sorted_key_orders_as_the_lexsort(cells, n):
     """Node, then most bands shared, then top: one int64 key, or the lexsort where it would not fit."""
-    from dedup.joins import _by_node_shared_top
+    from dedup.core.joins import _by_node_shared_top
 
     cells = list({(a, c): (a, b, c) for a, b, c in cells}.values())  # a node meets each top once
     node, shared, top = (np.array([c[k] for c in cells], dtype=np.int64) for k in range(3))
@@ -207,8 +207,8 @@ def test_one_sorted_key_orders_as_the_lexsort(cells, n):
 def test_final_pairs_are_every_member_with_every_centre(n, bands, width, keyed, seed):
     """The last pass pairs members with centres from round one's pairs and a join with later centres only:
     the same pairs and similarities as joining every member with every centre again."""
-    import dedup.cluster as cl
-    import dedup.joins as joins
+    import dedup.core.cluster as cl
+    import dedup.core.joins as joins
 
     rng = np.random.default_rng(seed)
     buckets = rng.integers(0, width, size=(bands, n)).astype(np.int32)
@@ -254,7 +254,7 @@ def test_final_pairs_include_centres_found_after_round_one():
 def test_star_clustering_on_arrays_is_the_plain_loop_definition(n, bands, spread, with_block, with_allowed, seed):
     """lsh_star_cluster without bounds gives the labels of star_cluster_reference, on random buckets,
     weights, keys, similarities (some refused), estates and pre-filters."""
-    from dedup.cluster import star_cluster_reference
+    from dedup.core.cluster import star_cluster_reference
 
     rng = np.random.default_rng(seed)
     buckets = rng.integers(0, spread, size=(bands, n))

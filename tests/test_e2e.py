@@ -10,10 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from dedup.batch.pipeline import run
 from dedup.cli import main
 from dedup.config import Config
-from dedup.metrics import cluster_metrics
-from dedup.pipeline import run
+from dedup.tools.metrics import cluster_metrics
 
 ROOT = Path(__file__).parents[1]
 

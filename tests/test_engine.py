@@ -8,15 +8,15 @@ from conftest import SUGGESTIONS, same_partition
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import parallel
-from dedup.arrays import ranks
+from dedup.batch.engine import StageTimer, find_topics, group_texts, sign, sign_docs
+from dedup.batch.pipeline import prepare
 from dedup.config import Config
-from dedup.engine import StageTimer, find_topics, group_texts, sign, sign_docs
-from dedup.normalize import item_text
-from dedup.pipeline import prepare
-from dedup.records import Item
-from dedup.segment import Segmenter, node_places
-from dedup.verify import place_codes
+from dedup.core.normalize import item_text
+from dedup.core.records import Item
+from dedup.core.segment import Segmenter, node_places
+from dedup.core.verify import place_codes
+from dedup.runtime import parallel
+from dedup.runtime.arrays import ranks
 
 SEG = Segmenter()
 

@@ -1,4 +1,4 @@
-"""Places named by their kind (dedup/entities.py), on hand-written texts from several cities, and the
+"""Places named by their kind (dedup/core/entities.py), on hand-written texts from several cities, and the
 place veto they feed: a letter reused for another estate, school or KTV is kept apart from its original."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from dedup.config import Config
-from dedup.entities import keys
-from dedup.gazetteer import example_path, load_gazetteer
-from dedup.segment import node_places, places_conflict
+from dedup.core.entities import keys
+from dedup.core.gazetteer import example_path, load_gazetteer
+from dedup.core.segment import node_places, places_conflict
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -44,7 +44,7 @@ def test_the_gazetteer_decides_where_it_knows_the_place():
 
 
 def test_entities_are_on_by_default_and_recorded_with_the_index():
-    from dedup.plan import index_params
+    from dedup.batch.plan import index_params
 
     assert Config().sign.entities and index_params(Config())["entities"] is True
 
@@ -52,7 +52,7 @@ def test_entities_are_on_by_default_and_recorded_with_the_index():
 def test_a_run_keeps_a_reused_letter_apart_from_its_original(tmp_path):
     import csv
 
-    from dedup.pipeline import run
+    from dedup.batch.pipeline import run
 
     letter = ("尊敬的领导：我是{}的业主，小区门口的夜宵摊每天营业到凌晨两点，油烟和噪音严重影响居民休息，"
               "多次向城管部门反映没有结果，恳请相关部门尽快整治，还居民一个安静的环境。")

@@ -133,7 +133,7 @@ def test_a_damaged_index_segment_exits_4_and_a_rebuild_mends_it(copy, damage):
 
 
 def test_a_full_disk_while_writing_the_files_keeps_the_run_and_says_how_to_write_them(copy, monkeypatch):
-    import dedup.export as export
+    import dedup.io.export as export
 
     def full(tmp, final):
         raise OSError(28, "No space left on device")

@@ -9,11 +9,11 @@ from conftest import SUGGESTIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import pipeline, publish
+from dedup.batch import pipeline, publish
+from dedup.batch.pipeline import run
 from dedup.config import Config
-from dedup.export import write_csv, write_xlsx
-from dedup.pipeline import run
-from dedup.store import Store
+from dedup.io.export import write_csv, write_xlsx
+from dedup.storage.store import Store
 
 
 def test_xlsx_keeps_text_as_text(tmp_path):
@@ -110,7 +110,7 @@ def test_csv_rows_are_written_as_the_csv_module_writes_them(tmp_path_factory, ro
     import io
     from unittest import mock
 
-    with mock.patch("dedup.export._CSV_BLOCK", block):
+    with mock.patch("dedup.io.export._CSV_BLOCK", block):
         path = write_csv(tmp_path_factory.mktemp("c") / "a.csv", ["x", "y"], iter(rows))
     expected = io.StringIO(newline="")
     expected.write("\ufeff")
@@ -261,7 +261,7 @@ def test_rebuild_files_written_early_equal_the_committed_ones(tmp_path, suggesti
 
 
 def test_a_failed_write_behind_is_raised_in_the_writing_thread():
-    from dedup.export import _behind
+    from dedup.io.export import _behind
 
     written = []
 

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from dedup.cli import main
 from dedup.config import load_config
-from dedup.gazetteer import EMPTY, GazetteerError, example_path, load_gazetteer, read_gazetteer
-from dedup.segment import Segmenter, places_conflict
+from dedup.core.gazetteer import EMPTY, GazetteerError, example_path, load_gazetteer, read_gazetteer
+from dedup.core.segment import Segmenter, places_conflict
 
 # An invented city: names and places made up for the test.
 RIVERTON = """name,kind,parent,aliases
@@ -118,7 +118,7 @@ HISTORY = [
 
 
 def test_learn_finds_places_of_each_kind_and_leaves_out_generic_phrases():
-    from dedup.placenames import learn
+    from dedup.tools.placenames import learn
 
     learned = {name: (kind, seen) for name, kind, seen in learn(HISTORY, min_count=3)}
     assert learned["翠柳苑小区"] == ("place", 3) and learned["南塘镇"] == ("town", 3)
@@ -140,7 +140,7 @@ def test_gazetteer_learn_writes_a_draft_that_reads_as_a_gazetteer(tmp_path):
 
 
 def test_entity_spans_give_the_keys_and_where_they_are():
-    from dedup.entities import keys, spans
+    from dedup.core.entities import keys, spans
 
     text = "我是金桂新城小区的业主，石子岭小学门口和星悦酒店，我们小区"
     found = spans(text)

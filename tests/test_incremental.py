@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.incremental import bridges
+from dedup.batch.incremental import bridges
 
 
 def test_a_text_accepted_by_two_centres_bridges_them():

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from dedup.candidates import band_keys
-from dedup.index import Index, write_segment
-from dedup.verify import NONE, SEVERAL, codes_compatible
+from dedup.core.candidates import band_keys
+from dedup.core.verify import NONE, SEVERAL, codes_compatible
+from dedup.storage.index import Index, write_segment
 
 BANDS, ROWS = 6, 2
 

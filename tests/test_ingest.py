@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import IngestConfig
-from dedup.ingest import IngestError, ingest, parse_time
+from dedup.io.ingest import IngestError, ingest, parse_time
 
 CFG = IngestConfig()
 NOW = dt.datetime(2019, 6, 1)
@@ -198,7 +198,7 @@ CELLS = {
        st.booleans(), st.booleans(), st.booleans())
 @settings(max_examples=300, deadline=None)
 def test_csv_fast_path_equals_reading_record_by_record(tmp_path_factory, rows, titled, tsv, cut):
-    from dedup.ingest import Rules, _read_csv, read_records
+    from dedup.io.ingest import Rules, _read_csv, read_records
 
     columns = ["id", "received_at", "channel", "content"] + (["title"] if titled else [])
     sep = "\t" if tsv else ","

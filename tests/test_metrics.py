@@ -1,6 +1,6 @@
 import pytest
 
-from dedup.metrics import cluster_metrics, pair_metrics
+from dedup.tools.metrics import cluster_metrics, pair_metrics
 
 
 def test_hand_computed_example():

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import SUGGESTIONS, write_csv
 
-from dedup import pipeline, publish
+from dedup.batch import pipeline, publish
+from dedup.batch.pipeline import rebuild, run
 from dedup.cli import EXIT_INPUT, EXIT_USAGE, main
 from dedup.config import Config
-from dedup.pipeline import rebuild, run
-from dedup.store import Store
+from dedup.storage.store import Store
 
 NO_MODEL = "no-model.joblib"
 # bands x rows fixed, so that nights with different thresholds share one index
@@ -167,7 +167,7 @@ def test_killed_run_leaves_old_or_new_state(tmp_path):
     """kill -9 at moments spread over a run: the database is as before or as after, never between."""
     import shutil
 
-    from dedup.sample import generate, write
+    from dedup.tools.sample import generate, write
 
     base = write(generate(300, 1, history=0), tmp_path / "base")["export"]
     big = generate(6000, 2, history=0)

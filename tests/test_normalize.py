@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import NormalizeConfig
-from dedup.normalize import (
+from dedup.core.normalize import (
     EMAIL_MASK,
     ID_MASK,
     NAME_MASK,
@@ -56,8 +56,8 @@ def test_normalize_is_idempotent():
 def _reference_normalize(text: str, config=NormalizeConfig()) -> str:
     import unicodedata
 
-    from dedup import normalize as n
-    from dedup import privacy
+    from dedup.core import normalize as n
+    from dedup.core import privacy
 
     text = unicodedata.normalize("NFKC", text).translate(n._PUNCT_FOLD)
     text = n._SPACE.sub(" ", text).strip()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dedup.parallel import SERIAL_BELOW, chunk_results, in_background, map_chunks, shared_empty
+from dedup.runtime.parallel import SERIAL_BELOW, chunk_results, in_background, map_chunks, shared_empty
 
 
 def _square(chunk):
@@ -90,7 +90,7 @@ def _alive(pid: int) -> bool:
 ])
 def test_forked_processes_die_with_a_killed_run(spawn):
     """kill -9 of a run must not leave workers holding its lock."""
-    code = ("import time\nfrom dedup.classify import RouterLoader\nfrom dedup.parallel import in_background\n"
+    code = ("import time\nfrom dedup.routing.classify import RouterLoader\nfrom dedup.runtime.parallel import in_background\n"
             f"MODEL = {str(Path(__file__).parents[1] / 'models' / 'department.joblib')!r}\n" + spawn)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
-from dedup.normalize import normalize
-from dedup.privacy import NAME_MASK, mask, mask_cell
+from dedup.core.normalize import normalize
+from dedup.core.privacy import NAME_MASK, mask, mask_cell
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.privacy import REAL, leaked, read_labels, real_masks  # noqa: E402
@@ -108,14 +108,14 @@ _PIECES = ["138", "5301", "2345", "0635", "(", ")", "（", "）", "+86", "86", "
 @given(st.lists(st.sampled_from(_PIECES), max_size=25).map("".join))
 @settings(max_examples=600, deadline=None)
 def test_numbers_masked_in_windows_equal_the_whole_pattern(text):
-    from dedup.privacy import _NUMBER, _number_mask, mask_numbers
+    from dedup.core.privacy import _NUMBER, _number_mask, mask_numbers
 
     assert mask_numbers(text) == _NUMBER.sub(_number_mask, text)
 
 
 def test_a_batch_masks_what_text_by_text_masks():
     """normalize_many finds the texts to mask on arrays; it must not miss one that normalize masks."""
-    from dedup.normalize import normalize_many
+    from dedup.core.normalize import normalize_many
 
     texts = [text for text, _ in PLANTS] + ["路灯坏了三盏", "2019年3月1日的事", "我是菜农"]
     assert normalize_many(texts) == [normalize(t) for t in texts]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from dedup.batch.pipeline import run
 from dedup.config import Config
-from dedup.pipeline import run
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,8 +57,8 @@ def test_labelled_pairs_put_together_are_right(topics):
 def test_places_found_without_a_gazetteer_are_mostly_places():
     """Of 100 places the kind-suffix recogniser finds in the real messages, read by a person
     (benchmarks/labels/real_place_spans.csv), at least 75 are names of places (0.81 when read)."""
-    from dedup.entities import spans
-    from dedup.normalize import item_texts
+    from dedup.core.entities import spans
+    from dedup.core.normalize import item_texts
 
     rows = messages()
     texts = dict(zip(rows, item_texts([(r["subject"].strip(), " ".join(r["detail"].split())) for r in rows.values()])))

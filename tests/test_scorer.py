@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from dedup.batch.engine import sign_docs
 from dedup.cli import main
 from dedup.config import Config
-from dedup.engine import sign_docs
-from dedup.modelfile import ModelError
-from dedup.scorer import FEATURES, WordSets, default_path, fit, load_scorer, save, word_weights
-from dedup.segment import Segmenter
-from dedup.verify import Verifier
+from dedup.core.scorer import FEATURES, WordSets, fit, word_weights
+from dedup.core.segment import Segmenter
+from dedup.core.verify import Verifier
+from dedup.storage.modelfile import ModelError
+from dedup.storage.scorers import default_path, load_scorer, save
 
 SEG = Segmenter()
 # Invented places in three cities; one letter, its one-line copy, a copy about another estate, an unrelated one.

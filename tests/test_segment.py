@@ -3,10 +3,10 @@ import pickle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.gazetteer import example_path, load_gazetteer
-from dedup.segment import NodePlaces, Segmenter, places_conflict
-from dedup.segment import places as places_of
-from dedup.verify import place_codes
+from dedup.core.gazetteer import example_path, load_gazetteer
+from dedup.core.segment import NodePlaces, Segmenter, places_conflict
+from dedup.core.segment import places as places_of
+from dedup.core.verify import place_codes
 
 LIAOCHENG = load_gazetteer(example_path())
 SEG = Segmenter(gazetteer=LIAOCHENG)
@@ -84,7 +84,7 @@ def _varied_texts() -> list[str]:
     from pathlib import Path
 
     from dedup.config import NormalizeConfig
-    from dedup.normalize import item_texts
+    from dedup.core.normalize import item_texts
 
     with open(Path(__file__).parents[1] / "sample_data" / "export.csv", encoding="utf-8-sig", newline="") as fh:
         rows = [(r.get("title", ""), r["content"]) for r in csv.DictReader(fh)][:1500]
@@ -95,7 +95,7 @@ def _varied_texts() -> list[str]:
 
 def test_clauses_give_the_whole_texts_tokens():
     """Segmenting comma-separated clauses once each equals cutting every text whole, for both engines."""
-    engines = ["jieba"] + (["rjieba"] if __import__("dedup.segment").segment.rjieba_available() else [])
+    engines = ["jieba"] + (["rjieba"] if __import__("dedup.core.segment").core.segment.rjieba_available() else [])
     texts = _varied_texts()
     for engine in engines:
         seg = Segmenter(engine=engine)
@@ -115,7 +115,7 @@ def test_clauses_equal_whole_cut_property(pieces):
 
 
 def test_clause_cache_starts_afresh_when_full(monkeypatch):
-    import dedup.segment as segment
+    import dedup.core.segment as segment
 
     monkeypatch.setattr(segment, "_MAX_CLAUSES", 3)
     seg = Segmenter()

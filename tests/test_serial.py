@@ -6,9 +6,9 @@ import os
 import threading
 from pathlib import Path
 
-from dedup import parallel
+from dedup.batch.pipeline import rebuild, run
 from dedup.config import load_config
-from dedup.pipeline import rebuild, run
+from dedup.runtime import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.config import SignConfig
-from dedup.signatures import (
+from dedup.core.signatures import (
     char_shingle_hashes,
     char_shingles,
     estimate_jaccard,

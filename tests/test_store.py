@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dedup.parallel import can_fork
-from dedup.store import Store, StoreError, Transaction
+from dedup.runtime.parallel import can_fork
+from dedup.storage.store import Store, StoreError, Transaction
 
 ahead = pytest.mark.parametrize("ahead", [False, pytest.param(True, marks=pytest.mark.skipif(
     not can_fork(), reason="writing ahead needs fork"))])
@@ -118,7 +118,7 @@ def test_killed_run_rolls_back_what_was_written_ahead(tmp_path):
     db = tmp_path / "db.sqlite"
     script = (
         "import sys, time\n"
-        "from dedup.store import Store, StoreError, Transaction\n"
+        "from dedup.storage.store import Store, StoreError, Transaction\n"
         "def body(store, con, later):\n"
         "    con.executemany('INSERT INTO meta VALUES (?, ?)', ((f'k{i}', 'x') for i in range(20000)))\n"
         "    print('written', flush=True)\n"
@@ -140,7 +140,7 @@ def test_killed_run_rolls_back_what_was_written_ahead(tmp_path):
 def test_texts_are_stored_as_text_and_leave_no_utf8_copy_behind(tmp_path):
     """Contents, titles and node texts round-trip exactly (NUL, emoji, empty) as TEXT, and writing them
     does not make Python cache a UTF-8 copy inside each string (hundreds of MB in a full run's writer)."""
-    from dedup.records import Item
+    from dedup.core.records import Item
 
     store = Store(tmp_path / "db.sqlite")
     texts = ["市民来电反映\x00路灯不亮", "", "噪音扰民😀", "ascii only"]
@@ -216,7 +216,7 @@ def test_a_database_older_than_schema_2_is_refused_not_misread(tmp_path):
 
 
 def test_texts_are_found_by_text_when_their_crcs_collide(tmp_path, monkeypatch):
-    from dedup import store as store_module
+    from dedup.storage import store as store_module
 
     monkeypatch.setattr(store_module, "text_crc", lambda data: 7)  # every text collides
     store = Store(tmp_path / "db.sqlite")

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 
-from dedup.topics import keywords_by_topic
+from dedup.core.topics import keywords_by_topic
 
 
 def _reference_keywords(node_tokens, node_weight, node_topic, n_topics, k=5):
@@ -58,7 +58,7 @@ def test_keywords_equal_the_lexsort_they_replaced(nodes, k):
 
 
 def test_sample_members_centre_first_then_most_copied_with_places():
-    from dedup.topics import sample_members
+    from dedup.core.topics import sample_members
 
     node_topic = np.array([0, 0, 0, 1, 0, 1])
     centre = np.array([2, 5])
@@ -76,9 +76,9 @@ TIMES = ["2019-03-01 08:00:00", "2019-03-01 08:00:01", "2019-02-28 23:59:59", "2
 @given(st.lists(st.tuples(st.sampled_from(TIMES), st.integers(0, 5)), min_size=1, max_size=20), st.randoms())
 @settings(max_examples=300, deadline=None)
 def test_numbering_order_is_first_received_then_smallest_id(rows, rnd):
-    from dedup.engine import group_texts
-    from dedup.records import Item
-    from dedup.topics import assign_ids, numbering_order
+    from dedup.batch.engine import group_texts
+    from dedup.core.records import Item
+    from dedup.core.topics import assign_ids, numbering_order
 
     # items carry node texts; nodes are put into topics; ids are distinct strings in a random order
     ids = [f"A{k}" for k in rnd.sample(range(1000), len(rows))]

@@ -11,8 +11,8 @@ from conftest import SUGGESTIONS
 
 from dedup.cli import main
 from dedup.config import ConfigError, load_config
-from dedup.gazetteer import example_path
-from dedup.tune import best_setting, parse_grid
+from dedup.core.gazetteer import example_path
+from dedup.tools.tune import best_setting, parse_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 

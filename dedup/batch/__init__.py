@@ -1,0 +1,1 @@
+"""Orchestration of a run, a night and a rebuild: what they plan, store and publish."""

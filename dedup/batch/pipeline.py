@@ -1,0 +1,681 @@
+"""The library API behind ``dedup run`` and ``dedup rebuild``.
+
+A run reads every input before it touches the database. On an empty
+database it clusters the night whole; on one with an index it attaches the
+night to the stored topics (``incremental.attach``), reading only the stored
+texts the index points it to. Everything a run decides is written in one
+transaction, with the index segment written just before it; a full run or
+rebuild opens that transaction in a forked process that inserts the nodes
+while the run clusters and the items while it summarises and routes, and
+commits once it is sent the topics. Exports are written after the commit,
+from what was committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+import heapq
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from dedup import __version__
+from dedup.batch import budget
+from dedup.batch.engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, nodes_of, sign
+from dedup.batch.incremental import attach
+from dedup.batch.plan import BeginItems, BeginNodes, Decided, Finish, Plan, Topics, index_params
+from dedup.batch.publish import Done, EarlyExports, write_assignments, write_exports
+from dedup.config import Config, NormalizeConfig
+from dedup.core import privacy
+from dedup.core.candidates import bands_rows
+from dedup.core.gazetteer import load_gazetteer
+from dedup.core.normalize import item_texts
+from dedup.core.records import Item, Rejection
+from dedup.core.segment import Segmenter, segmenter_for
+from dedup.core.topics import (
+    TOPIC_COLUMNS,
+    TopicSummary,
+    assign_ids,
+    numbering_order,
+    received_times,
+    sample_members,
+    summarise,
+    topic_row,
+)
+from dedup.io.export import write_csv, write_rejected, write_xlsx
+from dedup.io.ingest import check_file, ingest
+from dedup.routing.classify import ModelUnavailable, RouterLoader
+from dedup.runtime.arrays import text_array
+from dedup.runtime.parallel import is_serial, map_chunks, serial
+from dedup.storage.index import Index, index_root, remove_unlisted, write_segment
+from dedup.storage.store import (
+    NotFound,
+    Store,
+    StoreError,
+    Transaction,
+    run_lock,
+    topic_records,
+)
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    counts: dict[str, int]
+    timings: dict[str, float]
+    topics: list[TopicSummary]        # topics this run created or changed
+    rejected: list[Rejection]
+    merged: dict[str, str]
+    routing: str                      # "routed with ..." or why routing was skipped
+    outputs: dict[str, Path] = field(default_factory=dict)
+    relisted: int | None = None       # an earlier run whose cut-off lists this run wrote again
+    unexported: int | None = None     # an earlier run whose lists were cut off and not written again
+    # the run's working data (items, nodes, plan), freed with the report rather than on return: a
+    # program that exits once it has printed the report skips seconds of freeing millions of objects
+    held: tuple = field(default=(), repr=False, compare=False)
+
+    def largest(self, k: int = 5) -> list[TopicSummary]:
+        return heapq.nsmallest(k, self.topics, key=lambda t: (-t.size, t.topic_id))
+
+
+class ExportError(Exception):
+    """The run is stored, but its files could not be written (a full disk, a folder not writable)."""
+
+
+# a node's topic until the clustering is known: as long as a topic id, so that setting it moves no row
+_UNDECIDED = "T" + "?" * 7
+
+
+@dataclass
+class FullRows:
+    """A full run's or rebuild's rows, built where they are written (a million tuples held at once would
+    cost hundreds of MB): the nodes as soon as the texts are known, the rest once topics are numbered
+    (``decide``)."""
+
+    items: list[Item]
+    nodes: Nodes
+    node_id: np.ndarray              # stored id per node: its key's rank, so the table grows at its end
+    rebuild: bool
+    ids: list[str] = field(default_factory=list)                          # topic id per cluster
+    node_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # cluster per node
+    centre_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # centre per cluster
+    times: tuple[np.ndarray, np.ndarray] | None = None  # received_times(items), made once for numbering
+
+    def decide(self, ids: list[str], node_topic: np.ndarray, centre_node: np.ndarray) -> None:
+        self.ids, self.node_topic, self.centre_node = ids, node_topic, centre_node
+
+    @property
+    def decided(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        return self.ids, self.node_topic, self.centre_node
+
+    @property
+    def item_topic(self) -> np.ndarray:
+        return self.node_topic[self.nodes.item_node]
+
+    def _by_stored_id(self) -> list[int]:
+        by_stored_id = np.empty(len(self.node_id), dtype=np.int64)
+        by_stored_id[self.node_id] = np.arange(len(self.node_id))
+        return by_stored_id.tolist()
+
+    def node_rows(self) -> Iterator[tuple]:
+        """Every node in stored-id order, its topic still ``_UNDECIDED``."""
+        nodes = self.nodes
+        weight = nodes.weight.astype(np.int64).tolist()
+        return ((rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], _UNDECIDED, 0)
+                for rank, k in enumerate(self._by_stored_id()))
+
+    def node_topics(self) -> Iterator[tuple[str, int, int]]:
+        """(topic id, is centre, stored id) of every node, in stored-id order."""
+        is_centre = np.zeros(len(self.node_id), dtype=np.int64)
+        is_centre[self.centre_node] = 1
+        ids, topic, flags = self.ids, self.node_topic.tolist(), is_centre.tolist()
+        return ((ids[topic[k]], flags[k], rank) for rank, k in enumerate(self._by_stored_id()))
+
+    def item_rows(self) -> Iterator[tuple[Item, int]]:
+        """(item, stored node id) in id order: known before the clustering is."""
+        items, node_of = self.items, self._item_nodes()
+        return ((items[k], node_of[k]) for k in self._by_id())
+
+    def renumbered(self) -> Iterator[tuple[int, str]]:
+        """A rebuild's (stored node id, item id) for every stored item."""
+        return zip(self._item_nodes(), (it.id for it in self.items))
+
+    def _item_nodes(self) -> list[int]:
+        """Each item's stored node id, in item order."""
+        return self.node_id[self.nodes.item_node].tolist()
+
+    def _by_id(self) -> list[int]:
+        """The items in id order: the stable argsort of their ids, from their ranks."""
+        by_id = np.empty(len(self.items), dtype=np.int64)
+        by_id[self.nodes.item_rank] = np.arange(len(self.items))
+        return by_id.tolist()
+
+    def write_assignments(self, path: Path) -> tuple[Path, Counter]:
+        """assignments.csv under its temporary name, and the items per topic: rows made in id order as
+        written (a sorted list of a million pairs would cost the run seconds and 100 MB at its peak)."""
+        ids, items, item_topic = self.ids, self.items, self.item_topic
+        topic_of = item_topic.tolist()
+        written = write_csv(path, ["id", "topic_id"], ((items[k].id, ids[topic_of[k]]) for k in self._by_id()),
+                            final=False)
+        return written, Counter(dict(zip(ids, np.bincount(item_topic, minlength=len(ids)).tolist())))
+
+    def summaries(self) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(topics in id order, node tokens, node weights, topic per node, sampled nodes, their places in
+        their topics' samples), as ``_summaries``."""
+        nodes, node_topic, centre_node = self.nodes, self.node_topic, self.centre_node
+        sample, place = sample_members(node_topic, centre_node, nodes.weight, nodes.ranked_keys())
+        topics = summarise(self.items, nodes.item_node, node_topic, centre_node, nodes.tokens,
+                           nodes.weight, self.ids, sample, nodes.item_rank, self.times)
+        by_id = np.argsort(text_array(self.ids), kind="stable").tolist()  # in id order, as a night lists them
+        position = np.empty(len(topics), dtype=np.int64)
+        position[by_id] = np.arange(len(topics))
+        return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[node_topic], sample, place
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _normalise_chunk(pairs: Sequence[tuple[str, str]], config: NormalizeConfig) -> list[str]:
+    return item_texts(pairs, config)
+
+
+def _segment_chunk(texts: Sequence[str], segmenter: Segmenter) -> list[list[str]]:
+    return [segmenter(text) for text in texts]
+
+
+@dataclass
+class Prepared:
+    """Items ready to cluster: those with words left, those rejected for having none, and their nodes."""
+
+    items: list[Item]
+    rejected: list[Rejection]
+    nodes: Nodes                      # numbered as ``group_texts`` numbers the items' texts
+
+
+def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: StageTimer,
+            progress: bool = False, workers: int = 0) -> Prepared:
+    """Normalise and segment; an item with no words left (emoji, punctuation) is rejected.
+
+    Each distinct content is normalised once and each distinct text segmented
+    once (copies are most of a night), spread over ``workers`` processes; items
+    are mapped to contents and contents to texts on arrays, so the nodes come
+    out of it without another pass over the items' texts.
+    """
+    with timer("normalise"):
+        index: dict = {}
+        content_of = np.fromiter((index.setdefault((it.title, it.content), len(index)) for it in items),
+                                 dtype=np.int64, count=len(items))
+        if config.normalize.mask_contacts and len(index) > 1000:
+            privacy.warm()  # the recogniser's tables, built once here rather than in every worker
+        texts = map_chunks(partial(_normalise_chunk, config=config.normalize), list(index), workers,
+                           "normalise" if progress else None)
+        for it, k in zip(items, content_of.tolist()):
+            it.text = texts[k]
+    with timer("segment"):
+        index = {}
+        node_of_content = np.fromiter((index.setdefault(text, len(index)) for text in texts), dtype=np.int64,
+                                      count=len(texts))
+        unique = list(index)
+        del index
+        words = map_chunks(partial(_segment_chunk, segmenter=segmenter), unique, workers,
+                           "segment" if progress else None)
+        item_node = node_of_content[content_of]
+        empty = np.fromiter((not found for found in words), dtype=bool, count=len(words))
+        kept, rejected = list(items), []
+        if empty.any():
+            dropped = empty[item_node]
+            rejected = [Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)")
+                        for it, gone in zip(items, dropped.tolist()) if gone]
+            kept = [it for it, gone in zip(items, dropped.tolist()) if not gone]
+            item_node = (np.cumsum(~empty) - 1)[item_node[~dropped]]
+            unique = [text for text, gone in zip(unique, empty.tolist()) if not gone]
+            words = [found for found in words if found]
+        nodes = nodes_of([it.id for it in kept], item_node, unique, words)
+    return Prepared(kept, rejected, nodes)
+
+
+def check_prepared(nodes: Nodes, config: Config) -> None:
+    """``budget.check_prepared`` for these distinct texts under ``config``."""
+    bands, _ = bands_rows(config)
+    chunk = budget.pair_chunk(config.cluster.pair_chunk, config.run.budget_bytes) if config.cluster.pair_chunk else 0
+    budget.check_prepared(budget.held_bytes(), len(nodes.texts), sum(map(len, nodes.texts)), config.sign.num_perm,
+                          bands, chunk, config.run.budget_bytes)
+
+
+@contextmanager
+def _locked(db_path: Path) -> Iterator[Store]:
+    """The database, held against other runs for as long as the block lasts.
+
+    The cyclic garbage collector is paused meanwhile: a run builds millions of
+    small objects that form no cycles, and each collection would walk them all
+    again (seconds at 1.28M items). Reference counting still frees them. They
+    are moved to the oldest generation before it resumes, or its first
+    collection would walk every one of them (2.7 s at 1.28M).
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with run_lock(db_path):
+            store = Store(db_path)
+            try:
+                yield store
+            finally:
+                store.close()
+    finally:
+        if collecting:
+            if not gc.get_freeze_count():  # (a caller's own frozen objects stay frozen)
+                gc.freeze()  # everything tracked goes to the permanent generation, then back to the oldest
+                gc.unfreeze()
+            gc.enable()
+
+
+def run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | None, config: Config,
+        model_path: str | Path | None = None, progress: bool = False, now: dt.datetime | None = None) -> RunReport:
+    """Add the exports to the database and write tonight's files; see the module docstring. With
+    ``run.serial`` every stage runs in this process, one after another (``parallel.serial``)."""
+    with serial(config.run.serial):
+        return _run(paths, db_path, out_dir, config, model_path, progress, now)
+
+
+def _run(paths: Sequence[str | Path], db_path: str | Path, out_dir: str | Path | None, config: Config,
+         model_path: str | Path | None = None, progress: bool = False, now: dt.datetime | None = None) -> RunReport:
+    paths = [Path(p) for p in paths]
+    db_path = Path(db_path)
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    timer = StageTimer(progress)
+    for path in paths:  # before the lock: a FIFO, a device or a folder must not hold it
+        check_file(path, config.ingest)
+    budget.check(paths, config.run.budget_bytes)  # before the lock: a run that cannot fit stores nothing
+    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
+            ExitStack() as stack:
+        with timer("ingest"), ThreadPoolExecutor(1) as hasher:
+            # hashing lets go of the GIL: done beside the parsing (in serial mode, before it)
+            digests = list(map(file_digest, paths)) if is_serial() else hasher.map(file_digest, paths)
+            result = ingest(paths, config.ingest, store.contents_for, now)
+            inputs = [{"file": str(p), "sha256": digest} for p, digest in zip(paths, digests)]
+        prepared = prepare(result.items, config, segmenter_for(config), timer, progress)
+        check_prepared(prepared.nodes, config)  # nothing is stored yet: a run that cannot fit stops here
+        items, rejected = prepared.items, result.rejected + prepared.rejected
+        index_meta = json.loads(store.meta("index") or "null")
+        # a run that adds nothing after one whose exports were cut off writes that run's lists again. Read
+        # now: once a full run's writer holds the database, a read here made its commit wait out the busy
+        # timeout at 100k items (the writer spills its cache under a lock this read then holds up)
+        unexported = store.unexported_run()
+        if not items:
+            plan = Plan([], [], {}, set())
+        elif index_meta is None:
+            record = {"kind": "run", "started": started, "inputs": inputs, "config": config.to_dict()}
+            plan = _plan_full(store, items, prepared.nodes, {}, config, timer, stack, record, out_dir)
+        else:
+            # an index built before a setting existed was built without it
+            built = {"boilerplate": False, "entities": False, "gazetteer": "the built-in one", **index_meta["params"]}
+            if built != index_params(config):
+                differ = sorted(k for k, v in index_params(config).items() if built.get(k) != v)
+                raise StoreError(f"{db_path}: the index was built with other signature or LSH settings "
+                                 f"({', '.join(f'{k} {built.get(k)}' for k in differ)}); run `dedup rebuild` with "
+                                 "tonight's settings first, or run with the index's (e.g. --set "
+                                 "sign.entities=false, or the config file naming the gazetteer it was built with)")
+            index = Index(index_root(db_path), index_meta["segments"])
+            plan = attach(store, index, items, prepared.nodes, config, timer,
+                          np.array(index_meta.get("boilerplate", []), dtype=np.uint32))
+        flagged = result.flagged
+        counts = {"rows_read": result.rows_read, "new_items": len(items), "repeats": result.repeats,
+                  "rejected": len(rejected), "flagged": len(flagged),
+                  "flagged_channel": sum("channel" in f.reason for f in flagged),
+                  "flagged_time": sum("time" in f.reason for f in flagged)}
+        record = RunRecord("run", started, inputs, counts, rejected, flagged,
+                           relist=unexported if not items and not plan.moves else None)
+        report = _commit(store, db_path, plan, record, config, loader, timer, out_dir, index_meta)
+        report.unexported = unexported if items or plan.moves else None
+    report.held = (result, prepared, plan)
+    return report
+
+
+def rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, model_path: str | Path | None = None,
+            progress: bool = False) -> RunReport:
+    """Recluster every stored item with ``config``; topics keep the old id they overlap most."""
+    with serial(config.run.serial):
+        return _rebuild(db_path, out_dir, config, model_path, progress)
+
+
+def _rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, model_path: str | Path | None = None,
+             progress: bool = False) -> RunReport:
+    db_path = Path(db_path)
+    started = dt.datetime.now().isoformat(timespec="seconds")
+    timer = StageTimer(progress)
+    with _locked(db_path) as store, RouterLoader(model_path or config.classify.model) as loader, \
+            ExitStack() as stack:
+        with timer("load"):
+            stored = store.all_items()
+            tokens_of = {row.text: row.tokens.split(" ") for row in store.all_nodes()}
+        items = [it for it, _, _ in stored]
+        previous = {it.id: topic for it, _, topic in stored}
+        with timer("sign"):
+            nodes = group_texts([it.id for it in items], [it.text for it in items],
+                                [tokens_of[it.text] for it in items])
+        record = {"kind": "rebuild", "started": started, "inputs": [], "config": config.to_dict()}
+        check_prepared(nodes, config)
+        index_meta = json.loads(store.meta("index") or "null")  # read before the writer holds the database
+        plan = _plan_full(store, items, nodes, previous, config, timer, stack, record, out_dir)
+        counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
+        report = _commit(store, db_path, plan, RunRecord("rebuild", started, [], counts), config, loader, timer,
+                         out_dir, index_meta)
+    report.held = (stored, tokens_of, items, previous, nodes, plan)
+    return report
+
+
+def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str, str], config: Config,
+               timer: StageTimer, stack: ExitStack, record: dict, out_dir: str | Path | None = None) -> Plan:
+    """Cluster these items (copies share one node, signed once) from scratch; ``previous`` (item -> topic)
+    keeps old ids where they overlap.
+
+    Its transaction opens in a forked writer before the signatures exist, so
+    that the writer never holds on to their pages. It inserts the nodes while
+    clustering runs on one core (not sooner: signing and candidates would
+    slow down), the items once the run has clustered, and the nodes' topics
+    once they are numbered.
+    ``record`` is the run's (kind, started, inputs, config) for the writer;
+    with ``out_dir``, the writer also writes assignments.csv (early, under its
+    temporary name) once it has the topics, while the run writes the workbook.
+    """
+    with timer("store"):
+        # node ids in the order of the nodes' keys (smallest item ids): whatever order the items came in
+        node_id = nodes.ranked_keys()
+        # what the run reads of the database, read before the writer holds it
+        next_number = store.next_topic_number()
+        stored_topics = store.topic_ids()
+        full = FullRows(items, nodes, node_id, rebuild=bool(previous))
+        assignments = Path(out_dir) / "assignments.csv" if out_dir is not None else None
+        writer = Transaction(store, partial(_write_full, full=full, assignments=assignments, **record), ahead=True)
+        stack.callback(writer.abandon)
+    signed = sign(nodes, config, timer)
+    buckets = candidates(signed, config, timer)
+    signed.columns = None  # (355 MB at 1.28M) banded: not needed to cluster
+    writer.send(BeginNodes())
+    clustering = cluster_signed(nodes, signed, config, timer, buckets)
+    del buckets
+    writer.send(BeginItems())
+    with timer("summarise"):
+        n_topics = len(clustering.centre_node)
+        members: list[list[str]] = [[] for _ in range(n_topics)]  # a rebuild: members' previous topics vote
+        if previous:
+            for it, t in zip(items, clustering.item_topic.tolist()):
+                members[t].append(it.id)
+        full.times = received_times(items)  # for numbering now and for the summaries later
+        order = numbering_order(items, nodes.item_node, clustering.node_topic, nodes.keys, n_topics, full.times,
+                               nodes.ranked_keys())
+        ids, merged, _ = assign_ids(members, previous, next_number, order)
+        full.decide(ids, clustering.node_topic, clustering.centre_node)
+        writer.send(Decided(*full.decided))
+    centres = clustering.centre_node
+    indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
+    return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full, writer=writer,
+                known=stored_topics & set(ids), boilerplate=signed.boilerplate.tolist())
+
+
+def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+    """Summaries of the topics a night affects, from their stored members and tonight's."""
+    affected = sorted(plan.affected)
+    planned = {row.node_id: row for row in plan.node_rows}
+    touched = affected + list(plan.moves)
+    stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in store.items_of_topics(touched)]
+    rows = {row.node_id: row for row in store.nodes_of_topics(touched)}
+    rows.update(planned)
+    node_rows = [r._replace(topic=plan.moves.get(r.topic, r.topic)) for r in rows.values()]
+    all_items = stored_items + plan.new_items
+    local = {row.node_id: k for k, row in enumerate(node_rows)}
+    topic_index = {t: k for k, t in enumerate(affected)}
+    node_topic = np.array([topic_index[r.topic] for r in node_rows], dtype=np.int64)
+    item_node = np.array([local[node] for _, node, _ in all_items], dtype=np.int64)
+    weight = np.bincount(item_node, minlength=len(node_rows)).astype(np.float64)
+    centre = np.full(len(affected), -1, dtype=np.int64)
+    for k, r in enumerate(node_rows):
+        if r.is_centre:
+            centre[node_topic[k]] = k
+    keys = [r.key for r in node_rows]
+    tokens = [r.tokens.split(" ") for r in node_rows]
+    sample, place = sample_members(node_topic, centre, weight, keys)
+    topics = summarise([it for it, _, _ in all_items], item_node, node_topic, centre, tokens, weight, affected,
+                       sample)
+    return topics, tokens, weight, node_topic, sample, place
+
+
+@dataclass
+class RunRecord:
+    """What a run is, apart from what it decided: its kind, when it began, its inputs and counts, the rows
+    it refused or flagged, and (``relist``) an earlier run whose lists it writes instead of its own."""
+
+    kind: str
+    started: str
+    inputs: list
+    counts: dict
+    rejected: list[Rejection] = field(default_factory=list)
+    flagged: Sequence[Rejection] = ()
+    relist: int | None = None
+
+
+def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: Config, loader: RouterLoader,
+            timer: StageTimer, out_dir, index_meta) -> RunReport:
+    """Store the plan in one transaction, then write the exports (an earlier run's lists with
+    ``record.relist``: new and changed topics, rejected and flagged rows)."""
+    kind, started, inputs, counts = record.kind, record.started, record.inputs, record.counts
+    rejected, flagged, relist = record.rejected, record.flagged, record.relist
+    with ExitStack() as stack:
+        early = EarlyExports(stack, Path(out_dir)) if out_dir is not None else None
+        if early is not None and not plan.replace_index:  # a night: stored assignments + tonight's
+            early.start_night_assignments(store.path, store.last_run(), plan)
+        if plan.writer is not None:  # a full run or rebuild writes its items while it summarises and routes
+            writer, known = plan.writer, plan.known
+        else:
+            known = store.topic_ids(sorted(plan.affected))
+            writer = Transaction(store, partial(_write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
+                                                config=config.to_dict()))
+            stack.callback(writer.abandon)
+        with timer("summarise"):
+            if plan.full is not None:
+                topics, tokens, weight, node_topic, sample, place = plan.full.summaries()
+            elif plan.affected:
+                topics, tokens, weight, node_topic, sample, place = _summaries(store, plan)
+            else:
+                none = np.zeros(0, dtype=np.int64)
+                topics, tokens, weight, node_topic, sample, place = [], [], np.zeros(0), none, none, none
+        routed = sample[place < config.classify.members]  # a topic's first few: see ClassifyConfig.members
+        routing = _route(topics, tokens, weight, node_topic, routed, config, loader, timer) if topics \
+            else "routing: no topic changed"
+        loader.close()  # the model's process ends before the run's busiest memory: the commit and exports
+        merged = dict(plan.moves)
+        counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),
+                       "merged_topics": len(merged),
+                       **{f"cluster_{k}": v for k, v in plan.stats.items()}})
+        root = index_root(db_path)
+        segments = list(index_meta["segments"]) if index_meta else []
+        segment = None
+        if plan.indexed is not None and len(plan.indexed[0]):
+            segment = f"seg-{int(plan.indexed[0].min()):010d}-{dt.datetime.now():%Y%m%d%H%M%S%f}"
+            segments = [segment] if plan.replace_index else segments + [segment]
+        boilerplate = plan.boilerplate if plan.boilerplate is not None else \
+            (index_meta or {}).get("boilerplate", [])
+        new_index = json.dumps({"segments": segments, "params": index_params(config), "boilerplate": boilerplate}) \
+            if plan.node_rows or plan.full is not None else None
+        rows = [tuple(topic_row(t)) for t in topics]  # made once, for the database and the workbook
+        if early is not None and not plan.replace_index:  # stored topics, tonight's replacing theirs
+            early.start_topics(store.path, store.last_run(), topics, merged)
+        if early is not None:
+            early.wait_for_snapshots()  # so that they read the database as it was before this run
+        # the topics first: a full run's writer stores them while the segment is written, and it commits
+        # only after the run's record, which follows the segment (the index never names a missing one)
+        writer.send(Topics(topic_records(topics, rows), merged, rejected, flagged, new_index))
+        with timer("index"):
+            if segment is not None:
+                node_ids, sig, codes = plan.indexed
+                params = index_params(config)
+                write_segment(root, segment, node_ids, sig, codes, params["bands"], params["rows"])
+        with timer("store"):
+            finished = dt.datetime.now().isoformat(timespec="seconds")
+            writer.send(Finish(finished, counts, timer.rounded()))
+            if early is not None and plan.replace_index:  # every row is known: written while the writer commits
+                early.write_workbook(rows)  # and topics.csv (the writer writes assignments.csv: see _write_full)
+            run_id, rows_seconds, written = writer.result()
+            if early is not None and written is not None:
+                early.assignments = Done(written)
+        timer.seconds["store_rows"] = rows_seconds
+        remove_unlisted(root, segments)
+        report = RunReport(run_id, counts, timer.rounded(), topics, rejected, merged, routing)
+        report.relisted = relist
+        if out_dir is not None:
+            try:
+                with timer("write"):
+                    report.outputs = write_exports(store, Path(out_dir), run_id, rejected, {
+                        "run_id": run_id, "kind": kind, "dedup_version": __version__, "started_at": started,
+                        "finished_at": finished, "inputs": inputs, "counts": counts, "routing": routing,
+                        "merged": merged, "config": config.to_dict(), "lists_of_run": relist or run_id},
+                        timer, whole=plan.replace_index, early=early, flagged=flagged, relist=relist)
+            except OSError as exc:
+                raise ExportError(f"{out_dir}: the run is stored as run {run_id}, but its files could not be "
+                                  f"written ({exc.strerror or exc}); `dedup export --run {run_id}` writes them, "
+                                  "and so does the next run if it has nothing new") from exc
+            report.timings = timer.rounded()
+        store.mark_exported([run_id] + ([relist] if relist else []))
+    return report
+
+
+def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str, inputs: list,
+                config: dict) -> tuple[int, float, None]:
+    """The body of a night's transaction: its nodes, moves and items, then what ``later`` brings: the
+    topics and the index's new segment list (``Topics``), then, once the segment is written, the run's
+    record (``Finish``).
+    Returns the run id, the seconds the rows took and None (no file written)."""
+    begun = time.perf_counter()
+    run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
+                             counts={}, timings={})
+    store.write_nodes(con, plan.node_rows)
+    store.move_topics(con, plan.moves)
+    store.write_items(con, run_id, sorted(((it, node) for it, node, _ in plan.new_items), key=lambda r: r[0].id))
+    rows_seconds = time.perf_counter() - begun
+    _write_topics(store, con, run_id, later(Topics))
+    _finish_run(store, con, run_id, later(Finish))
+    return run_id, rows_seconds, None
+
+
+def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path | None, kind: str, started: str,
+                inputs: list, config: dict) -> tuple[int, float, tuple[Path, Counter] | None]:
+    """The body of a full run's or rebuild's transaction, begun before it signs: once told to begin
+    (``BeginNodes``), every node; once the run has clustered (``BeginItems``), every item (an item's
+    topic is its node's: it need not wait for the topics); then the nodes' topics (``Decided``); then
+    the topics and the index's segment list (``Topics``), and ``assignments`` (under its temporary name)
+    from the rows it holds, while the run writes the index segment and the workbook; last, sent once
+    the segment is written, the run's record (``Finish``). Indexes are built once their column is filled. Returns the
+    run id, the seconds spent writing rows (not waiting) and what ``FullRows.write_assignments``
+    returned (None if not asked, or if the file could not be written: the run then writes it after the
+    commit, and says why if it fails)."""
+    begun = time.perf_counter()
+    run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
+                             counts={}, timings={})
+    rows_seconds = time.perf_counter() - begun
+    later(BeginNodes)  # the run is about to cluster on one core
+    begun = time.perf_counter()
+    store.drop_indexes(con)
+    store.clear_nodes(con)
+    store.write_nodes(con, full.node_rows())
+    store.build_index(con, "nodes_text")
+    rows_seconds += time.perf_counter() - begun
+    # Not before the run has clustered: reading an item copies its pages (reference counts), which
+    # during clustering would take all processes together past 4 GiB (4,112 MiB measured at 1.28M)
+    later(BeginItems)
+    begun = time.perf_counter()
+    if full.rebuild:  # every stored item gets its new node
+        store.renumber_items(con, full.renumbered())
+    else:
+        store.write_items(con, run_id, full.item_rows())
+    store.build_index(con, "items_node")
+    rows_seconds += time.perf_counter() - begun
+    decided = later(Decided)
+    full.decide(decided.ids, decided.node_topic, decided.centre_node)
+    begun = time.perf_counter()
+    store.set_node_topics(con, full.node_topics(), len(full.node_id))
+    store.build_index(con, "nodes_topic")
+    rows_seconds += time.perf_counter() - begun
+    _write_topics(store, con, run_id, later(Topics))
+    written = None
+    if assignments is not None:
+        try:
+            written = full.write_assignments(assignments)
+        except OSError:
+            pass
+    _finish_run(store, con, run_id, later(Finish))  # the run's record: sent once the index segment is written
+    return run_id, rows_seconds, written
+
+
+def _write_topics(store: Store, con, run_id: int, message: Topics) -> None:
+    store.write_topics(con, run_id, message.records, message.merged, message.rejected, message.flagged)
+    if message.new_index is not None:
+        store.set_meta(con, "index", message.new_index)
+
+
+def _finish_run(store: Store, con, run_id: int, message: Finish) -> None:
+    store.finish_run(con, run_id, finished_at=message.finished, counts=message.counts, timings=message.timings)
+
+
+def export_run(db_path: str | Path, out: str | Path, run_id: int | None = None) -> dict[str, Path]:
+    """Write run ``run_id``'s lists again from the database (default: the latest run): its new and
+    changed topics as they stand now, its rejected and flagged rows, with every topic and assignment
+    as they stand now. Records the run's exports as written."""
+    out = Path(out)
+    with _locked(Path(db_path)) as store:
+        last = store.last_run()
+        run_id = last if run_id is None else run_id
+        if not 1 <= run_id <= last:
+            raise NotFound(f"{db_path}: no run {run_id} (runs are 1 to {last})")
+        out.mkdir(parents=True, exist_ok=True)
+        all_rows = store.topic_rows()[0]
+        new, changed = store.run_lists(run_id)
+        rejected, flagged = store.problems(run_id)
+        paths = {"assignments": write_assignments(store.path, out / "assignments.csv"),
+                 "topics": write_csv(out / "topics.csv", TOPIC_COLUMNS, all_rows),
+                 "new_topics": write_csv(out / "new_topics.csv", TOPIC_COLUMNS, new),
+                 "changed_topics": write_csv(out / "changed_topics.csv", TOPIC_COLUMNS + ["merged_from"], changed),
+                 "rejected": write_rejected(out / "rejected.csv", rejected),
+                 "flagged": write_rejected(out / "flagged.csv", flagged, "note"),
+                 "topics_xlsx": write_xlsx(out / "topics.xlsx", {"new": (TOPIC_COLUMNS, new),
+                                                                   "changed": (TOPIC_COLUMNS + ["merged_from"],
+                                                                               changed)})}
+        store.mark_exported([run_id])
+    return paths
+
+
+def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,
+           node_topic: np.ndarray, sample: np.ndarray, config: Config, loader: RouterLoader,
+           timer: StageTimer) -> str:
+    """Fill department columns, or say why routing was skipped (the run still succeeds)."""
+    with timer("classify"):
+        try:
+            router = loader.router()
+        except ModelUnavailable as exc:
+            return f"routing skipped: {exc}"
+        docs = [node_tokens[k] for k in sample]
+        recut = not router.reads_tokens_of(load_gazetteer(config.places.gazetteer))
+        if recut:  # the model reads words cut with another gazetteer's: it cuts the texts' words again itself
+            docs = ["".join(words) for words in docs]
+        router.route(topics, docs, node_weight[sample], node_topic[sample], config.classify.review_below)
+    warning = router.sidecar.get("_warning")
+    if recut:
+        warning = (warning + "\n" if warning else "") + (
+            f"note: the model was trained with another gazetteer ({router.sidecar.get('gazetteer') or 'none'}) "
+            f"than this run's ({config.places.gazetteer or 'none'}); it re-cut the texts with its own")
+    return f"routed with {router.path} ({len(router.labels)} units)" + (f"\n{warning}" if warning else "")

@@ -1,0 +1,1 @@
+"""Reading exports and writing the files a run produces."""

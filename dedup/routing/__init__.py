@@ -1,0 +1,1 @@
+"""The department model: features, training, routing topics to units."""

@@ -1,0 +1,1 @@
+"""The SQLite database, the LSH index of topic centres, model files."""

@@ -1,0 +1,729 @@
+"""The embedded SQLite state: items, topics, memberships, runs and rejected rows.
+
+A run writes everything in one transaction, so a crash leaves the database
+as it was before the run or as it is after it. A lock file beside the
+database keeps a second run from starting while one is in progress.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import multiprocessing as mp
+import os
+import sqlite3
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
+
+from dedup.core.records import Item, NodeRow, Rejection
+from dedup.core.topics import TOPIC_COLUMNS, TopicSummary, topic_row
+from dedup.runtime.parallel import can_fork, die_with_parent, receive_outcome, send_outcome
+
+# 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
+# 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
+SCHEMA_VERSION = 4
+
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+_NODES = """(
+    node_id INTEGER PRIMARY KEY, text TEXT NOT NULL, tokens TEXT NOT NULL, key TEXT NOT NULL,
+    weight INTEGER NOT NULL, topic_id TEXT NOT NULL, is_centre INTEGER NOT NULL, text_crc INTEGER NOT NULL)"""
+
+SCHEMA = f"""
+{_META};
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL, exported_at TEXT);
+CREATE TABLE IF NOT EXISTS nodes {_NODES};
+CREATE INDEX IF NOT EXISTS nodes_topic ON nodes(topic_id);
+CREATE INDEX IF NOT EXISTS nodes_text ON nodes(text_crc);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY, received_at TEXT NOT NULL, channel TEXT NOT NULL, content TEXT NOT NULL,
+    title TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), node_id INTEGER NOT NULL REFERENCES nodes(node_id));
+CREATE INDEX IF NOT EXISTS items_node ON items(node_id, id);
+CREATE TABLE IF NOT EXISTS topics (
+    topic_id TEXT PRIMARY KEY, size INTEGER NOT NULL, representative_id TEXT, representative_text TEXT,
+    keywords TEXT, channels TEXT, first_received TEXT, last_received TEXT,
+    department TEXT, department_score REAL, department_top3 TEXT, needs_review INTEGER NOT NULL DEFAULT 0,
+    created_run INTEGER NOT NULL, updated_run INTEGER NOT NULL, merged_into TEXT);
+CREATE TABLE IF NOT EXISTS rejected (
+    run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS flagged (
+    run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run_topics (
+    run_id INTEGER NOT NULL, topic_id TEXT NOT NULL, status TEXT NOT NULL, merged_into TEXT);
+CREATE INDEX IF NOT EXISTS run_topics_run ON run_topics(run_id);
+"""
+
+
+# topics.csv columns as stored (TOPIC_COLUMNS, in order)
+TOPIC_SELECT = ("SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
+                " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
+                " ELSE '' END, department_top3, needs_review")
+
+# every item's topic, its node's (read in node order, through the indexes); assignments.csv is it by id
+ITEM_TOPICS_SQL = "SELECT i.id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id"
+ASSIGNMENTS_SQL = ITEM_TOPICS_SQL + " ORDER BY i.id"
+
+# indexes that a full run or rebuild drops and builds again once their column is filled; items_node
+# holds the ids too, so that every item's topic is read from indexes in node order (1.3 s at 1.28M
+# items, against 3.0 s through the table)
+_BULK_INDEXES = {"nodes_text": "CREATE INDEX nodes_text ON nodes(text_crc)",
+                 "nodes_topic": "CREATE INDEX nodes_topic ON nodes(topic_id)",
+                 "items_node": "CREATE INDEX items_node ON items(node_id, id)"}
+
+
+def text_crc(data: bytes) -> int:
+    """The key a text is looked up by (CRC-32 of its UTF-8): an index of these is a twentieth of one
+    of the texts; a lookup compares the texts it finds."""
+    return zlib.crc32(data)
+
+
+class StoreError(Exception):
+    """The database cannot be used as asked (locked, newer schema, not a dedup database)."""
+
+
+class NotFound(StoreError):
+    """An id or run the user asked for is not in the database (a usage error, not damage)."""
+
+
+def _refuse_unsafe(path: Path, readonly: bool) -> None:
+    """Refuse a database path that SQLite would quietly take for a new, empty database: a 0-byte file
+    (a database cut to nothing), or no file where its index folder shows there was one."""
+    if path.exists() and not path.is_file():
+        raise StoreError(f"{path}: not a regular file")
+    index = Path(str(path) + ".index")
+    if path.is_file() and path.stat().st_size == 0:
+        raise StoreError(f"{path}: the file is empty (0 bytes), not a database; restore it from a backup, or "
+                         "remove it" + (f" and {index}" if index.exists() else "") + " to start a new database")
+    if not readonly and path.is_file() and not os.access(path, os.W_OK):
+        raise StoreError(f"{path}: the database is read-only; a run must be able to write it")
+    if not readonly and not os.access(path.parent if str(path.parent) else Path("."), os.W_OK | os.X_OK) \
+            and path.parent.exists():
+        raise StoreError(f"{path}: its folder is not writable (SQLite writes its journal beside the database)")
+    if not path.exists():
+        if readonly:
+            raise StoreError(f"{path}: no such database")
+        if index.exists() and any(index.iterdir()):
+            raise StoreError(f"{path}: the database is missing but its index {index} is there; restore the "
+                             f"database, or remove {index} to start a new one")
+
+
+def _hot_journal(path: Path) -> bool:
+    """Whether a rollback journal is beside the database with no run holding the lock: a run was cut off
+    mid-commit, and only a writer can roll it back (a read-only open cannot)."""
+    journal = Path(str(path) + "-journal")
+    try:
+        if journal.stat().st_size == 0:
+            return False
+    except FileNotFoundError:
+        return False
+    lock_path = Path(str(path) + ".lock")
+    if not lock_path.exists():
+        return True
+    with open(lock_path) as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a run is committing now: its journal is not hot, and a reader waits for it
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return True
+
+
+@contextmanager
+def run_lock(db_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for one run; a second run fails at once instead of waiting."""
+    lock_path = Path(str(db_path) + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StoreError(f"{db_path}: another dedup run is using this database; try again when it ends") from exc
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Store:
+    """The database of one deployment. A run opens it to write (``readonly=False``) and creates it when
+    no file is there; a read command opens it read-only and never changes a byte of it."""
+
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        _refuse_unsafe(self.path, readonly)
+        try:
+            if readonly:
+                if _hot_journal(self.path):
+                    raise StoreError(f"{self.path}: a run was cut off while it committed (its journal is still "
+                                     "beside the database); the next `dedup run` or `dedup rebuild` rolls it back, "
+                                     "and read commands work again after that")
+                self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+                self.db.execute("PRAGMA busy_timeout=60000")  # readers (`dedup status`) wait out a commit
+                self._check_ours()
+                version = self.meta("schema_version")
+                if int(version) != SCHEMA_VERSION:
+                    raise StoreError(f"{self.path}: schema {version}, this dedup reads {SCHEMA_VERSION}: "
+                                     "the next `dedup run` upgrades it (or upgrade dedup)")
+                return
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            # A run writes in one large transaction. A rollback journal copies only the
+            # pages it changes that existed before (few, for a night; none, for a fresh
+            # database), where WAL writes every new page twice: 5 s of a 1.28M-item commit.
+            self.db.execute("PRAGMA journal_mode=DELETE")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            self.db.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache: a big night inserts in bulk
+            fresh = self._check_ours()
+            if fresh:
+                self.db.execute(_META)
+            version = self.meta("schema_version")
+            if version is not None and int(version) > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: made by a newer dedup (schema {version}); upgrade dedup")
+            if version is not None and int(version) < SCHEMA_VERSION:
+                self._upgrade(int(version))
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable dedup database ({exc})") from exc
+        except ValueError as exc:  # a schema_version that is not a number
+            raise StoreError(f"{self.path}: not a dedup database (schema_version {exc})") from exc
+        if version is None:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _check_ours(self) -> bool:
+        """Whether the database is new (no table at all); raises StoreError if it holds another
+        application's tables, so that no command adds ours beside them."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            if self.readonly:
+                raise StoreError(f"{self.path}: holds no dedup database (no tables)")
+            return True
+        if "meta" not in tables or self.db.execute(
+                "SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is None:
+            raise StoreError(f"{self.path}: not a dedup database (it holds tables {', '.join(sorted(tables)[:5])}); "
+                             "give --db a dedup database or a new path")
+        return False
+
+    def _upgrade(self, version: int) -> None:
+        """Bring a database of an older schema to this one, in one transaction."""
+        if version == 3:
+            with self.transaction() as con:
+                con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
+                con.execute("UPDATE runs SET exported_at = finished_at")  # their lists were written, or are gone
+                for statement in SCHEMA.split(";"):
+                    con.execute(statement)
+                self.set_meta(con, "schema_version", str(SCHEMA_VERSION))
+            return
+        if version != 2:
+            raise StoreError(f"{self.path}: schema {version} is too old to upgrade; run the exports again"
+                             " into a new database")
+        self.db.create_function("text_crc", 1, lambda text: text_crc(text.encode()), deterministic=True)
+        with self.transaction() as con:
+            # items.topic_id repeated its node's topic: every change of a topic wrote it twice, and a
+            # full run could not insert its items before the clustering was known
+            con.execute("DROP INDEX IF EXISTS items_topic")
+            con.execute("ALTER TABLE items DROP COLUMN topic_id")
+            # a unique index on nodes.text held every text a second time: a full run sorted its texts
+            # for it, and filling it was most of the writer's work (15.6 s against 6.4 s at 694k nodes)
+            con.execute(f"CREATE TABLE nodes_3 {_NODES}")
+            con.execute("INSERT INTO nodes_3 SELECT node_id, text, tokens, key, weight, topic_id, is_centre,"
+                        " text_crc(text) FROM nodes")
+            con.execute("DROP TABLE nodes")
+            con.execute("ALTER TABLE nodes_3 RENAME TO nodes")
+            con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
+            con.execute("UPDATE runs SET exported_at = finished_at")
+            for statement in SCHEMA.split(";"):  # the new indexes (executescript would commit first)
+                con.execute(statement)
+            self.set_meta(con, "schema_version", str(SCHEMA_VERSION))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def drop_indexes(self, con: sqlite3.Connection) -> None:
+        """Drop the indexes a bulk write fills (each built again by ``build_index``, in the same transaction).
+
+        Filling a million-row table and then sorting once for each index costs
+        about half of keeping the indexes up to date row by row, in random order.
+        """
+        for name in _BULK_INDEXES:
+            con.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def build_index(self, con: sqlite3.Connection, name: str) -> None:
+        con.execute(_BULK_INDEXES[name])
+
+    def set_meta(self, con: sqlite3.Connection, key: str, value: str) -> None:
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # reads
+    def select_in(self, sql: str, values: list, chunk: int = 900) -> list[tuple]:
+        """Run ``sql`` with its ``IN (?)`` filled chunk by chunk (SQLite caps bound variables)."""
+        out: list[tuple] = []
+        for k in range(0, len(values), chunk):
+            part = values[k:k + chunk]
+            out.extend(self.db.execute(sql.replace("(?)", "(" + ",".join("?" * len(part)) + ")"), part))
+        return out
+
+    def contents_for(self, ids: list[str]) -> dict[str, str]:
+        if self.db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None:
+            return {}  # a first run: a million ids need not be looked up one chunk at a time
+        return dict(self.select_in("SELECT id, content FROM items WHERE id IN (?)", ids))
+
+    def nodes_for_texts(self, texts: list[str]) -> dict[str, tuple[int, str]]:
+        """text -> (node_id, topic_id) of the texts already stored, found by their CRC."""
+        wanted = set(texts)
+        rows = self.select_in("SELECT text, node_id, topic_id FROM nodes WHERE text_crc IN (?)",
+                              sorted({text_crc(text.encode()) for text in wanted}))
+        return {text: (node_id, topic) for text, node_id, topic in rows if text in wanted}
+
+    def node_rows(self, node_ids: list[int]) -> list[NodeRow]:
+        """These nodes' rows."""
+        return list(map(NodeRow._make, self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre"
+                                                      " FROM nodes WHERE node_id IN (?)", node_ids)))
+
+    def nodes_of_topics(self, topic_ids: list[str]) -> list[NodeRow]:
+        return list(map(NodeRow._make, self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre"
+                                                      " FROM nodes WHERE topic_id IN (?)", topic_ids)))
+
+    def items_of_topics(self, topic_ids: list[str]) -> list[tuple[Item, int, str]]:
+        """(item, node_id, topic_id) of every item in these topics."""
+        rows = self.select_in("SELECT i.id, i.received_at, i.channel, i.content, i.title, i.source, i.line, n.text,"
+                        " i.node_id, n.topic_id FROM nodes n JOIN items i ON i.node_id = n.node_id"
+                        " WHERE n.topic_id IN (?)", topic_ids)
+        return [(Item(*row[:8]), row[8], row[9]) for row in rows]
+
+    def all_items(self) -> list[tuple[Item, int, str]]:
+        rows = self.db.execute("SELECT i.id, i.received_at, i.channel, i.content, i.title, i.source, i.line, n.text,"
+                               " i.node_id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id")
+        return [(Item(*row[:8]), row[8], row[9]) for row in rows]
+
+    def all_nodes(self) -> list[NodeRow]:
+        return list(map(NodeRow._make, self.db.execute("SELECT node_id, text, tokens, key, weight, topic_id,"
+                                                       " is_centre FROM nodes ORDER BY node_id")))
+
+    def item_node(self, item_id: str) -> tuple | None:
+        """(node_id, text, tokens, topic_id) of an item's node, or None."""
+        return self.db.execute("SELECT i.node_id, n.text, n.tokens, n.topic_id FROM items i JOIN nodes n"
+                               " ON n.node_id = i.node_id WHERE i.id = ?", (item_id,)).fetchone()
+
+    def centre_of(self, topic_id: str) -> tuple | None:
+        """(node_id, text, tokens) of a topic's centre, or None."""
+        return self.db.execute("SELECT node_id, text, tokens FROM nodes WHERE topic_id = ? AND is_centre = 1",
+                               (topic_id,)).fetchone()
+
+    def first_item_of_nodes(self) -> dict[int, str]:
+        """node_id -> the smallest id of its items."""
+        return dict(self.db.execute("SELECT node_id, MIN(id) FROM items GROUP BY node_id"))
+
+    def topic_ids(self, among: list[str] | None = None) -> set[str]:
+        """Every stored topic id, or those of ``among`` that are stored."""
+        if among is None:
+            return {row[0] for row in self.db.execute("SELECT topic_id FROM topics")}
+        return {row[0] for row in self.select_in("SELECT topic_id FROM topics WHERE topic_id IN (?)", among)}
+
+    def clear_nodes(self, con: sqlite3.Connection) -> None:
+        """Delete every node (a full run or rebuild writes them all again, in its transaction)."""
+        con.execute("DELETE FROM nodes")
+
+    def renumber_items(self, con: sqlite3.Connection, rows: Iterable[tuple[int, str]]) -> None:
+        """Give stored items new nodes, from (node_id, item id) rows (a rebuild)."""
+        con.executemany("UPDATE items SET node_id = ? WHERE id = ?", rows)
+
+    def next_node_id(self) -> int:
+        return (self.db.execute("SELECT MAX(node_id) FROM nodes").fetchone()[0] or -1) + 1
+
+    def next_topic_number(self) -> int:
+        row = self.db.execute("SELECT MAX(CAST(SUBSTR(topic_id, 2) AS INTEGER)) FROM topics").fetchone()
+        return (row[0] or 0) + 1
+
+    def resolve(self, topic_id: str) -> tuple[str, list[str]]:
+        """Follow merge redirects: the live topic id and the path taken."""
+        path = [topic_id]
+        while True:
+            row = self.db.execute("SELECT merged_into FROM topics WHERE topic_id = ?", (path[-1],)).fetchone()
+            if row is None:
+                raise NotFound(f"no topic {topic_id!r} in {self.path}")
+            if not row[0] or row[0] in path:
+                return path[-1], path
+            path.append(row[0])
+
+    def topic(self, topic_id: str) -> dict:
+        cur = self.db.execute("SELECT * FROM topics WHERE topic_id = ?", (topic_id,))
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, cur.fetchone()))
+
+    def members(self, topic_id: str) -> list[tuple[str, str, str, str]]:
+        return self.db.execute("SELECT i.id, i.received_at, i.channel, n.text FROM items i JOIN nodes n"
+                               " ON n.node_id = i.node_id WHERE n.topic_id = ? ORDER BY i.id",
+                               (topic_id,)).fetchall()
+
+    def runs(self) -> list[dict]:
+        cur = self.db.execute("SELECT * FROM runs ORDER BY run_id")
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur:
+            record = dict(zip(names, row))
+            for key in ("inputs", "config", "counts", "timings"):
+                record[key] = json.loads(record[key])
+            out.append(record)
+        return out
+
+    def topic_rows(self, run_id: int | None = None, every: bool = True) -> tuple[list[tuple], list[tuple],
+                                                                                 list[tuple]]:
+        """Live topics as export rows (TOPIC_COLUMNS), largest first: all of them (unless ``every`` is
+        False), those run ``run_id`` created, and those it changed without creating (read in one pass)."""
+        where = "merged_into IS NULL" + ("" if every else " AND updated_run = ?")
+        rows = self.db.execute(f"{TOPIC_SELECT}, created_run, updated_run FROM topics WHERE {where}",
+                               () if every else (run_id,)).fetchall()
+        # ORDER BY size DESC, topic_id, sorted here: SQLite sorted whole rows, texts and all (0.5 s of
+        # 1.3 at 123k topics); ids are compared as SQLite compares them, ASCII or UTF-8 alike
+        rows.sort(key=lambda r: (-r[1], r[0]))
+        width = len(TOPIC_COLUMNS)
+        return ([r[:width] for r in rows] if every else [], [r[:width] for r in rows if r[width] == run_id],
+                [r[:width] for r in rows if r[width + 1] == run_id and r[width] != run_id])
+
+    def topic_sizes(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT topic_id, size FROM topics WHERE merged_into IS NULL AND size > 0"))
+
+    def assignments(self) -> Iterator[tuple[str, str]]:
+        return self.db.execute(ASSIGNMENTS_SQL)
+
+    def last_run(self) -> int:
+        """The id of the latest committed run (0 for none)."""
+        return self.db.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0]
+
+    def counts(self) -> dict[str, int]:
+        q = self.db.execute
+        return {"items": q("SELECT COUNT(*) FROM items").fetchone()[0],
+                "distinct_texts": q("SELECT COUNT(*) FROM nodes").fetchone()[0],
+                "topics": q("SELECT COUNT(*) FROM topics WHERE merged_into IS NULL").fetchone()[0],
+                "merged_topics": q("SELECT COUNT(*) FROM topics WHERE merged_into IS NOT NULL").fetchone()[0],
+                "runs": q("SELECT COUNT(*) FROM runs").fetchone()[0],
+                "rejected": q("SELECT COUNT(*) FROM rejected").fetchone()[0]}
+
+    # writes, inside one transaction
+    def write_run(self, con: sqlite3.Connection, *, kind: str, started_at: str, finished_at: str | None, inputs: list,
+                  config: dict, counts: dict, timings: dict) -> int:
+        cur = con.execute("INSERT INTO runs (kind, started_at, finished_at, inputs, config, counts, timings)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (kind, started_at, finished_at, json.dumps(inputs, ensure_ascii=False),
+                           json.dumps(config, ensure_ascii=False), json.dumps(counts), json.dumps(timings)))
+        return int(cur.lastrowid)
+
+    def finish_run(self, con: sqlite3.Connection, run_id: int, *, finished_at: str, counts: dict,
+                   timings: dict) -> None:
+        con.execute("UPDATE runs SET finished_at = ?, counts = ?, timings = ? WHERE run_id = ?",
+                    (finished_at, json.dumps(counts), json.dumps(timings), run_id))
+
+    # Texts are bound as their UTF-8 bytes and cast back to TEXT (the same stored value): binding a
+    # str makes Python keep a UTF-8 copy inside the string for as long as it lives, which in a full
+    # run's forked writer is every content and text of the run (430 MB at 1.28M items).
+
+    def write_nodes(self, con: sqlite3.Connection, rows: Iterable[NodeRow]) -> None:
+        """Insert or replace these nodes."""
+        con.executemany("INSERT OR REPLACE INTO nodes VALUES (?, CAST(? AS TEXT), ?, ?, ?, ?, ?, ?)",
+                        map(_bound_node, rows))
+
+    def set_node_topics(self, con: sqlite3.Connection, rows: Iterable[tuple[str, int, int]], expected: int) -> None:
+        """Set (topic_id, is_centre) of nodes written before their topics were known, from
+        (topic_id, is_centre, node_id) rows; every one of the ``expected`` nodes must be there."""
+        cur = con.executemany("UPDATE nodes SET topic_id = ?, is_centre = ? WHERE node_id = ?", rows)
+        if cur.rowcount != expected:
+            raise StoreError(f"{self.path}: {cur.rowcount} of {expected} nodes were given their topics")
+
+    def write_items(self, con: sqlite3.Connection, run_id: int, rows: Iterable[tuple[Item, int]]) -> None:
+        """Insert (item, node_id) rows, best in id order: the primary-key index then grows at its end."""
+        con.executemany("INSERT INTO items VALUES (?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?)",
+                        ((it.id, it.received_at, it.channel, it.content.encode(), it.title.encode(), it.source,
+                          it.line, run_id, node) for it, node in rows))
+
+    def move_topics(self, con: sqlite3.Connection, moves: dict[str, str]) -> None:
+        """The nodes (and so the items) of topic a now belong to topic b, for each a -> b."""
+        con.executemany("UPDATE nodes SET topic_id = ? WHERE topic_id = ?", ((b, a) for a, b in moves.items()))
+
+    def write_topics(self, con: sqlite3.Connection, run_id: int, records: Iterable[tuple],
+                     merged: dict[str, str], rejected: list[Rejection], flagged: Sequence[Rejection] = ()) -> None:
+        """Upsert ``topic_records(...)``, mark merged topics, store the rejected and flagged rows and the
+        run's lists."""
+        con.executemany(
+            "INSERT INTO topics (topic_id, size, representative_id, representative_text, keywords, channels,"
+            " first_received, last_received, department, department_score, department_top3, needs_review,"
+            " created_run, updated_run, merged_into) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+            " ON CONFLICT(topic_id) DO UPDATE SET size=excluded.size, representative_id=excluded.representative_id,"
+            " representative_text=excluded.representative_text, keywords=excluded.keywords,"
+            " channels=excluded.channels, first_received=excluded.first_received,"
+            " last_received=excluded.last_received, department=excluded.department,"
+            " department_score=excluded.department_score, department_top3=excluded.department_top3,"
+            " needs_review=excluded.needs_review, updated_run=excluded.updated_run, merged_into=NULL",
+            ((*record, run_id, run_id) for record in records))
+        con.executemany("UPDATE topics SET merged_into = ?, size = 0, updated_run = ? WHERE topic_id = ?",
+                        ((into, run_id, old) for old, into in merged.items()))
+        con.executemany("INSERT INTO rejected VALUES (?, ?, ?, ?, ?)",
+                        ((run_id, r.file, r.line, r.id, r.reason) for r in rejected))
+        con.executemany("INSERT INTO flagged VALUES (?, ?, ?, ?, ?)",
+                        ((run_id, r.file, r.line, r.id, r.reason) for r in flagged))
+        # the night's lists, kept so that they can be written again (`dedup export --run N`)
+        con.execute("INSERT INTO run_topics SELECT ?, topic_id, CASE WHEN merged_into IS NOT NULL THEN 'merged'"
+                    " WHEN created_run = ? THEN 'new' ELSE 'changed' END, merged_into FROM topics"
+                    " WHERE updated_run = ?", (run_id, run_id, run_id))
+
+    def purge_raw(self, before: str) -> int:
+        """Replace the raw content and title of items received before ``before`` with their masked forms
+        (the only raw texts the database holds); returns how many items changed. Repeats of a purged
+        item are then compared with its masked text."""
+        import unicodedata
+
+        from dedup.core.privacy import mask
+
+        def masked(text: str) -> str:  # as normalisation sees a text: full-width digits and spaces folded
+            return mask(unicodedata.normalize("NFKC", text))
+
+        self.db.create_function("dedup_mask", 1, masked, deterministic=True)
+        with self.transaction() as con:
+            cur = con.execute("UPDATE items SET content = dedup_mask(content), title = dedup_mask(title)"
+                              " WHERE received_at < ? AND (content != dedup_mask(content)"
+                              " OR title != dedup_mask(title))", (before,))
+            return cur.rowcount
+
+    def mark_exported(self, run_ids: Iterable[int]) -> None:
+        """Record that the exports of these runs were written whole."""
+        stamp = dt.datetime.now().isoformat(timespec="seconds")
+        with self.transaction() as con:
+            con.executemany("UPDATE runs SET exported_at = ? WHERE run_id = ?", ((stamp, r) for r in run_ids))
+
+    def unexported_run(self) -> int | None:
+        """The latest run, if its exports were never written whole (interrupted after its commit)."""
+        row = self.db.execute("SELECT run_id, exported_at FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()
+        return row[0] if row is not None and row[1] is None else None
+
+    def run_lists(self, run_id: int) -> tuple[list[tuple], list[tuple]]:
+        """The topics run ``run_id`` created and those it changed, as export rows as they stand now; the
+        changed ones end with the ids merged into them that run (``merged_from``)."""
+        rows = self.db.execute(f"{TOPIC_SELECT}, r.status FROM run_topics r JOIN topics USING (topic_id)"
+                               " WHERE r.run_id = ? AND r.status != 'merged'", (run_id,)).fetchall()
+        rows.sort(key=lambda r: (-r[1], r[0]))
+        sources: dict[str, list[str]] = {}
+        for old, into in self.db.execute("SELECT topic_id, merged_into FROM run_topics WHERE run_id = ?"
+                                         " AND status = 'merged' ORDER BY topic_id", (run_id,)):
+            sources.setdefault(into, []).append(old)
+        width = len(TOPIC_COLUMNS)
+        return ([r[:width] for r in rows if r[width] == "new"],
+                [(*r[:width], " ".join(sources.get(r[0], []))) for r in rows if r[width] == "changed"])
+
+    def problems(self, run_id: int) -> tuple[list[Rejection], list[Rejection]]:
+        """The rows run ``run_id`` rejected, and those it kept with metadata filled in."""
+        return tuple([Rejection(*row) for row in self.db.execute(
+            f"SELECT file, line, item_id, {column} FROM {table} WHERE run_id = ? ORDER BY rowid", (run_id,))]
+            for table, column in (("rejected", "reason"), ("flagged", "note")))
+
+
+
+def _bound_node(row: tuple) -> tuple:
+    """A node row as ``write_nodes`` binds it: its text as UTF-8 bytes, and their CRC last."""
+    data = row[1].encode()
+    return (row[0], data, *row[2:], text_crc(data))
+
+
+def topic_records(topics: Sequence[TopicSummary], rows: Sequence[Sequence] | None = None) -> list[tuple]:
+    """Topics as the topics table holds them, less the run columns; ``rows`` are their ``topic_row``s if made."""
+    rows = [topic_row(t) for t in topics] if rows is None else rows
+    return [(*row[:9], t.department_score, row[10], row[11]) for t, row in zip(topics, rows)]
+
+
+_BULK_CACHE_KIB = 32 * 1024
+
+
+class Transaction:
+    """One run's writes in one transaction, begun before the run has decided everything.
+
+    ``body(store, con, later)`` writes inside the transaction and calls
+    ``later(kind)`` for each message the run sends, in order (the last one with
+    ``commit`` or ``send``), naming the type it expects: a message of another type
+    stops the transaction; it commits when ``body`` returns. With
+    ``ahead``, a forked process with a connection of its own runs ``body`` at once
+    (a full run's nodes are inserted while it clusters, its million items while it
+    summarises and routes); the run must not touch the database until ``result``
+    (or ``commit``) returns. A body that raises, ``abandon()`` before the last
+    ``send``, or a run that dies (the process dies with it) rolls everything back.
+    Otherwise, and where fork is unavailable, ``result`` runs ``body`` on
+    ``store``'s connection with the messages sent.
+    """
+
+    def __init__(self, store: Store, body: Callable, ahead: bool = False) -> None:
+        self.store, self.body = store, body
+        self.conn = self.child = None
+        self._sending: threading.Thread | None = None  # a message still going into the writer's pipe
+        self._messages: list = []
+        self._committed, self._value = False, None
+        if ahead and can_fork():
+            ctx = mp.get_context("fork")
+            self.conn, theirs = ctx.Pipe()
+            self.child = ctx.Process(target=self._serve, args=(theirs, os.getpid()), daemon=True)
+            self.child.start()
+            theirs.close()
+
+    def _write(self, store: Store, later: Callable):
+        with store.transaction() as con:
+            return self.body(store, con, later)
+
+    def _serve(self, conn, parent: int) -> None:
+        die_with_parent(parent)
+        try:
+            store = Store(self.store.path)  # never the parent's connection: SQLite's must not cross a fork
+            # rows go in in key order and the pages filled are new: a small cache is as fast (measured at
+            # 1.28M rows: 16.8 s against 18.0 s with 256 MiB) and its copy of the run's memory stays small
+            store.db.execute(f"PRAGMA cache_size={-_BULK_CACHE_KIB}")
+            try:
+                send_outcome(conn, True, self._write(store, lambda kind=None: _sent(conn, kind)))
+            finally:
+                store.close()
+        except BaseException as exc:
+            send_outcome(conn, False, exc)
+
+    def commit(self, message):
+        """Hand ``later()`` its answer; ``body``'s return value once committed, or its exception."""
+        self.send(message)
+        return self.result()
+
+    def send(self, message) -> None:
+        """Hand ``later()`` its next answer. After the last, the transaction commits unless it fails
+        itself: a forked writer goes on while the caller works; in-process, it runs at ``result``."""
+        if self.child is None:
+            self._messages.append(message)
+            return
+        # the pipe holds 64 KiB and the writer reads a message only when it has written what came
+        # before it: a thread feeds it, so that the run goes on (its topics: 60 MB, 1.3 s at 1.28M)
+        self._wait_sent()
+        data = ForkingPickler.dumps(message)
+        self._sending = threading.Thread(target=self._send_bytes, args=(data,), daemon=True)
+        self._sending.start()
+
+    def _send_bytes(self, data) -> None:
+        try:
+            self.conn.send_bytes(data)
+        except OSError:  # it failed before asking; its outcome says why
+            pass
+
+    def _tell(self, control: str) -> None:
+        """A small control message, once any message still going in has gone."""
+        self._wait_sent()
+        self._send_bytes(ForkingPickler.dumps(control))
+
+    def _wait_sent(self) -> None:
+        if self._sending is not None:
+            self._sending.join()
+            self._sending = None
+
+    def result(self):
+        """``body``'s return value once committed (the same value if asked again), or its exception."""
+        if self._committed:
+            return self._value
+        if self.conn is None:  # in-process: the body runs now
+            self._value = self._write(self.store, _answers(self._messages))
+        else:
+            self._tell(_NO_MORE)  # a body that asks for another message fails rather than waits
+            try:
+                self._value = receive_outcome(self.conn, self.child, f"writing {self.store.path}")
+            finally:
+                self._end()
+        self._committed = True
+        return self._value
+
+    def abandon(self) -> None:
+        """Roll back (a no-op once committed)."""
+        if self.child is None:
+            return
+        self._tell(_ABANDONED)
+        self.child.join(timeout=60)
+        if self.child.is_alive():
+            self.child.kill()
+        self._end()
+
+    def _end(self) -> None:
+        self.child.join()
+        self.conn.close()
+        self.child = None
+
+
+_ABANDONED = "abandoned"
+_NO_MORE = "no more messages"
+_ASKED_TOO_MUCH = "the transaction asked for more than the run sent; nothing was written"
+
+
+def _expected(message, kind: type | None):
+    """The message, if it is of the type the body asked for."""
+    if kind is not None and not isinstance(message, kind):
+        raise StoreError(f"the transaction expected {kind.__name__} and the run sent {type(message).__name__}; "
+                         "nothing was written")
+    return message
+
+
+def _answers(messages: list) -> Callable:
+    """``later`` for a body run in-process: the messages sent, in order."""
+    answers = iter(messages)
+
+    def later(kind: type | None = None):
+        try:
+            return _expected(next(answers), kind)
+        except StopIteration:
+            raise StoreError(_ASKED_TOO_MUCH) from None
+
+    return later
+
+
+def _sent(conn, kind: type | None = None):
+    message = conn.recv()  # EOFError if the run is gone: rolled back
+    if isinstance(message, str) and message == _ABANDONED:
+        raise StoreError("the run stopped before it committed; nothing was written")
+    if isinstance(message, str) and message == _NO_MORE:
+        raise StoreError(_ASKED_TOO_MUCH)
+    return _expected(message, kind)
+
+
+@contextmanager
+def read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection of its own: a forked process must not use its parent's."""
+    con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        con.execute("PRAGMA busy_timeout=60000")
+        yield con
+    finally:
+        con.close()
+
+
+def snapshot(db_path: Path, last_run: int, sql: str, ready=None) -> list[tuple] | None:
+    """Rows of ``sql`` as the database stood after run ``last_run``, or None if a later run has committed.
+
+    ``ready`` (an Event) is set once the read holds its lock: from then on a writer's commit waits for it.
+    """
+    with read_only(db_path) as con:
+        con.execute("BEGIN")  # one snapshot for both reads
+        current = con.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0]
+        if ready is not None:
+            ready.set()
+        if current != last_run:
+            return None
+        return con.execute(sql).fetchall()
