@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sqlite3
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,7 @@ class DedupError(click.ClickException):
 @contextmanager
 def database_errors():
     """A database the user named: an unknown id or run is a usage error (2), damage or the wrong file is 4."""
-    from dedup.storage.store import NotFound, StoreError
+    from dedup.storage.store import DatabaseError, NotFound, StoreError
 
     try:
         yield
@@ -42,7 +41,7 @@ def database_errors():
         raise DedupError(str(exc), EXIT_USAGE) from exc
     except StoreError as exc:
         raise DedupError(str(exc), EXIT_DATABASE) from exc
-    except sqlite3.DatabaseError as exc:
+    except DatabaseError as exc:
         raise DedupError(f"the database is damaged or not a dedup database ({exc}); restore it from a backup",
                          EXIT_DATABASE) from exc
 
@@ -56,7 +55,7 @@ def run_errors(db: str, done: str):
     from dedup.core.privacy import mask
     from dedup.io.ingest import IngestError
     from dedup.routing.classify import ModelError
-    from dedup.storage.store import StoreError
+    from dedup.storage.store import DatabaseError, StoreError
 
     try:
         yield
@@ -70,7 +69,7 @@ def run_errors(db: str, done: str):
         raise DedupError(f"{exc} (nothing was {done})", EXIT_BUDGET) from exc
     except ExportError as exc:
         raise DedupError(str(exc), EXIT_OUTPUT) from exc
-    except (sqlite3.DatabaseError, OSError) as exc:  # a full disk, a read-only database
+    except (DatabaseError, OSError) as exc:  # a full disk, a read-only database
         what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise DedupError(f"{db}: the database could not be written ({what}); nothing was {done}",
                          EXIT_DATABASE) from exc

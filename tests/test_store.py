@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from dedup.runtime.parallel import can_fork
-from dedup.storage.store import Store, StoreError, Transaction
+from dedup.storage.store import Store, StoreError
+from dedup.storage.transaction import Transaction
 
 ahead = pytest.mark.parametrize("ahead", [False, pytest.param(True, marks=pytest.mark.skipif(
     not can_fork(), reason="writing ahead needs fork"))])
@@ -118,7 +119,7 @@ def test_killed_run_rolls_back_what_was_written_ahead(tmp_path):
     db = tmp_path / "db.sqlite"
     script = (
         "import sys, time\n"
-        "from dedup.storage.store import Store, StoreError, Transaction\n"
+        "from dedup.storage.store import Store, StoreError\nfrom dedup.storage.transaction import Transaction\n"
         "def body(store, con, later):\n"
         "    con.executemany('INSERT INTO meta VALUES (?, ?)', ((f'k{i}', 'x') for i in range(20000)))\n"
         "    print('written', flush=True)\n"

@@ -58,14 +58,8 @@ from dedup.routing.classify import ModelUnavailable, RouterLoader
 from dedup.runtime.arrays import text_array
 from dedup.runtime.parallel import is_serial, map_chunks, serial
 from dedup.storage.index import Index, index_root, remove_unlisted, write_segment
-from dedup.storage.store import (
-    NotFound,
-    Store,
-    StoreError,
-    Transaction,
-    run_lock,
-    topic_records,
-)
+from dedup.storage.store import NotFound, Store, StoreError, run_lock, topic_records
+from dedup.storage.transaction import Transaction
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dedup.config import Config
 from dedup.core.candidates import bands_rows
 from dedup.core.gazetteer import load_gazetteer
 from dedup.core.records import Item, NodeRow
-from dedup.storage.store import Transaction
+from dedup.storage.transaction import Transaction
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Plan:
     boilerplate: list[int] | None = None              # the shingles left out, as the index keeps them
 
 
-# The messages a run sends its transaction (``store.Transaction``), each of its own type: the body asks
+# The messages a run sends its transaction (``storage.transaction.Transaction``), each of its own type: the body asks
 # for the type it expects next (``later(Topics)``), so a stage moved in the run and not in the body
 # stops with an error naming both, instead of being read as another message.
 
