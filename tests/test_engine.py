@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.batch.engine import StageTimer, find_topics, group_texts, sign, sign_docs
-from dedup.batch.pipeline import prepare
+from dedup.batch.prepare import prepare
 from dedup.config import Config
 from dedup.core.normalize import item_text
 from dedup.core.records import Item

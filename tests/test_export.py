@@ -9,7 +9,7 @@ from conftest import SUGGESTIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.batch import pipeline, publish
+from dedup.batch import pipeline, publish, writes
 from dedup.batch.pipeline import run
 from dedup.config import Config
 from dedup.io.export import write_csv, write_xlsx
@@ -173,7 +173,7 @@ def test_assignments_the_writer_could_not_write_are_written_after_the_commit(tmp
     def full_disk(self, path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pipeline.FullRows, "write_assignments", full_disk)
+    monkeypatch.setattr(writes.FullRows, "write_assignments", full_disk)
     out = tmp_path / "out"
     run([suggestions_csv], tmp_path / "db.sqlite", out, Config())
     assert _read(out / "assignments.csv")[1:] == [list(r) for r in Store(tmp_path / "db.sqlite").assignments()]

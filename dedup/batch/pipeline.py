@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import heapq
 import json
-import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -31,17 +28,16 @@ import numpy as np
 
 from dedup import __version__
 from dedup.batch import budget
-from dedup.batch.engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, nodes_of, sign
+from dedup.batch.engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, sign
 from dedup.batch.incremental import attach
 from dedup.batch.plan import BeginItems, BeginNodes, Decided, Finish, Plan, Topics, index_params
+from dedup.batch.prepare import check_prepared, file_digest, prepare
 from dedup.batch.publish import Done, EarlyExports, write_assignments, write_exports
-from dedup.config import Config, NormalizeConfig
-from dedup.core import privacy
-from dedup.core.candidates import bands_rows
+from dedup.batch.writes import FullRows, write_full, write_plan
+from dedup.config import Config
 from dedup.core.gazetteer import load_gazetteer
-from dedup.core.normalize import item_texts
 from dedup.core.records import Item, Rejection
-from dedup.core.segment import Segmenter, segmenter_for
+from dedup.core.segment import segmenter_for
 from dedup.core.topics import (
     TOPIC_COLUMNS,
     TopicSummary,
@@ -55,8 +51,7 @@ from dedup.core.topics import (
 from dedup.io.export import write_csv, write_rejected, write_xlsx
 from dedup.io.ingest import check_file, ingest
 from dedup.routing.classify import ModelUnavailable, RouterLoader
-from dedup.runtime.arrays import text_array
-from dedup.runtime.parallel import is_serial, map_chunks, serial
+from dedup.runtime.parallel import is_serial, serial
 from dedup.storage.index import Index, index_root, remove_unlisted, write_segment
 from dedup.storage.store import NotFound, Store, StoreError, run_lock, topic_records
 from dedup.storage.transaction import Transaction
@@ -84,171 +79,6 @@ class RunReport:
 
 class ExportError(Exception):
     """The run is stored, but its files could not be written (a full disk, a folder not writable)."""
-
-
-# a node's topic until the clustering is known: as long as a topic id, so that setting it moves no row
-_UNDECIDED = "T" + "?" * 7
-
-
-@dataclass
-class FullRows:
-    """A full run's or rebuild's rows, built where they are written (a million tuples held at once would
-    cost hundreds of MB): the nodes as soon as the texts are known, the rest once topics are numbered
-    (``decide``)."""
-
-    items: list[Item]
-    nodes: Nodes
-    node_id: np.ndarray              # stored id per node: its key's rank, so the table grows at its end
-    rebuild: bool
-    ids: list[str] = field(default_factory=list)                          # topic id per cluster
-    node_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # cluster per node
-    centre_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # centre per cluster
-    times: tuple[np.ndarray, np.ndarray] | None = None  # received_times(items), made once for numbering
-
-    def decide(self, ids: list[str], node_topic: np.ndarray, centre_node: np.ndarray) -> None:
-        self.ids, self.node_topic, self.centre_node = ids, node_topic, centre_node
-
-    @property
-    def decided(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        return self.ids, self.node_topic, self.centre_node
-
-    @property
-    def item_topic(self) -> np.ndarray:
-        return self.node_topic[self.nodes.item_node]
-
-    def _by_stored_id(self) -> list[int]:
-        by_stored_id = np.empty(len(self.node_id), dtype=np.int64)
-        by_stored_id[self.node_id] = np.arange(len(self.node_id))
-        return by_stored_id.tolist()
-
-    def node_rows(self) -> Iterator[tuple]:
-        """Every node in stored-id order, its topic still ``_UNDECIDED``."""
-        nodes = self.nodes
-        weight = nodes.weight.astype(np.int64).tolist()
-        return ((rank, nodes.texts[k], " ".join(nodes.tokens[k]), nodes.keys[k], weight[k], _UNDECIDED, 0)
-                for rank, k in enumerate(self._by_stored_id()))
-
-    def node_topics(self) -> Iterator[tuple[str, int, int]]:
-        """(topic id, is centre, stored id) of every node, in stored-id order."""
-        is_centre = np.zeros(len(self.node_id), dtype=np.int64)
-        is_centre[self.centre_node] = 1
-        ids, topic, flags = self.ids, self.node_topic.tolist(), is_centre.tolist()
-        return ((ids[topic[k]], flags[k], rank) for rank, k in enumerate(self._by_stored_id()))
-
-    def item_rows(self) -> Iterator[tuple[Item, int]]:
-        """(item, stored node id) in id order: known before the clustering is."""
-        items, node_of = self.items, self._item_nodes()
-        return ((items[k], node_of[k]) for k in self._by_id())
-
-    def renumbered(self) -> Iterator[tuple[int, str]]:
-        """A rebuild's (stored node id, item id) for every stored item."""
-        return zip(self._item_nodes(), (it.id for it in self.items))
-
-    def _item_nodes(self) -> list[int]:
-        """Each item's stored node id, in item order."""
-        return self.node_id[self.nodes.item_node].tolist()
-
-    def _by_id(self) -> list[int]:
-        """The items in id order: the stable argsort of their ids, from their ranks."""
-        by_id = np.empty(len(self.items), dtype=np.int64)
-        by_id[self.nodes.item_rank] = np.arange(len(self.items))
-        return by_id.tolist()
-
-    def write_assignments(self, path: Path) -> tuple[Path, Counter]:
-        """assignments.csv under its temporary name, and the items per topic: rows made in id order as
-        written (a sorted list of a million pairs would cost the run seconds and 100 MB at its peak)."""
-        ids, items, item_topic = self.ids, self.items, self.item_topic
-        topic_of = item_topic.tolist()
-        written = write_csv(path, ["id", "topic_id"], ((items[k].id, ids[topic_of[k]]) for k in self._by_id()),
-                            final=False)
-        return written, Counter(dict(zip(ids, np.bincount(item_topic, minlength=len(ids)).tolist())))
-
-    def summaries(self) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(topics in id order, node tokens, node weights, topic per node, sampled nodes, their places in
-        their topics' samples), as ``_summaries``."""
-        nodes, node_topic, centre_node = self.nodes, self.node_topic, self.centre_node
-        sample, place = sample_members(node_topic, centre_node, nodes.weight, nodes.ranked_keys())
-        topics = summarise(self.items, nodes.item_node, node_topic, centre_node, nodes.tokens,
-                           nodes.weight, self.ids, sample, nodes.item_rank, self.times)
-        by_id = np.argsort(text_array(self.ids), kind="stable").tolist()  # in id order, as a night lists them
-        position = np.empty(len(topics), dtype=np.int64)
-        position[by_id] = np.arange(len(topics))
-        return [topics[t] for t in by_id], nodes.tokens, nodes.weight, position[node_topic], sample, place
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _normalise_chunk(pairs: Sequence[tuple[str, str]], config: NormalizeConfig) -> list[str]:
-    return item_texts(pairs, config)
-
-
-def _segment_chunk(texts: Sequence[str], segmenter: Segmenter) -> list[list[str]]:
-    return [segmenter(text) for text in texts]
-
-
-@dataclass
-class Prepared:
-    """Items ready to cluster: those with words left, those rejected for having none, and their nodes."""
-
-    items: list[Item]
-    rejected: list[Rejection]
-    nodes: Nodes                      # numbered as ``group_texts`` numbers the items' texts
-
-
-def prepare(items: Sequence[Item], config: Config, segmenter: Segmenter, timer: StageTimer,
-            progress: bool = False, workers: int = 0) -> Prepared:
-    """Normalise and segment; an item with no words left (emoji, punctuation) is rejected.
-
-    Each distinct content is normalised once and each distinct text segmented
-    once (copies are most of a night), spread over ``workers`` processes; items
-    are mapped to contents and contents to texts on arrays, so the nodes come
-    out of it without another pass over the items' texts.
-    """
-    with timer("normalise"):
-        index: dict = {}
-        content_of = np.fromiter((index.setdefault((it.title, it.content), len(index)) for it in items),
-                                 dtype=np.int64, count=len(items))
-        if config.normalize.mask_contacts and len(index) > 1000:
-            privacy.warm()  # the recogniser's tables, built once here rather than in every worker
-        texts = map_chunks(partial(_normalise_chunk, config=config.normalize), list(index), workers,
-                           "normalise" if progress else None)
-        for it, k in zip(items, content_of.tolist()):
-            it.text = texts[k]
-    with timer("segment"):
-        index = {}
-        node_of_content = np.fromiter((index.setdefault(text, len(index)) for text in texts), dtype=np.int64,
-                                      count=len(texts))
-        unique = list(index)
-        del index
-        words = map_chunks(partial(_segment_chunk, segmenter=segmenter), unique, workers,
-                           "segment" if progress else None)
-        item_node = node_of_content[content_of]
-        empty = np.fromiter((not found for found in words), dtype=bool, count=len(words))
-        kept, rejected = list(items), []
-        if empty.any():
-            dropped = empty[item_node]
-            rejected = [Rejection(it.source, it.line, it.id, "content has no words (only symbols or emoji)")
-                        for it, gone in zip(items, dropped.tolist()) if gone]
-            kept = [it for it, gone in zip(items, dropped.tolist()) if not gone]
-            item_node = (np.cumsum(~empty) - 1)[item_node[~dropped]]
-            unique = [text for text, gone in zip(unique, empty.tolist()) if not gone]
-            words = [found for found in words if found]
-        nodes = nodes_of([it.id for it in kept], item_node, unique, words)
-    return Prepared(kept, rejected, nodes)
-
-
-def check_prepared(nodes: Nodes, config: Config) -> None:
-    """``budget.check_prepared`` for these distinct texts under ``config``."""
-    bands, _ = bands_rows(config)
-    chunk = budget.pair_chunk(config.cluster.pair_chunk, config.run.budget_bytes) if config.cluster.pair_chunk else 0
-    budget.check_prepared(budget.held_bytes(), len(nodes.texts), sum(map(len, nodes.texts)), config.sign.num_perm,
-                          bands, chunk, config.run.budget_bytes)
 
 
 @contextmanager
@@ -395,7 +225,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
         stored_topics = store.topic_ids()
         full = FullRows(items, nodes, node_id, rebuild=bool(previous))
         assignments = Path(out_dir) / "assignments.csv" if out_dir is not None else None
-        writer = Transaction(store, partial(_write_full, full=full, assignments=assignments, **record), ahead=True)
+        writer = Transaction(store, partial(write_full, full=full, assignments=assignments, **record), ahead=True)
         stack.callback(writer.abandon)
     signed = sign(nodes, config, timer)
     buckets = candidates(signed, config, timer)
@@ -478,7 +308,7 @@ def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: 
             writer, known = plan.writer, plan.known
         else:
             known = store.topic_ids(sorted(plan.affected))
-            writer = Transaction(store, partial(_write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
+            writer = Transaction(store, partial(write_plan, plan=plan, kind=kind, started=started, inputs=inputs,
                                                 config=config.to_dict()))
             stack.callback(writer.abandon)
         with timer("summarise"):
@@ -547,83 +377,6 @@ def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: 
             report.timings = timer.rounded()
         store.mark_exported([run_id] + ([relist] if relist else []))
     return report
-
-
-def _write_plan(store: Store, con, later, *, plan: Plan, kind: str, started: str, inputs: list,
-                config: dict) -> tuple[int, float, None]:
-    """The body of a night's transaction: its nodes, moves and items, then what ``later`` brings: the
-    topics and the index's new segment list (``Topics``), then, once the segment is written, the run's
-    record (``Finish``).
-    Returns the run id, the seconds the rows took and None (no file written)."""
-    begun = time.perf_counter()
-    run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
-                             counts={}, timings={})
-    store.write_nodes(con, plan.node_rows)
-    store.move_topics(con, plan.moves)
-    store.write_items(con, run_id, sorted(((it, node) for it, node, _ in plan.new_items), key=lambda r: r[0].id))
-    rows_seconds = time.perf_counter() - begun
-    _write_topics(store, con, run_id, later(Topics))
-    _finish_run(store, con, run_id, later(Finish))
-    return run_id, rows_seconds, None
-
-
-def _write_full(store: Store, con, later, *, full: FullRows, assignments: Path | None, kind: str, started: str,
-                inputs: list, config: dict) -> tuple[int, float, tuple[Path, Counter] | None]:
-    """The body of a full run's or rebuild's transaction, begun before it signs: once told to begin
-    (``BeginNodes``), every node; once the run has clustered (``BeginItems``), every item (an item's
-    topic is its node's: it need not wait for the topics); then the nodes' topics (``Decided``); then
-    the topics and the index's segment list (``Topics``), and ``assignments`` (under its temporary name)
-    from the rows it holds, while the run writes the index segment and the workbook; last, sent once
-    the segment is written, the run's record (``Finish``). Indexes are built once their column is filled. Returns the
-    run id, the seconds spent writing rows (not waiting) and what ``FullRows.write_assignments``
-    returned (None if not asked, or if the file could not be written: the run then writes it after the
-    commit, and says why if it fails)."""
-    begun = time.perf_counter()
-    run_id = store.write_run(con, kind=kind, started_at=started, finished_at=None, inputs=inputs, config=config,
-                             counts={}, timings={})
-    rows_seconds = time.perf_counter() - begun
-    later(BeginNodes)  # the run is about to cluster on one core
-    begun = time.perf_counter()
-    store.drop_indexes(con)
-    store.clear_nodes(con)
-    store.write_nodes(con, full.node_rows())
-    store.build_index(con, "nodes_text")
-    rows_seconds += time.perf_counter() - begun
-    # Not before the run has clustered: reading an item copies its pages (reference counts), which
-    # during clustering would take all processes together past 4 GiB (4,112 MiB measured at 1.28M)
-    later(BeginItems)
-    begun = time.perf_counter()
-    if full.rebuild:  # every stored item gets its new node
-        store.renumber_items(con, full.renumbered())
-    else:
-        store.write_items(con, run_id, full.item_rows())
-    store.build_index(con, "items_node")
-    rows_seconds += time.perf_counter() - begun
-    decided = later(Decided)
-    full.decide(decided.ids, decided.node_topic, decided.centre_node)
-    begun = time.perf_counter()
-    store.set_node_topics(con, full.node_topics(), len(full.node_id))
-    store.build_index(con, "nodes_topic")
-    rows_seconds += time.perf_counter() - begun
-    _write_topics(store, con, run_id, later(Topics))
-    written = None
-    if assignments is not None:
-        try:
-            written = full.write_assignments(assignments)
-        except OSError:
-            pass
-    _finish_run(store, con, run_id, later(Finish))  # the run's record: sent once the index segment is written
-    return run_id, rows_seconds, written
-
-
-def _write_topics(store: Store, con, run_id: int, message: Topics) -> None:
-    store.write_topics(con, run_id, message.records, message.merged, message.rejected, message.flagged)
-    if message.new_index is not None:
-        store.set_meta(con, "index", message.new_index)
-
-
-def _finish_run(store: Store, con, run_id: int, message: Finish) -> None:
-    store.finish_run(con, run_id, finished_at=message.finished, counts=message.counts, timings=message.timings)
 
 
 def export_run(db_path: str | Path, out: str | Path, run_id: int | None = None) -> dict[str, Path]:

@@ -27,7 +27,7 @@ class Plan:
     indexed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # new centres: node ids, signatures, places
     replace_index: bool = False
     stats: dict = field(default_factory=dict)
-    full: object | None = None                        # a full run or rebuild: its rows (pipeline.FullRows)
+    full: object | None = None                        # a full run or rebuild: its rows (writes.FullRows)
     writer: Transaction | None = None                 # its transaction, begun before it clustered
     known: set[str] = field(default_factory=set)      # its topic ids already stored (a rebuild keeps ids)
     boilerplate: list[int] | None = None              # the shingles left out, as the index keeps them

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from dedup.batch.engine import StageTimer, sign
-from dedup.batch.pipeline import prepare
+from dedup.batch.prepare import prepare
 from dedup.config import Config
 from dedup.core.candidates import bands_rows, bucket_ids
 from dedup.core.scorer import FEATURES, PairScorer, fit

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dedup.batch.engine import StageTimer, cluster_signed, sign
-from dedup.batch.pipeline import prepare
+from dedup.batch.prepare import prepare
 from dedup.config import Config, ConfigError, dump_toml
 from dedup.core.candidates import bucket_ids, candidate_probability, lsh_params
 from dedup.core.segment import segmenter_for
