@@ -555,9 +555,11 @@ def topic_show(topic_id, db, limit):
     if len(path) > 1:
         click.echo(f"{topic_id} was merged into {live} (" + " -> ".join(path) + ")")
     click.echo(f"{live}: {t['size']} items, {t['first_received']} .. {t['last_received']}")
-    click.echo(f"keywords: {t['keywords']}")
+    click.echo(f"keywords: {' '.join(t['keywords'])}")
+    click.echo("channels: " + (", ".join(f"{kind} {n}" for kind, n in t["channels"].items()) or "none"))
     if t["department"]:
-        click.echo(f"department: {t['department']} ({t['department_score']:.2f}); top-3 {t['department_top3']}"
+        click.echo(f"department: {t['department']} ({t['department_score']:.2f}); top-3 "
+                   + ", ".join(f"{unit} {p:.2f}" for unit, p in t["department_top3"])
                    + ("  [needs review]" if t["needs_review"] else ""))
     click.echo(f"representative {t['representative_id']}: {t['representative_text']}")
     for item_id, received, channel, text in members[:limit]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dedup.runtime.parallel import can_fork
-from dedup.storage.store import Store, StoreError
+from dedup.storage.store import SCHEMA_VERSION, Store, StoreError
 from dedup.storage.transaction import Transaction
 
 ahead = pytest.mark.parametrize("ahead", [False, pytest.param(True, marks=pytest.mark.skipif(
@@ -190,7 +190,7 @@ def test_a_schema_2_database_is_upgraded_in_place_keeping_every_assignment(tmp_p
     con.close()
     store = Store(db)
     try:
-        assert store.meta("schema_version") == "4"
+        assert store.meta("schema_version") == str(SCHEMA_VERSION)
         columns = [row[1] for row in store.db.execute("PRAGMA table_info(items)")]
         assert "topic_id" not in columns and columns[-1] == "node_id"
         indexes = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
@@ -240,3 +240,38 @@ def test_a_message_of_another_type_than_the_body_expects_writes_nothing(tmp_path
     with pytest.raises(StoreError, match="expected str and the run sent int"):
         writer.result()
     assert _rows(store.path) == []
+
+
+def test_a_schema_4_database_is_upgraded_to_json_values_and_exports_the_same_files(tmp_path, suggestions_csv):
+    """Schema 4 kept keywords, channels and the top-3 units as the CSV cells' text; schema 5 keeps JSON
+    values, and the files exported from an upgraded database are the same bytes."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    db = tmp_path / "d.sqlite"
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", str(suggestions_csv), "--db", str(db), "--out", str(tmp_path / "a"),
+                                "--model", str(Path(__file__).parents[1] / "models" / "department.joblib")]
+                         ).exit_code == 0
+    before = (tmp_path / "a" / "topics.csv").read_bytes()
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT topic_id, keywords, channels, department_top3 FROM topics").fetchall()
+    assert any(json.loads(top3) for _, _, _, top3 in rows)
+    con.executemany("UPDATE topics SET keywords = ?, channels = ?, department_top3 = ? WHERE topic_id = ?", [
+        (" ".join(json.loads(k)), ",".join(f"{c}:{n}" for c, n in json.loads(ch).items()),
+         ", ".join(f"{u}:{p:.3f}" for u, p in json.loads(t3)), tid) for tid, k, ch, t3 in rows])
+    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    store = Store(db)  # upgraded on opening for writing
+    assert store.meta("schema_version") == str(SCHEMA_VERSION)
+    upgraded = store.db.execute("SELECT topic_id, keywords, channels, department_top3 FROM topics").fetchall()
+    store.close()
+    assert sorted(upgraded) == sorted(
+        (tid, k, ch, json.dumps([[u, round(p, 3)] for u, p in json.loads(t3)], ensure_ascii=False))
+        for tid, k, ch, t3 in rows)
+    assert runner.invoke(main, ["export", "--db", str(db), "--out", str(tmp_path / "b")]).exit_code == 0
+    assert (tmp_path / "b" / "topics.csv").read_bytes() == before

@@ -22,7 +22,7 @@ from dedup.core.topics import TOPIC_COLUMNS, TopicSummary, topic_row
 
 # 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
 # 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
@@ -58,10 +58,64 @@ CREATE INDEX IF NOT EXISTS run_topics_run ON run_topics(run_id);
 """
 
 
+def _to_3(con: sqlite3.Connection) -> None:
+    """items.topic_id repeated its node's topic: every change of a topic wrote it twice, and a full run could
+    not insert its items before the clustering was known. A unique index on nodes.text held every text a
+    second time; nodes are looked up by the CRC-32 of their text instead."""
+    con.execute("DROP INDEX IF EXISTS items_topic")
+    con.execute("ALTER TABLE items DROP COLUMN topic_id")
+    con.execute(f"CREATE TABLE nodes_3 {_NODES}")
+    con.execute("INSERT INTO nodes_3 SELECT node_id, text, tokens, key, weight, topic_id, is_centre,"
+                " text_crc(text) FROM nodes")
+    con.execute("DROP TABLE nodes")
+    con.execute("ALTER TABLE nodes_3 RENAME TO nodes")
+
+
+def _to_4(con: sqlite3.Connection) -> None:
+    """When each run's files were written (a run whose files were cut off is listed again), and each run's
+    lists and flagged rows (their tables are made by SCHEMA)."""
+    con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
+    con.execute("UPDATE runs SET exported_at = finished_at")  # their lists were written, or are gone
+
+
+def _to_5(con: sqlite3.Connection) -> None:
+    """Keywords, channel counts and the top-3 units as JSON values instead of the CSV cells' text."""
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'topics'").fetchone() is None:
+        return  # (made by SCHEMA)
+    rows = con.execute("SELECT topic_id, keywords, channels, department_top3 FROM topics").fetchall()
+    con.executemany("UPDATE topics SET keywords = ?, channels = ?, department_top3 = ? WHERE topic_id = ?",
+                    [(*_json_fields(*_parsed(keywords, channels, top3)), topic_id)
+                     for topic_id, keywords, channels, top3 in rows])
+
+
+def _parsed(keywords: str | None, channels: str | None, top3: str | None) -> tuple[list, dict, list]:
+    """The values of schema 4's text forms ("a b c", "phone:3,wechat:1", "unit:0.910, unit:0.050")."""
+    words = (keywords or "").split()
+    counts = {c: int(n) for c, _, n in (part.rpartition(":") for part in (channels or "").split(",") if part)}
+    units = [[u, float(p)] for u, _, p in (part.strip().rpartition(":") for part in (top3 or "").split(",")
+                                           if part.strip())]
+    return words, counts, units
+
+
+def _json_fields(keywords: list, channels: dict, top3: list) -> tuple[str, str, str]:
+    return (json.dumps(keywords, ensure_ascii=False), json.dumps(channels, ensure_ascii=False),
+            json.dumps(top3, ensure_ascii=False))
+
+
+# schema version -> the step that brings a database of that version to the next
+MIGRATIONS = {2: _to_3, 3: _to_4, 4: _to_5}
+
+
 # topics.csv columns as stored (TOPIC_COLUMNS, in order)
-TOPIC_SELECT = ("SELECT topic_id, size, representative_id, representative_text, keywords, channels, first_received,"
-                " last_received, department, CASE WHEN department != '' THEN printf('%.3f', department_score)"
-                " ELSE '' END, department_top3, needs_review")
+# (the JSON values written as the CSV cells show them, in SQL: exports read a million rows through it)
+TOPIC_SELECT = (
+    "SELECT topic_id, size, representative_id, representative_text,"
+    " COALESCE((SELECT group_concat(value, ' ') FROM json_each(topics.keywords)), ''),"
+    " COALESCE((SELECT group_concat(key || ':' || value, ',') FROM json_each(topics.channels)), ''),"
+    " first_received, last_received, department,"
+    " CASE WHEN department != '' THEN printf('%.3f', department_score) ELSE '' END,"
+    " COALESCE((SELECT group_concat(json_extract(value, '$[0]') || ':' || printf('%.3f', json_extract(value, '$[1]')),"
+    " ', ') FROM json_each(topics.department_top3)), ''), needs_review")
 
 # every item's topic, its node's (read in node order, through the indexes); assignments.csv is it by id
 ITEM_TOPICS_SQL = "SELECT i.id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id"
@@ -214,34 +268,16 @@ class Store:
         return False
 
     def _upgrade(self, version: int) -> None:
-        """Bring a database of an older schema to this one, in one transaction."""
-        if version == 3:
-            with self.transaction() as con:
-                con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
-                con.execute("UPDATE runs SET exported_at = finished_at")  # their lists were written, or are gone
-                for statement in SCHEMA.split(";"):
-                    con.execute(statement)
-                self.set_meta(con, "schema_version", str(SCHEMA_VERSION))
-            return
-        if version != 2:
+        """Bring a database of an older schema to this one: each recorded step (``MIGRATIONS``) in turn, all
+        in one transaction."""
+        if version not in MIGRATIONS:
             raise StoreError(f"{self.path}: schema {version} is too old to upgrade; run the exports again"
                              " into a new database")
         self.db.create_function("text_crc", 1, lambda text: text_crc(text.encode()), deterministic=True)
         with self.transaction() as con:
-            # items.topic_id repeated its node's topic: every change of a topic wrote it twice, and a
-            # full run could not insert its items before the clustering was known
-            con.execute("DROP INDEX IF EXISTS items_topic")
-            con.execute("ALTER TABLE items DROP COLUMN topic_id")
-            # a unique index on nodes.text held every text a second time: a full run sorted its texts
-            # for it, and filling it was most of the writer's work (15.6 s against 6.4 s at 694k nodes)
-            con.execute(f"CREATE TABLE nodes_3 {_NODES}")
-            con.execute("INSERT INTO nodes_3 SELECT node_id, text, tokens, key, weight, topic_id, is_centre,"
-                        " text_crc(text) FROM nodes")
-            con.execute("DROP TABLE nodes")
-            con.execute("ALTER TABLE nodes_3 RENAME TO nodes")
-            con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
-            con.execute("UPDATE runs SET exported_at = finished_at")
-            for statement in SCHEMA.split(";"):  # the new indexes (executescript would commit first)
+            for step in range(version, SCHEMA_VERSION):
+                MIGRATIONS[step](con)
+            for statement in SCHEMA.split(";"):  # the new tables and indexes (executescript would commit first)
                 con.execute(statement)
             self.set_meta(con, "schema_version", str(SCHEMA_VERSION))
 
@@ -370,9 +406,14 @@ class Store:
             path.append(row[0])
 
     def topic(self, topic_id: str) -> dict:
+        """A topic's columns; keywords (a list), channels (counts by kind) and department_top3 ([unit,
+        probability] pairs) as values."""
         cur = self.db.execute("SELECT * FROM topics WHERE topic_id = ?", (topic_id,))
         names = [d[0] for d in cur.description]
-        return dict(zip(names, cur.fetchone()))
+        row = dict(zip(names, cur.fetchone()))
+        for key in ("keywords", "channels", "department_top3"):
+            row[key] = json.loads(row[key]) if row[key] else ([] if key != "channels" else {})
+        return row
 
     def members(self, topic_id: str) -> list[tuple[str, str, str, str]]:
         return self.db.execute("SELECT i.id, i.received_at, i.channel, n.text FROM items i JOIN nodes n"
@@ -547,9 +588,15 @@ def _bound_node(row: tuple) -> tuple:
 
 
 def topic_records(topics: Sequence[TopicSummary], rows: Sequence[Sequence] | None = None) -> list[tuple]:
-    """Topics as the topics table holds them, less the run columns; ``rows`` are their ``topic_row``s if made."""
+    """Topics as the topics table holds them, less the run columns: keywords, channel counts and the top-3
+    units as JSON; ``rows`` are their ``topic_row``s if made."""
     rows = [topic_row(t) for t in topics] if rows is None else rows
-    return [(*row[:9], t.department_score, row[10], row[11]) for t, row in zip(topics, rows)]
+    out = []
+    for t, row in zip(topics, rows):
+        keywords, channels, top3 = _json_fields(list(t.keywords), {c: n for c, n in t.channels.items() if n},
+                                                [[unit, p] for unit, p in t.department_top3])
+        out.append((*row[:4], keywords, channels, *row[6:9], t.department_score, top3, row[11]))
+    return out
 
 
 @contextmanager
