@@ -83,3 +83,15 @@ def test_generic_paragraphs_that_are_most_of_every_letter_are_boilerplate():
     found = set(learned.hashes.tolist())
     assert {shingle_hash(s) for s in char_shingles("相信政府一定会为老百姓做主", 3)} <= found
     assert not {shingle_hash(s) for s in char_shingles(PROBLEMS[0], 3)} & found
+
+
+def test_explain_names_the_clauses_that_are_mostly_boilerplate():
+    from dedup.config import Config
+    from dedup.core.signatures import char_shingles, shingle_hash
+    from dedup.tools.explain import discounted_clauses
+
+    config = Config()
+    learned = frozenset(shingle_hash(s) for s in char_shingles("不知道该找哪个部门反映", 3) + char_shingles("感谢领导", 3))
+    text = "你好，梧桐里小区的电梯坏了三天，不知道该找哪个部门反映。感谢领导！"
+    assert discounted_clauses(text, config, learned) == ["不知道该找哪个部门反映", "感谢领导"]
+    assert discounted_clauses("梧桐里小区的电梯坏了三天", config, learned) == []

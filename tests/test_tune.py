@@ -89,6 +89,7 @@ def test_explain_a_merged_pair(fixture_db):
     assert "exact 1.000" in out or "exact 0." in out
     assert re.search(r"LSH \(\d+ bands x \d+ rows\): candidates", out) and "merged: both in" in out
     assert "pair scorer (default): match probability" in out and "word_containment = " in out
+    assert "clauses that are mostly boilerplate: A " in out
     assert "would part them" in out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from dedup.config import Config
 from dedup.core.gazetteer import GazetteerError, load_gazetteer
 from dedup.core.segment import node_places, places_conflict
-from dedup.core.signatures import shingle_hash, text_shingles
+from dedup.core.signatures import char_shingles, shingle_hash, text_shingles
 from dedup.core.verify import Verifier
 from dedup.storage.index import Index, index_root
 from dedup.storage.modelfile import ModelError
@@ -70,6 +71,20 @@ def _shingles(text: str, tokens: list[str], config: Config, boilerplate: frozens
     return kept or own  # a text of boilerplate alone keeps its own (boilerplate.discount)
 
 
+_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？、\n]+")
+
+
+def discounted_clauses(text: str, config: Config, boilerplate: frozenset[int], share: float = 0.5) -> list[str]:
+    """The clauses of a text (between punctuation) of which at least ``share`` of the character shingles are
+    learned boilerplate: the greetings, sign-offs and templates a comparison leaves out, as a person reads them."""
+    out = []
+    for clause in _CLAUSE_END.split(text):
+        own = set(char_shingles(clause, config.sign.ngram)) if clause.strip() else set()
+        if own and sum(shingle_hash(s) in boilerplate for s in own) >= share * len(own):
+            out.append(clause.strip())
+    return out
+
+
 def _discounted(text: str, tokens: list[str], config: Config, boilerplate: frozenset[int]) -> list[str]:
     return sorted(s for s in set(text_shingles(tokens, text, config.sign)) if shingle_hash(s) in boilerplate)
 
@@ -106,6 +121,9 @@ def explain(db_path: Path, id_a: str, id_b: str) -> str:
     lines = [f"A {a.item_id}: {a.text}", f"B {b.item_id}: {b.text}",
              f"shingles ({config.sign.shingle} {config.sign.ngram}-grams): A {len(sa)}, B {len(sb)}, "
              f"in common {len(common)}: " + " | ".join(common[:20]) + (" ..." if len(common) > 20 else ""),
+             "clauses that are mostly boilerplate: A " + (" | ".join(discounted_clauses(a.text, config, bp)) or "none")
+             + "; B " + (" | ".join(discounted_clauses(b.text, config, bp)) or "none")
+             if config.sign.shingle == "char" else "clauses: (word shingles)",
              "boilerplate left out (learned from the data): A " + (" | ".join(_discounted(
                  a.text, a.tokens, config, bp)[:12]) or "none") + "; B " + (" | ".join(_discounted(
                      b.text, b.tokens, config, bp)[:12]) or "none"),
