@@ -183,11 +183,12 @@ def test_tune_and_sample_refuse_bad_input_with_their_status(tmp_path):
 
 def test_a_fault_in_dedup_itself_is_one_line_and_exit_70(monkeypatch, capsys):
     import dedup.cli as cli
+    import dedup.cli.base as base
 
     def broken(*args, **kwargs):
         raise RuntimeError("something dedup did not expect")
 
-    monkeypatch.setattr(cli, "main", broken)
+    monkeypatch.setattr(base, "main", broken)  # the group the program runs
     monkeypatch.delenv("DEDUP_DEBUG", raising=False)
     with pytest.raises(SystemExit) as exit_:
         cli.program()

@@ -29,8 +29,8 @@ def _imported_layers(path: Path) -> set[str]:
 
 def test_every_module_lives_in_a_layer():
     loose = sorted(p.name for p in DEDUP.glob("*.py"))
-    assert loose == ["__init__.py", "cli.py", "config.py"], loose
-    assert {p.name for p in DEDUP.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == set(ORDER)
+    assert loose == ["__init__.py", "config.py"], loose
+    assert {p.name for p in DEDUP.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == set(ORDER) | {"cli"}
 
 
 def test_each_layer_imports_only_the_layers_below_it():
@@ -44,6 +44,6 @@ def test_each_layer_imports_only_the_layers_below_it():
 
 
 def test_no_module_imports_the_cli():
-    users = [p for p in DEDUP.rglob("*.py") if p.name != "cli.py" and "dedup.cli" in p.read_text(encoding="utf-8")
-             and "python -m dedup.cli" not in p.read_text(encoding="utf-8")]
+    users = [p for p in DEDUP.rglob("*.py") if "cli" not in p.relative_to(DEDUP).parts[:1]
+             and "from dedup.cli" in p.read_text(encoding="utf-8")]
     assert users == []

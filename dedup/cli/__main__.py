@@ -1,0 +1,5 @@
+"""``python -m dedup.cli``."""
+
+from dedup.cli import program
+
+program()
