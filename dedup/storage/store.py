@@ -22,89 +22,7 @@ from dedup.core.topics import TOPIC_COLUMNS, TopicSummary, topic_row
 
 # 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
 # 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
-SCHEMA_VERSION = 5
-
-_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-
-_NODES = """(
-    node_id INTEGER PRIMARY KEY, text TEXT NOT NULL, tokens TEXT NOT NULL, key TEXT NOT NULL,
-    weight INTEGER NOT NULL, topic_id TEXT NOT NULL, is_centre INTEGER NOT NULL, text_crc INTEGER NOT NULL)"""
-
-SCHEMA = f"""
-{_META};
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
-    inputs TEXT NOT NULL, config TEXT NOT NULL, counts TEXT NOT NULL, timings TEXT NOT NULL, exported_at TEXT);
-CREATE TABLE IF NOT EXISTS nodes {_NODES};
-CREATE INDEX IF NOT EXISTS nodes_topic ON nodes(topic_id);
-CREATE INDEX IF NOT EXISTS nodes_text ON nodes(text_crc);
-CREATE TABLE IF NOT EXISTS items (
-    id TEXT PRIMARY KEY, received_at TEXT NOT NULL, channel TEXT NOT NULL, content TEXT NOT NULL,
-    title TEXT NOT NULL, source TEXT NOT NULL, line INTEGER NOT NULL,
-    run_id INTEGER NOT NULL REFERENCES runs(run_id), node_id INTEGER NOT NULL REFERENCES nodes(node_id));
-CREATE INDEX IF NOT EXISTS items_node ON items(node_id, id);
-CREATE TABLE IF NOT EXISTS topics (
-    topic_id TEXT PRIMARY KEY, size INTEGER NOT NULL, representative_id TEXT, representative_text TEXT,
-    keywords TEXT, channels TEXT, first_received TEXT, last_received TEXT,
-    department TEXT, department_score REAL, department_top3 TEXT, needs_review INTEGER NOT NULL DEFAULT 0,
-    created_run INTEGER NOT NULL, updated_run INTEGER NOT NULL, merged_into TEXT);
-CREATE TABLE IF NOT EXISTS rejected (
-    run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS flagged (
-    run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, note TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS run_topics (
-    run_id INTEGER NOT NULL, topic_id TEXT NOT NULL, status TEXT NOT NULL, merged_into TEXT);
-CREATE INDEX IF NOT EXISTS run_topics_run ON run_topics(run_id);
-"""
-
-
-def _to_3(con: sqlite3.Connection) -> None:
-    """items.topic_id repeated its node's topic: every change of a topic wrote it twice, and a full run could
-    not insert its items before the clustering was known. A unique index on nodes.text held every text a
-    second time; nodes are looked up by the CRC-32 of their text instead."""
-    con.execute("DROP INDEX IF EXISTS items_topic")
-    con.execute("ALTER TABLE items DROP COLUMN topic_id")
-    con.execute(f"CREATE TABLE nodes_3 {_NODES}")
-    con.execute("INSERT INTO nodes_3 SELECT node_id, text, tokens, key, weight, topic_id, is_centre,"
-                " text_crc(text) FROM nodes")
-    con.execute("DROP TABLE nodes")
-    con.execute("ALTER TABLE nodes_3 RENAME TO nodes")
-
-
-def _to_4(con: sqlite3.Connection) -> None:
-    """When each run's files were written (a run whose files were cut off is listed again), and each run's
-    lists and flagged rows (their tables are made by SCHEMA)."""
-    con.execute("ALTER TABLE runs ADD COLUMN exported_at TEXT")
-    con.execute("UPDATE runs SET exported_at = finished_at")  # their lists were written, or are gone
-
-
-def _to_5(con: sqlite3.Connection) -> None:
-    """Keywords, channel counts and the top-3 units as JSON values instead of the CSV cells' text."""
-    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'topics'").fetchone() is None:
-        return  # (made by SCHEMA)
-    rows = con.execute("SELECT topic_id, keywords, channels, department_top3 FROM topics").fetchall()
-    con.executemany("UPDATE topics SET keywords = ?, channels = ?, department_top3 = ? WHERE topic_id = ?",
-                    [(*_json_fields(*_parsed(keywords, channels, top3)), topic_id)
-                     for topic_id, keywords, channels, top3 in rows])
-
-
-def _parsed(keywords: str | None, channels: str | None, top3: str | None) -> tuple[list, dict, list]:
-    """The values of schema 4's text forms ("a b c", "phone:3,wechat:1", "unit:0.910, unit:0.050")."""
-    words = (keywords or "").split()
-    counts = {c: int(n) for c, _, n in (part.rpartition(":") for part in (channels or "").split(",") if part)}
-    units = [[u, float(p)] for u, _, p in (part.strip().rpartition(":") for part in (top3 or "").split(",")
-                                           if part.strip())]
-    return words, counts, units
-
-
-def _json_fields(keywords: list, channels: dict, top3: list) -> tuple[str, str, str]:
-    return (json.dumps(keywords, ensure_ascii=False), json.dumps(channels, ensure_ascii=False),
-            json.dumps(top3, ensure_ascii=False))
-
-
-# schema version -> the step that brings a database of that version to the next
-MIGRATIONS = {2: _to_3, 3: _to_4, 4: _to_5}
-
+from dedup.storage.schema import _META, MIGRATIONS, SCHEMA, SCHEMA_VERSION, json_fields  # noqa: F401 (SCHEMA_VERSION: the store's interface)
 
 # topics.csv columns as stored (TOPIC_COLUMNS, in order)
 # (the JSON values written as the CSV cells show them, in SQL: exports read a million rows through it)
@@ -593,7 +511,7 @@ def topic_records(topics: Sequence[TopicSummary], rows: Sequence[Sequence] | Non
     rows = [topic_row(t) for t in topics] if rows is None else rows
     out = []
     for t, row in zip(topics, rows):
-        keywords, channels, top3 = _json_fields(list(t.keywords), {c: n for c, n in t.channels.items() if n},
+        keywords, channels, top3 = json_fields(list(t.keywords), {c: n for c, n in t.channels.items() if n},
                                                 [[unit, p] for unit, p in t.department_top3])
         out.append((*row[:4], keywords, channels, *row[6:9], t.department_score, top3, row[11]))
     return out
