@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from dedup.core.normalize import normalize
-from dedup.routing.classify import build_pipeline, calibration_folds, evaluate
+from dedup.routing.model import build_pipeline, calibration_folds, evaluate
 
 
 def read(path: Path) -> list[dict]:

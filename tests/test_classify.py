@@ -16,18 +16,9 @@ from dedup.config import Config
 from dedup.core.gazetteer import example_path, load_gazetteer
 from dedup.core.segment import Segmenter
 from dedup.core.topics import TopicSummary
-from dedup.routing.classify import (
-    ModelError,
-    ModelUnavailable,
-    RouterLoader,
-    SegmentAnalyzer,
-    features,
-    grouped_split,
-    load_router,
-    segment_counts,
-    topic_scores,
-    train,
-)
+from dedup.routing.classify import ModelError, ModelUnavailable, RouterLoader, load_router, topic_scores
+from dedup.routing.features import SegmentAnalyzer, features, segment_counts
+from dedup.routing.model import grouped_split, train
 from dedup.storage.store import Store
 
 LIAOCHENG = load_gazetteer(example_path())
@@ -270,7 +261,7 @@ def test_calibrated_probabilities_are_scikit_learns(estimator, method, n_classes
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
-    from dedup.routing.classify import predict_proba
+    from dedup.routing.features import predict_proba
 
     X = sparse_random(240, 40, density=0.2, format="csr", random_state=1)
     y = np.array([f"unit{k}" for k in np.asarray(X @ np.random.default_rng(0).random((40, n_classes))).argmax(1)])

@@ -8,7 +8,7 @@ from dedup.config import IngestConfig
 from dedup.core.gazetteer import EMPTY, Gazetteer
 from dedup.core.normalize import normalize
 from dedup.io.ingest import IngestError, iter_records
-from dedup.routing.classify import confusion_plot, train
+from dedup.routing.model import confusion_plot, train
 
 
 class TrainingError(Exception):
