@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
-import json
 import operator
-import re
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,18 +18,19 @@ import numpy as np
 from dedup.config import IngestConfig
 from dedup.core.privacy import mask, mask_cell
 from dedup.core.records import Item, Rejection
+from dedup.io.fields import _CANONICAL_TIME, _fold, _real_date, channel_kind, parse_time, zone_of  # noqa: F401
+from dedup.io.readers import (  # noqa: F401 (IngestError, check_file: the module's API)
+    XLSX_MAX_COLUMNS,
+    IngestError,
+    _csv_rows,
+    _jsonl_rows,
+    _xlsx_rows,
+    check_file,
+    read_text,
+)
 
 # A message is refused only for want of an id or content; time and channel are metadata (filled and flagged).
 REQUIRED = ("id", "content")
-
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-                 "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
-                 "%Y年%m月%d日")
-
-
-class IngestError(Exception):
-    """A whole file is unreadable; the run must stop before storing anything."""
-
 
 @dataclass
 class IngestResult:
@@ -46,110 +43,6 @@ class IngestResult:
     def flagged(self) -> list[Rejection]:
         """Items kept with metadata filled in (``Item.note``), as (file, line, id, note) rows."""
         return [Rejection(it.source, it.line, it.id, it.note) for it in self.items if it.note]
-
-
-def read_text(path: Path) -> tuple[str, str]:
-    """Decode a file as UTF-8 (BOM or not), UTF-16 with a BOM, or GB18030; refuse binary data."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
-    if not raw or raw.isspace():  # (strip() would copy a 300 MB file to find out)
-        raise IngestError(f"{path}: file is empty")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text" export is UTF-16 with a BOM
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise IngestError(f"{path}: starts like UTF-16 but does not decode ({exc.reason})") from exc
-    if b"\x00" in raw[:65536]:
-        raise IngestError(f"{path}: looks like a binary file, not a text export (NUL bytes)")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding), encoding.replace("-sig", "")
-        except UnicodeDecodeError:
-            continue
-    raise IngestError(f"{path}: encoding is neither UTF-8 nor GB18030")
-
-
-_CANONICAL_TIME = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d")
-
-
-def parse_time(value: object, zone: dt.timezone | None = None) -> str | None:
-    """Normalise a time cell to 'YYYY-MM-DD HH:MM:SS' in ``zone`` (default +08:00), or None when it
-    cannot be read. Times with a zone (``Z``, ``+08:00``) and Unix times (10 or 13 digits) are converted."""
-    try:
-        return _parse_time(value, zone)
-    except (OverflowError, ValueError):  # a time at the calendar's edge, or a number of 400 digits
-        return None
-
-
-def _parse_time(value: object, zone: dt.timezone | None = None) -> str | None:
-    if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value):
-        if value[8:10] <= "28" or _real_date(value):
-            return value  # the common case, already canonical and a real date: skip strptime
-        return None
-    zone = zone or DEFAULT_ZONE
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(zone).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(int(value)) if float(value).is_integer() else str(value)
-    text = str(value or "").strip()
-    if not text:
-        return None
-    if _UNIX_TIME.fullmatch(text):
-        seconds = int(text) / (1000 if len(text) == 13 else 1)
-        return dt.datetime.fromtimestamp(seconds, zone).strftime("%Y-%m-%d %H:%M:%S")
-    if _ZONED.search(text):
-        try:
-            stamp = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
-        except ValueError:
-            return None
-        return stamp.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-    text = re.sub(r"\.\d+$", "", text.replace("T", " ") if re.match(r"\d{4}-\d\d-\d\dT", text) else text)
-    for fmt in _TIME_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt.replace("T", " ")).strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            continue
-    return None
-
-
-DEFAULT_ZONE = dt.timezone(dt.timedelta(hours=8))
-_UNIX_TIME = re.compile(r"1\d{9}|1\d{12}")          # 2001-09 to 2033-05, in seconds or milliseconds
-_ZONED = re.compile(r"\d(Z|[+-]\d\d:?\d\d)$")
-
-
-def zone_of(config: IngestConfig) -> dt.timezone:
-    sign = -1 if config.timezone.startswith("-") else 1
-    hours, minutes = config.timezone[1:].split(":")
-    return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
-
-
-def _real_date(value: str) -> bool:
-    """Whether a canonical time's day 29-31 exists in its month."""
-    try:
-        dt.date(int(value[:4]), int(value[5:7]), int(value[8:10]))
-    except ValueError:
-        return False
-    return True
-
-
-def channel_kind(value: object, channels: dict[str, str]) -> tuple[str, str]:
-    """(kind, the name as written when the map does not know it): unknown and missing names are "other"."""
-    found = channels.get(value) if type(value) is str else None  # most exports spell it as the map does
-    if found:
-        return found, ""
-    name = str(value or "").strip()
-    found = channels.get(name) or channels.get(_fold(name))
-    return (found, "") if found else ("other", name)
-
-
-def _fold(name: object) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name or "")).lower()
 
 
 def map_header(header: list[object], config: IngestConfig, path: Path,
@@ -174,98 +67,6 @@ def map_header(header: list[object], config: IngestConfig, path: Path,
 
 # A field over csv's default 128 KiB limit would fail the whole file; read it, then reject the row.
 csv.field_size_limit(64 * 1024 * 1024)
-
-
-def _csv_rows(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    try:
-        for row in reader:
-            yield start, row
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise IngestError(f"{path}: line {reader.line_num}: malformed CSV: {exc}") from exc
-
-
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict | str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"not valid JSON ({exc.msg})"
-            continue
-        except RecursionError:
-            yield number, "JSON nested too deeply"
-            continue
-        except ValueError:  # e.g. an integer of more digits than Python converts
-            yield number, "not valid JSON (a value out of range)"
-            continue
-        yield number, record if isinstance(record, dict) else "not a JSON object"
-
-
-XLSX_MAX_COLUMNS = 256  # columns read of a sheet: an export has a dozen; a sheet claiming 16,384 is not padded
-
-
-def _xlsx_rows(path: Path, config: IngestConfig) -> Iterator[tuple[str, int, list[object]]]:
-    """Rows of every sheet, streamed (openpyxl's read-only mode). The sheet's claimed dimension is not
-    trusted (a few bytes can claim A1:XFD1048576); its cells are counted against ``ingest.max_cells``."""
-    import openpyxl  # deferred: only Excel inputs pay for the import
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad zip/xml
-        raise IngestError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
-    cells = 0
-    try:
-        for sheet in book.worksheets:
-            sheet.reset_dimensions()  # rows as long as their cells, not as the claimed dimension
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if not row:
-                    continue  # a gap before a far row: openpyxl yields it empty
-                row = row[:XLSX_MAX_COLUMNS]
-                cells += len(row)
-                if cells > config.max_cells:
-                    raise IngestError(f"{path}: sheet {sheet.title!r} row {number}: more than ingest.max_cells "
-                                      f"({config.max_cells:,}) cells; split the workbook or raise the limit")
-                yield sheet.title, number, list(row)
-    except IngestError:
-        raise
-    except Exception as exc:  # a damaged sheet's XML, found only when it is read
-        raise IngestError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
-    finally:
-        book.close()
-
-
-def check_file(path: Path, config: IngestConfig) -> None:
-    """Refuse, before any lock is taken or row read, an input that is not a regular file of bounded size:
-    a FIFO or device would hang the run, a folder has no rows, and an XLSX is a zip whose expanded
-    size is what reading it costs."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise IngestError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) \
-            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
-        raise IngestError(f"{path}: is {kind}, not an export file")
-    limit = config.max_file_bytes
-    if info.st_size > limit:
-        raise IngestError(f"{path}: {info.st_size:,} bytes, above ingest.max_file_bytes ({limit:,}); "
-                          "split the export into smaller files")
-    if path.suffix.lower() == ".xlsx":
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(path) as archive:
-                expanded = sum(member.file_size for member in archive.infolist())
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise IngestError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
-        if expanded > limit:
-            raise IngestError(f"{path}: expands to {expanded:,} bytes, above ingest.max_file_bytes ({limit:,})")
 
 
 def iter_records(path: Path, config: IngestConfig, required: tuple[str, ...] = REQUIRED
