@@ -118,3 +118,34 @@ def test_tune_fits_a_scorer_from_gold_topics(tmp_path):
     assert result.exit_code == 0, result.output
     scorer = load_scorer(out / "pair_scorer.joblib")
     assert scorer.sidecar["held_out"] and "cluster" in (out / "scorer.toml").read_text(encoding="utf-8")
+
+
+def test_a_night_accepts_pairs_at_its_own_stricter_probability(tmp_path):
+    """cluster.night_probability: tonight's texts join stored topics only at that probability."""
+    import csv
+    from pathlib import Path
+
+    from dedup.batch.pipeline import run
+    from dedup.config import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    with (root / "sample_data" / "export.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    parts = []
+    for name, part in (("first.csv", rows[:1500]), ("night.csv", rows[1500:2500])):
+        path = tmp_path / name
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(part)
+        parts.append(path)
+    scored = load_config(root / "pipelines" / "scored.toml").with_overrides(
+        {"places.gazetteer": str(root / "sample_data" / "gazetteer.csv")})
+    attached = {}
+    for night in (0.0, 0.9999):
+        db = tmp_path / f"{night}.sqlite"
+        run([parts[0]], db, None, scored, model_path=tmp_path / "none")
+        report = run([parts[1]], db, None, scored.with_overrides({"cluster.night_probability": night}),
+                     model_path=tmp_path / "none")
+        attached[night] = report.counts["cluster_attached"]
+    assert attached[0.0] > 0 and attached[0.9999] < attached[0.0]

@@ -84,7 +84,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                         NodePlaces(list(sub.tokens) + centre_tokens, list(sub.texts) + [r.text for r in centre_rows],
                                    config.sign.entities, load_gazetteer(config.places.gazetteer)),
                         config.cluster.threshold, config.cluster.place_veto,
-                        scorer=load_scorer(config.cluster.scorer), match_probability=config.cluster.match_probability)
+                        scorer=load_scorer(config.cluster.scorer),
+                        match_probability=config.cluster.night_probability or config.cluster.match_probability)
     local_of = {int(nid): m + k for k, nid in enumerate(centre_ids)}
     centre_topic = [r.topic for r in centre_rows]
 
