@@ -271,3 +271,23 @@ def test_calibrated_probabilities_are_scikit_learns(estimator, method, n_classes
     unseen = sparse_random(60, 40, density=0.3, format="csr", random_state=3)
     unseen = unseen.multiply((np.arange(60) != 5)[:, None]).tocsr()  # row 5: a text with no known feature
     assert np.array_equal(predict_proba(clf, unseen), clf.predict_proba(unseen))
+
+
+def test_fit_check_speaks_when_tonight_scores_far_below_the_held_out_topics():
+    from dedup.routing.classify import fit_check
+
+    sidecar = {"metrics": {"topic_scores": sorted([0.95] * 90 + [0.4] * 10)}}  # 10% below 0.6 when held out
+    assert fit_check(sidecar, [0.95] * 85 + [0.3] * 15, 0.6) == ""           # 15%: within twice
+    said = fit_check(sidecar, [0.95] * 30 + [0.3] * 70, 0.6)
+    assert "does not fit tonight's messages: 70% of topics" in said and "10% of its held-out" in said
+    assert fit_check({"metrics": {}}, [0.1] * 10, 0.6) == ""                  # a model that records none
+
+
+def test_run_from_any_folder_routes_with_the_checkout_model(tmp_path, monkeypatch, suggestions_csv):
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    monkeypatch.chdir(tmp_path)  # models/department.joblib is not here: it is found beside the package
+    result = CliRunner().invoke(main, ["run", str(suggestions_csv), "--db", "d.sqlite", "--out", "o"])
+    assert result.exit_code == 0 and "routed with" in result.output and "routing skipped" not in result.output

@@ -50,7 +50,7 @@ from dedup.core.topics import (
 )
 from dedup.io.export import write_csv, write_rejected, write_xlsx
 from dedup.io.ingest import check_file, ingest
-from dedup.routing.classify import ModelUnavailable, RouterLoader
+from dedup.routing.classify import ModelUnavailable, RouterLoader, fit_check
 from dedup.runtime.parallel import is_serial, serial
 from dedup.storage.index import Index, index_root, remove_unlisted, write_segment
 from dedup.storage.store import NotFound, Store, StoreError, run_lock, topic_records
@@ -420,7 +420,8 @@ def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight
         if recut:  # the model reads words cut with another gazetteer's: it cuts the texts' words again itself
             docs = ["".join(words) for words in docs]
         router.route(topics, docs, node_weight[sample], node_topic[sample], config.classify.review_below)
-    warning = router.sidecar.get("_warning")
+    warning = "\n".join(w for w in (router.sidecar.get("_warning"), fit_check(
+        router.sidecar, [t.department_score for t in topics], config.classify.review_below)) if w)
     if recut:
         warning = (warning + "\n" if warning else "") + (
             f"note: the model was trained with another gazetteer ({router.sidecar.get('gazetteer') or 'none'}) "

@@ -84,6 +84,22 @@ class Router:
             topic.needs_review = topic.department_score < review_below
 
 
+def fit_check(sidecar: dict, scores: Sequence[float], review_below: float) -> str:
+    """Plain words when tonight's topics score far lower than the model's held-out topics did: more than
+    twice the held-out share below ``review_below``, and over a fifth of tonight's. '' when they fit, or
+    when the model records no held-out scores (trained before it did)."""
+    held = sidecar.get("metrics", {}).get("topic_scores")
+    if not held or not len(scores):
+        return ""
+    held_share = float(np.searchsorted(np.asarray(held), review_below, side="left")) / len(held)
+    share = float(np.mean(np.asarray(scores) < review_below))
+    if share <= 0.2 or share <= 2 * held_share:
+        return ""
+    return (f"warning: the department model does not fit tonight's messages: {share:.0%} of topics scored below "
+            f"{review_below} (flagged for review) against {held_share:.0%} of its held-out topics; train one on "
+            "this city's history with `dedup train`")
+
+
 def save_model(pipeline, path: Path, sidecar: dict) -> None:
     """The model (a joblib pickle) and its sidecar, which records the pickle's SHA-256: a run loads a
     model only when the file is the one its sidecar describes."""
@@ -115,6 +131,16 @@ def load_router(path: str | Path) -> Router:
     return Router(model, path, sidecar)
 
 
+def find_model(path: str | Path) -> Path:
+    """The model file a configured path names: as given when absolute or found from the working folder,
+    else beside the package's checkout (its models/ folder), so that `dedup run` routes from any folder."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    beside = Path(__file__).resolve().parents[2] / path
+    return beside if beside.exists() else path
+
+
 class RouterLoader:
     """The department model, loaded by a forked process while the run reads and clusters.
 
@@ -124,7 +150,7 @@ class RouterLoader:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = find_model(path)
         self.conn = self.process = None
         self._router: Router | None = None
         self._error: BaseException | None = None

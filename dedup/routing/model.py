@@ -119,6 +119,8 @@ def evaluate(pipeline, texts: Sequence[str], labels: Sequence[str], groups: Sequ
         per_unit[unit] = {"topics": int(mask.sum()), "precision": tp / predicted.sum() if predicted.sum() else 0.0,
                           "recall": tp / mask.sum()}
     out["per_unit"] = per_unit
+    # the held-out topics' top scores, sorted: a run compares its own with them (``routing.classify.fit_check``)
+    out["topic_scores"] = np.round(np.sort(averaged.max(axis=1)), 4).tolist()
     out["_confusion"] = (topic_label.astype(str), pred_topic.astype(str))
     return out
 
