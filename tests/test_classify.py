@@ -291,3 +291,22 @@ def test_run_from_any_folder_routes_with_the_checkout_model(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)  # models/department.joblib is not here: it is found beside the package
     result = CliRunner().invoke(main, ["run", str(suggestions_csv), "--db", "d.sqlite", "--out", "o"])
     assert result.exit_code == 0 and "routed with" in result.output and "routing skipped" not in result.output
+
+
+def test_dedup_train_writes_the_model_its_plots_and_a_learning_curve(tmp_path):
+    from click.testing import CliRunner
+
+    from dedup.cli import main
+
+    sample = tmp_path / "s"
+    assert CliRunner().invoke(main, ["sample", "--n", "10", "--history", "1500", "--seed", "2", "--out", str(sample)]
+                              ).exit_code == 0
+    out = tmp_path / "m" / "department.joblib"
+    result = CliRunner().invoke(main, ["train", str(sample / "history.csv"), "--gazetteer", str(sample / "gazetteer.csv"),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("department_confusion.png", "department_learning.png"):
+        assert (out.parent / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    curve = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["metrics"]["learning_curve"]
+    assert [c["share"] for c in curve][-1] == 1.0 and [c["items"] for c in curve] == sorted(c["items"] for c in curve)
+    assert all(0 <= c["topic_top1"] <= 1 for c in curve) and "learning curve (items: topic top-1)" in result.output

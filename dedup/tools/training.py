@@ -8,7 +8,7 @@ from dedup.config import IngestConfig
 from dedup.core.gazetteer import EMPTY, Gazetteer
 from dedup.core.normalize import normalize
 from dedup.io.ingest import IngestError, iter_records
-from dedup.routing.model import confusion_plot, train
+from dedup.routing.model import confusion_plot, learning_curve_plot, train
 
 
 class TrainingError(Exception):
@@ -63,6 +63,8 @@ def train_from_files(paths: list[Path], out: Path, features: str, group_by: str,
     plot = confusion_plot(truth, pred, out.with_name(out.stem + "_confusion.png"),
                           title=f"Most confused units, held-out topics of {', '.join(p.name for p in paths)}")
     m = result["metrics"]
+    curve = learning_curve_plot(m["learning_curve"], out.with_name(out.stem + "_learning.png"),
+                                title=f"Learning curve, held-out topics of {', '.join(p.name for p in paths)}")
     lines = [f"trained on {result['training_items']} items, {len(result['labels'])} units; "
              f"held-out {m['items']} items in {m['topics']} topics (grouped split)",
              f"item   top-1 {m['item_top1']:.4f}  top-3 {m['item_top3']:.4f}",
@@ -73,5 +75,7 @@ def train_from_files(paths: list[Path], out: Path, features: str, group_by: str,
              f"{(m['topic_top1_when_score_ge_0.9'] or 0):.4f}",
              "weakest units: " + ", ".join(f"{u} {v['recall']:.2f}" for u, v in
                                            sorted(m["per_unit"].items(), key=lambda kv: kv[1]["recall"])[:5]),
-             f"wrote {out}, {out.with_suffix('.json')}, {plot}"]
+             "learning curve (items: topic top-1): " + ", ".join(
+                 f"{c['items']}: {c['topic_top1']:.3f}" for c in m["learning_curve"]),
+             f"wrote {out}, {out.with_suffix('.json')}, {plot}, {curve}"]
     return "\n".join(lines)
