@@ -310,3 +310,25 @@ def test_dedup_train_writes_the_model_its_plots_and_a_learning_curve(tmp_path):
     curve = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["metrics"]["learning_curve"]
     assert [c["share"] for c in curve][-1] == 1.0 and [c["items"] for c in curve] == sorted(c["items"] for c in curve)
     assert all(0 <= c["topic_top1"] <= 1 for c in curve) and "learning curve (items: topic top-1)" in result.output
+
+
+def test_suspect_labels_lists_mostly_the_labels_that_were_flipped():
+    import csv
+
+    import numpy as np
+
+    from dedup.core.gazetteer import load_gazetteer
+    from dedup.routing.model import suspect_labels
+
+    root = Path(__file__).resolve().parents[1]
+    with (root / "sample_data" / "history.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))  # the whole 12,000: fold models need the history a city would have
+    texts, labels, groups = [r["content"] for r in rows], [r["department"] for r in rows], [r["topic"] for r in rows]
+    units = sorted(set(labels))
+    rng = np.random.default_rng(3)
+    flipped = set(rng.choice(len(labels), size=240, replace=False).tolist())  # 2%
+    noisy = [rng.choice([u for u in units if u != lab]) if k in flipped else lab for k, lab in enumerate(labels)]
+    listed = suspect_labels(texts, noisy, groups, gazetteer=load_gazetteer(root / "sample_data" / "gazetteer.csv"))
+    caught = {k for k, *_ in listed} & flipped
+    assert len(caught) >= 0.6 * len(flipped) and len(caught) >= 0.6 * len(listed)
+    assert all(unit != noisy[k] and p > q for k, unit, p, q in listed)

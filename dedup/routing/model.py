@@ -156,6 +156,38 @@ def train(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], ou
     return sidecar
 
 
+def suspect_labels(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], features: str = "word",
+                   seed: int = 0, gazetteer: Gazetteer = EMPTY, folds: int = 3) -> list[tuple[int, str, float, float]]:
+    """History items whose label the model confidently disagrees with (confident learning): each item is
+    scored by a model that did not see its topic (grouped folds); an item is suspect when another unit's
+    probability reaches that unit's threshold, the mean probability the items labelled with it get.
+    Returns (index, suggested unit, its probability, the given unit's), most doubtful first."""
+    from sklearn.model_selection import GroupKFold
+
+    labels_arr = np.asarray(labels, dtype=object).astype(str)
+    classes = np.unique(labels_arr)
+    proba = np.zeros((len(labels_arr), len(classes)))
+    n_groups = len(set(groups))
+    for fit_idx, held_idx in GroupKFold(n_splits=min(folds, n_groups)).split(np.zeros(len(labels_arr)),
+                                                                            groups=np.asarray(groups)):
+        part = labels_arr[fit_idx]
+        pipe = build_pipeline(features, random_state=seed, folds=calibration_folds(part), gazetteer=gazetteer)
+        pipe.fit([texts[k] for k in fit_idx], part.tolist())
+        proba[np.ix_(held_idx, np.searchsorted(classes, pipe.classes_))] = pipe.predict_proba(
+            [texts[k] for k in held_idx])
+    given = np.searchsorted(classes, labels_arr)
+    threshold = np.array([proba[given == c, c].mean() if (given == c).any() else 1.0 for c in range(len(classes))])
+    other = proba.copy()
+    other[np.arange(len(given)), given] = -1.0
+    suggested = other.argmax(axis=1)
+    p_suggested = other[np.arange(len(given)), suggested]
+    p_given = proba[np.arange(len(given)), given]
+    suspect = np.flatnonzero((p_suggested >= threshold[suggested]) & (p_suggested > p_given))
+    suspect = suspect[np.argsort(-(p_suggested[suspect] - p_given[suspect]), kind="stable")]
+    return [(int(k), str(classes[suggested[k]]), round(float(p_suggested[k]), 4), round(float(p_given[k]), 4))
+            for k in suspect]
+
+
 CURVE_SHARES = (0.1, 0.25, 0.5, 1.0)
 
 

@@ -7,20 +7,22 @@ from pathlib import Path
 from dedup.config import IngestConfig
 from dedup.core.gazetteer import EMPTY, Gazetteer
 from dedup.core.normalize import normalize
+from dedup.io.export import write_csv
 from dedup.io.ingest import IngestError, iter_records
-from dedup.routing.model import confusion_plot, learning_curve_plot, train
+from dedup.routing.model import confusion_plot, learning_curve_plot, suspect_labels, train
 
 
 class TrainingError(Exception):
     """Training data a user can fix."""
 
 
-def read_history(paths: list[Path], group_by: str) -> tuple[list[str], list[str], list[str]]:
-    """Texts, departments and split groups from CSV/TSV/JSONL/XLSX with content and department columns."""
+def read_history(paths: list[Path], group_by: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Texts, departments, split groups and ids (the id column, else file:line) from CSV/TSV/JSONL/XLSX with
+    content and department columns."""
     columns = dict(IngestConfig().columns)
     columns["group"] = (group_by, "topic", "话题")
     config = IngestConfig(columns=columns)
-    texts, labels, groups = [], [], []
+    texts, labels, groups, ids = [], [], [], []
     for path in paths:
         try:
             records = list(iter_records(path, config, required=("content", "department")))
@@ -36,9 +38,10 @@ def read_history(paths: list[Path], group_by: str) -> tuple[list[str], list[str]
             texts.append(text)
             labels.append(label)
             groups.append(str(record.get("group") or f"{path}:{line}"))
+            ids.append(str(record.get("id") or f"{path.name}:{line}"))
     if not texts:
         raise TrainingError("no labelled rows (need content and department columns)")
-    return texts, labels, groups
+    return texts, labels, groups, ids
 
 
 def cluster_groups(texts: list[str], gazetteer: Gazetteer = EMPTY) -> list[str]:
@@ -55,7 +58,7 @@ def cluster_groups(texts: list[str], gazetteer: Gazetteer = EMPTY) -> list[str]:
 
 def train_from_files(paths: list[Path], out: Path, features: str, group_by: str, seed: int,
                      gazetteer: Gazetteer = EMPTY) -> str:
-    texts, labels, groups = read_history(paths, group_by)
+    texts, labels, groups, ids = read_history(paths, group_by)
     if group_by == "cluster" or all(g.count(":") and g.rsplit(":", 1)[-1].isdigit() for g in groups[:50]):
         groups = cluster_groups(texts, gazetteer)
     result = train(texts, labels, groups, out, features=features, seed=seed, gazetteer=gazetteer)
@@ -63,6 +66,10 @@ def train_from_files(paths: list[Path], out: Path, features: str, group_by: str,
     plot = confusion_plot(truth, pred, out.with_name(out.stem + "_confusion.png"),
                           title=f"Most confused units, held-out topics of {', '.join(p.name for p in paths)}")
     m = result["metrics"]
+    suspects = suspect_labels(texts, labels, groups, features, seed, gazetteer)
+    listed = write_csv(out.with_name(out.stem + "_suspect_labels.csv"),
+                       ["id", "given", "suggested", "suggested_probability", "given_probability", "text"],
+                       [[ids[k], labels[k], unit, p, q, texts[k]] for k, unit, p, q in suspects])
     curve = learning_curve_plot(m["learning_curve"], out.with_name(out.stem + "_learning.png"),
                                 title=f"Learning curve, held-out topics of {', '.join(p.name for p in paths)}")
     lines = [f"trained on {result['training_items']} items, {len(result['labels'])} units; "
@@ -75,6 +82,8 @@ def train_from_files(paths: list[Path], out: Path, features: str, group_by: str,
              f"{(m['topic_top1_when_score_ge_0.9'] or 0):.4f}",
              "weakest units: " + ", ".join(f"{u} {v['recall']:.2f}" for u, v in
                                            sorted(m["per_unit"].items(), key=lambda kv: kv[1]["recall"])[:5]),
+             f"labels the model confidently disagrees with (grouped folds): {len(suspects)} of {len(texts)}, "
+             f"listed in {listed} for staff to check",
              "learning curve (items: topic top-1): " + ", ".join(
                  f"{c['items']}: {c['topic_top1']:.3f}" for c in m["learning_curve"]),
              f"wrote {out}, {out.with_suffix('.json')}, {plot}, {curve}"]
