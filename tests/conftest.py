@@ -34,6 +34,17 @@ def write_csv(path: Path, rows, header=HEADER, encoding="utf-8") -> Path:
     return path
 
 
+def sample_parts(folder: Path, cuts: tuple[int, ...]) -> list[Path]:
+    """The bundled sample export cut at ``cuts`` into consecutive parts (a first run, then nights), as CSV files."""
+    with (Path(__file__).resolve().parents[1] / "sample_data" / "export.csv").open(encoding="utf-8-sig",
+                                                                                   newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = [0, *cuts, len(rows)]
+    return [write_csv(folder / f"part{k}.csv", [list(r.values()) for r in rows[lo:hi]], list(rows[0]))
+            for k, (lo, hi) in enumerate(zip(bounds, bounds[1:]))]
+
+
 @pytest.fixture
 def suggestions_csv(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "night.csv", [s[:4] for s in SUGGESTIONS])

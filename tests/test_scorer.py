@@ -122,23 +122,15 @@ def test_tune_fits_a_scorer_from_gold_topics(tmp_path):
 
 def test_a_night_accepts_pairs_at_its_own_stricter_probability(tmp_path):
     """cluster.night_probability: tonight's texts join stored topics only at that probability."""
-    import csv
     from pathlib import Path
+
+    from conftest import sample_parts
 
     from dedup.batch.pipeline import run
     from dedup.config import load_config
 
     root = Path(__file__).resolve().parents[1]
-    with (root / "sample_data" / "export.csv").open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    parts = []
-    for name, part in (("first.csv", rows[:1500]), ("night.csv", rows[1500:2500])):
-        path = tmp_path / name
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, list(rows[0]))
-            writer.writeheader()
-            writer.writerows(part)
-        parts.append(path)
+    parts = sample_parts(tmp_path, (1500, 2500))
     scored = load_config(root / "pipelines" / "scored.toml").with_overrides(
         {"places.gazetteer": str(root / "sample_data" / "gazetteer.csv")})
     attached = {}

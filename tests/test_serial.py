@@ -2,11 +2,12 @@
 and a rebuild leave the database row for row and their files byte for byte as the forked, threaded
 run does."""
 
-import csv
 import os
 import sqlite3
 import threading
 from pathlib import Path
+
+from conftest import sample_parts
 
 from dedup.batch.pipeline import rebuild, run
 from dedup.config import load_config
@@ -14,20 +15,6 @@ from dedup.runtime import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
-
-
-def _split(tmp_path):
-    with (SAMPLE / "export.csv").open(encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    parts = []
-    for name, part in (("first.csv", rows[:2000]), ("night.csv", rows[2000:])):
-        path = tmp_path / name
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, list(rows[0]))
-            writer.writeheader()
-            writer.writerows(part)
-        parts.append(path)
-    return parts
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
@@ -66,8 +53,7 @@ def _three_runs(tmp_path, config, inputs):
 
 def test_the_serial_path_forks_nothing_and_finds_the_same_topics(tmp_path, monkeypatch):
     config = load_config(SAMPLE / "dedup.toml")
-    (tmp_path / "inputs").mkdir()
-    inputs = _split(tmp_path / "inputs")
+    inputs = sample_parts(tmp_path / "inputs", (2000,))
     with monkeypatch.context() as patch:
         patch.setattr(parallel, "SERIAL_BELOW", 1)  # workers even for a sample this small
         fast = _three_runs(tmp_path / "fast", config, inputs)
