@@ -41,3 +41,12 @@ def plt_module():
         plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["axes.unicode_minus"] = False
     return plt
+
+
+def save_figure(plt, fig, path: Path) -> Path:
+    """Lay the figure out, write it as a PNG (110 dpi, its folder made if need be) and free it."""
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -215,7 +215,7 @@ def learning_curve(texts: Sequence[str], labels: Sequence[str], groups: Sequence
 
 def learning_curve_plot(curve: list[dict], path: Path, title: str = "") -> Path:
     """PNG of held-out topic top-1 and macro-F1 against the labelled history the model was fitted on."""
-    from dedup.io.plots import plt_module
+    from dedup.io.plots import plt_module, save_figure
 
     plt = plt_module()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -228,17 +228,14 @@ def learning_curve_plot(curve: list[dict], path: Path, title: str = "") -> Path:
     ax.set_title(title or "学习曲线 (learning curve)")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def confusion_plot(truth: Sequence[str], pred: Sequence[str], path: Path, top: int = 15, title: str = "") -> Path:
     """PNG of the confusion matrix restricted to the most confused units."""
     from collections import Counter
 
-    from dedup.io.plots import plt_module
+    from dedup.io.plots import plt_module, save_figure
 
     plt = plt_module()
     errors = Counter((t, p) for t, p in zip(truth, pred) if t != p)
@@ -265,10 +262,6 @@ def confusion_plot(truth: Sequence[str], pred: Sequence[str], path: Path, top: i
     ax.set_xlabel("predicted unit")
     ax.set_ylabel("true unit")
     ax.set_title(title or "Most confused units (held-out topics)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 

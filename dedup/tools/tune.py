@@ -186,7 +186,7 @@ def write_results(out: Path, rows: list[dict], shared: dict, best: dict | None, 
 
 
 def plot_sweep(rows: list[dict], path: Path, data_name: str, best: dict | None) -> Path:
-    from dedup.io.plots import plt_module
+    from dedup.io.plots import plt_module, save_figure
 
     plt = plt_module()
     settings = sorted({(r["shingle"], r["num_perm"]) for r in rows})
@@ -207,14 +207,11 @@ def plot_sweep(rows: list[dict], path: Path, data_name: str, best: dict | None) 
     axes[0].set_ylabel("score against gold")
     axes[-1].legend(fontsize=8)
     fig.suptitle(f"Threshold sweep on {data_name}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def plot_sizes(pred_sizes: np.ndarray, gold_sizes: np.ndarray | None, path: Path, data_name: str) -> Path:
-    from dedup.io.plots import plt_module
+    from dedup.io.plots import plt_module, save_figure
 
     plt = plt_module()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -229,14 +226,11 @@ def plot_sizes(pred_sizes: np.ndarray, gold_sizes: np.ndarray | None, path: Path
     ax.set_ylabel("number of topics")
     ax.set_title(f"Topic sizes at the chosen setting, {data_name}")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def plot_s_curve(bands: int, rows: int, threshold: float, path: Path, data_name: str) -> Path:
-    from dedup.io.plots import plt_module
+    from dedup.io.plots import plt_module, save_figure
 
     plt = plt_module()
     s = np.linspace(0, 1, 201)
@@ -248,10 +242,7 @@ def plot_s_curve(bands: int, rows: int, threshold: float, path: Path, data_name:
     ax.set_title(f"LSH S-curve of the chosen setting ({data_name})")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def tune(export: Path, gold_path: Path, specs: list[str], out: Path, base: Config, min_precision: float = 0.98,
