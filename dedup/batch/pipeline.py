@@ -344,7 +344,7 @@ def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: 
             early.wait_for_snapshots()  # so that they read the database as it was before this run
         # the topics first: a full run's writer stores them while the segment is written, and it commits
         # only after the run's record, which follows the segment (the index never names a missing one)
-        writer.send(Topics(topic_records(topics, rows), merged, rejected, flagged, new_index))
+        writer.send(Topics(topic_records(topics), merged, rejected, flagged, new_index))
         with timer("index"):
             if segment is not None:
                 node_ids, sig, codes = plan.indexed

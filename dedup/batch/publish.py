@@ -20,7 +20,8 @@ from dedup.core.records import Rejection
 from dedup.core.topics import TOPIC_COLUMNS, TopicSummary, topic_row
 from dedup.io.export import copy_file, pending, publish, write_csv, write_json, write_rejected, write_xlsx
 from dedup.runtime.parallel import Background, can_fork, in_background
-from dedup.storage.store import ASSIGNMENTS_SQL, ITEM_TOPICS_SQL, TOPIC_SELECT, Store, read_only, snapshot
+from dedup.storage.snapshot import ASSIGNMENTS_SQL, ITEM_TOPICS_SQL, TOPIC_SELECT, read_only, snapshot
+from dedup.storage.store import Store
 
 
 class EarlyExports:

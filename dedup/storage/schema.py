@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
+# 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
+# 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
+# 5: keywords, channel counts and top-3 units stored as JSON values
 SCHEMA_VERSION = 5
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"

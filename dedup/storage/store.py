@@ -8,9 +8,7 @@ database keeps a second run from starting while one is in progress.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,26 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dedup.core.records import Item, NodeRow, Rejection
-from dedup.core.topics import TOPIC_COLUMNS, TopicSummary, topic_row
-
-# 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
-# 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
+from dedup.core.topics import TOPIC_COLUMNS, TopicSummary
+from dedup.storage.guard import DatabaseError, NotFound, StoreError, _hot_journal, _refuse_unsafe, run_lock  # noqa: F401
 from dedup.storage.schema import _META, MIGRATIONS, SCHEMA, SCHEMA_VERSION, json_fields  # noqa: F401 (SCHEMA_VERSION: the store's interface)
-
-# topics.csv columns as stored (TOPIC_COLUMNS, in order)
-# (the JSON values written as the CSV cells show them, in SQL: exports read a million rows through it)
-TOPIC_SELECT = (
-    "SELECT topic_id, size, representative_id, representative_text,"
-    " COALESCE((SELECT group_concat(value, ' ') FROM json_each(topics.keywords)), ''),"
-    " COALESCE((SELECT group_concat(key || ':' || value, ',') FROM json_each(topics.channels)), ''),"
-    " first_received, last_received, department,"
-    " CASE WHEN department != '' THEN printf('%.3f', department_score) ELSE '' END,"
-    " COALESCE((SELECT group_concat(json_extract(value, '$[0]') || ':' || printf('%.3f', json_extract(value, '$[1]')),"
-    " ', ') FROM json_each(topics.department_top3)), ''), needs_review")
-
-# every item's topic, its node's (read in node order, through the indexes); assignments.csv is it by id
-ITEM_TOPICS_SQL = "SELECT i.id, n.topic_id FROM items i JOIN nodes n ON n.node_id = i.node_id"
-ASSIGNMENTS_SQL = ITEM_TOPICS_SQL + " ORDER BY i.id"
+from dedup.storage.snapshot import ASSIGNMENTS_SQL, TOPIC_SELECT
 
 # indexes that a full run or rebuild drops and builds again once their column is filled; items_node
 # holds the ids too, so that every item's topic is read from indexes in node order (1.3 s at 1.28M
@@ -51,78 +33,6 @@ def text_crc(data: bytes) -> int:
     """The key a text is looked up by (CRC-32 of its UTF-8): an index of these is a twentieth of one
     of the texts; a lookup compares the texts it finds."""
     return zlib.crc32(data)
-
-
-DatabaseError = sqlite3.DatabaseError  # a damaged or foreign file, a full disk: what callers catch
-
-
-class StoreError(Exception):
-    """The database cannot be used as asked (locked, newer schema, not a dedup database)."""
-
-
-class NotFound(StoreError):
-    """An id or run the user asked for is not in the database (a usage error, not damage)."""
-
-
-def _refuse_unsafe(path: Path, readonly: bool) -> None:
-    """Refuse a database path that SQLite would quietly take for a new, empty database: a 0-byte file
-    (a database cut to nothing), or no file where its index folder shows there was one."""
-    if path.exists() and not path.is_file():
-        raise StoreError(f"{path}: not a regular file")
-    index = Path(str(path) + ".index")
-    if path.is_file() and path.stat().st_size == 0:
-        raise StoreError(f"{path}: the file is empty (0 bytes), not a database; restore it from a backup, or "
-                         "remove it" + (f" and {index}" if index.exists() else "") + " to start a new database")
-    if not readonly and path.is_file() and not os.access(path, os.W_OK):
-        raise StoreError(f"{path}: the database is read-only; a run must be able to write it")
-    if not readonly and not os.access(path.parent if str(path.parent) else Path("."), os.W_OK | os.X_OK) \
-            and path.parent.exists():
-        raise StoreError(f"{path}: its folder is not writable (SQLite writes its journal beside the database)")
-    if not path.exists():
-        if readonly:
-            raise StoreError(f"{path}: no such database")
-        if index.exists() and any(index.iterdir()):
-            raise StoreError(f"{path}: the database is missing but its index {index} is there; restore the "
-                             f"database, or remove {index} to start a new one")
-
-
-def _hot_journal(path: Path) -> bool:
-    """Whether a rollback journal is beside the database with no run holding the lock: a run was cut off
-    mid-commit, and only a writer can roll it back (a read-only open cannot)."""
-    journal = Path(str(path) + "-journal")
-    try:
-        if journal.stat().st_size == 0:
-            return False
-    except FileNotFoundError:
-        return False
-    lock_path = Path(str(path) + ".lock")
-    if not lock_path.exists():
-        return True
-    with open(lock_path) as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a run is committing now: its journal is not hot, and a reader waits for it
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return True
-
-
-@contextmanager
-def run_lock(db_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock for one run; a second run fails at once instead of waiting."""
-    lock_path = Path(str(db_path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise StoreError(f"{db_path}: another dedup run is using this database; try again when it ends") from exc
-        fh.write(str(os.getpid()))
-        fh.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class Store:
@@ -505,39 +415,14 @@ def _bound_node(row: tuple) -> tuple:
     return (row[0], data, *row[2:], text_crc(data))
 
 
-def topic_records(topics: Sequence[TopicSummary], rows: Sequence[Sequence] | None = None) -> list[tuple]:
+def topic_records(topics: Sequence[TopicSummary]) -> list[tuple]:
     """Topics as the topics table holds them, less the run columns: keywords, channel counts and the top-3
-    units as JSON; ``rows`` are their ``topic_row``s if made."""
-    rows = [topic_row(t) for t in topics] if rows is None else rows
+    units as JSON, the rest as the summary has them."""
     out = []
-    for t, row in zip(topics, rows):
+    for t in topics:
         keywords, channels, top3 = json_fields(list(t.keywords), {c: n for c, n in t.channels.items() if n},
                                                 [[unit, p] for unit, p in t.department_top3])
-        out.append((*row[:4], keywords, channels, *row[6:9], t.department_score, top3, row[11]))
+        out.append((t.topic_id, t.size, t.representative_id, t.representative_text, keywords, channels,
+                    t.first_received, t.last_received, t.department, t.department_score, top3,
+                    int(t.needs_review)))
     return out
-
-
-@contextmanager
-def read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection of its own: a forked process must not use its parent's."""
-    con = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    try:
-        con.execute("PRAGMA busy_timeout=60000")
-        yield con
-    finally:
-        con.close()
-
-
-def snapshot(db_path: Path, last_run: int, sql: str, ready=None) -> list[tuple] | None:
-    """Rows of ``sql`` as the database stood after run ``last_run``, or None if a later run has committed.
-
-    ``ready`` (an Event) is set once the read holds its lock: from then on a writer's commit waits for it.
-    """
-    with read_only(db_path) as con:
-        con.execute("BEGIN")  # one snapshot for both reads
-        current = con.execute("SELECT COALESCE(MAX(run_id), 0) FROM runs").fetchone()[0]
-        if ready is not None:
-            ready.set()
-        if current != last_run:
-            return None
-        return con.execute(sql).fetchall()
