@@ -20,6 +20,13 @@ boilerplate are its own. What it stresses, by case:
 - ``d`` long letters: every item is a 250–600-character letter in which
   generic paragraphs shared by all topics make up most of the text.
 
+``--routing where`` makes a topic's unit depend on the kind of complaint *and*
+on where it is (``WHERE_RULE``): some kinds always go to one city department,
+some to the government of the county the place lies in, and some to the city
+department inside the urban core (the first two counties) and to the county
+elsewhere. The made-up city's places are written to ``gazetteer.csv`` beside
+the export, in the format ``places.gazetteer`` reads.
+
     python benchmarks/stress_data.py --case a --n 100000 --seed 1 --out benchmarks/data/stress-a-100k
 """
 
@@ -280,6 +287,39 @@ def sibling(rng: random.Random, topic: Topic, key: str, city: City, place_pool: 
     return Topic(key, topic.kind, topic.unit, topic.county, topic.town, topic.spot, obj, core)
 
 
+# kind -> "city" (always the kind's department), "county" (the county's government) or "core" (the
+# department inside the urban core, the county's government elsewhere)
+WHERE_RULE = {
+    "talent_subsidy": "city", "p2p_loss": "city", "pension_auth": "city", "water_cut": "city",
+    "heating_cold": "city", "elevator_broken": "city", "market_fraud": "city", "clinic_fee": "city",
+    "wage_unpaid": "city", "village_funds": "county", "demolition": "county", "illegal_build": "county",
+    "road_damage": "county", "garbage_pile": "county", "night_noise": "core", "bbq_smoke": "core",
+    "parking_bundle": "core", "wall_cracks": "core", "school_zone": "core", "property_fee": "core",
+    "streetlight_dark": "core", "bus_route": "core", "pollution_river": "core", "dog_nuisance": "core"}
+CORE_COUNTIES = 2
+
+
+def unit_where(t: Topic, city: City) -> str:
+    """The unit that answers topic ``t`` under the kind × where rule."""
+    rule = WHERE_RULE[t.kind]
+    if rule == "city" or (rule == "core" and t.county in city.counties[:CORE_COUNTIES]):
+        return t.unit
+    return f"{t.county}人民政府"
+
+
+def gazetteer_rows(city: City) -> list[dict]:
+    """The made-up city's counties, towns and places as ``name,kind,parent,aliases`` rows."""
+    rows = [{"name": c, "kind": "county", "parent": "", "aliases": ""} for c in city.counties]
+    for county in city.counties:
+        rows += [{"name": t, "kind": "town", "parent": county, "aliases": ""} for t in city.towns[county]]
+    seen = set()
+    for county, town, spot in city.places:
+        if spot not in seen:
+            seen.add(spot)
+            rows.append({"name": spot, "kind": "place", "parent": town, "aliases": ""})
+    return rows
+
+
 def _place(rng: random.Random, t: Topic) -> str:
     r = rng.random()
     return f"{t.county}{t.town}{t.spot}" if r < 0.3 else f"{t.town}{t.spot}" if r < 0.55 else t.spot
@@ -393,8 +433,8 @@ def topic_sizes(n: int, rng: np.random.Generator, campaign_share: float = 0.25,
 CASES = ("a", "b", "c", "d")
 
 
-def generate(case: str, n: int, seed: int) -> tuple[list[dict], list[dict]]:
-    """(export rows, gold rows) for one stress case."""
+def generate(case: str, n: int, seed: int, routing: str = "kind") -> tuple[list[dict], list[dict], City]:
+    """(export rows, gold rows, the made-up city) for one stress case."""
     if case not in CASES:
         raise ValueError(f"unknown case {case!r}; one of {', '.join(CASES)}")
     rng, nrng = random.Random(seed), np.random.default_rng(seed)
@@ -425,20 +465,21 @@ def generate(case: str, n: int, seed: int) -> tuple[list[dict], list[dict]]:
             when = first + dt.timedelta(seconds=int(rng.expovariate(1 / (4 * 86400))))
             rows.append({"received_at": when.strftime("%Y-%m-%d %H:%M:%S"), "channel": CHANNEL_LABELS[channel],
                          "content": render(rng, t, channel, form, 0.6 if case == "d" else 0.0)})
-            gold.append({"topic": t.key, "department": t.unit})
+            gold.append({"topic": t.key, "department": unit_where(t, city) if routing == "where" else t.unit})
     order = nrng.permutation(len(rows))
     rows = [rows[k] for k in order]
     gold = [gold[k] for k in order]
     for number, (row, g) in enumerate(zip(rows, gold), start=1):
         row["id"] = g["id"] = f"S{case.upper()}{number:08d}"
-    return rows, gold
+    return rows, gold, city
 
 
-def write(case: str, n: int, seed: int, out: Path) -> Path:
-    rows, gold = generate(case, n, seed)
+def write(case: str, n: int, seed: int, out: Path, routing: str = "kind") -> Path:
+    rows, gold, city = generate(case, n, seed, routing)
     out.mkdir(parents=True, exist_ok=True)
     for name, data, columns in (("export.csv", rows, ["id", "received_at", "channel", "content"]),
-                                ("gold.csv", gold, ["id", "topic", "department"])):
+                                ("gold.csv", gold, ["id", "topic", "department"]),
+                                ("gazetteer.csv", gazetteer_rows(city), ["name", "kind", "parent", "aliases"])):
         with (out / name).open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
@@ -452,8 +493,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--routing", choices=("kind", "where"), default="kind",
+                        help="a topic's unit by its kind alone, or by its kind and where it is")
     args = parser.parse_args()
-    print(write(args.case, args.n, args.seed, args.out))
+    print(write(args.case, args.n, args.seed, args.out, args.routing))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from dedup.batch.pipeline import run
 from dedup.config import Config
-from dedup.core.gazetteer import example_path, load_gazetteer
+from dedup.core.gazetteer import GazetteerError, example_path, load_gazetteer, read_gazetteer
 from dedup.core.segment import Segmenter
 from dedup.core.topics import TopicSummary
 from dedup.routing.classify import ModelError, ModelUnavailable, RouterLoader, load_router, topic_scores
@@ -223,23 +223,43 @@ def _same_matrix(a, b):
             and np.array_equal(a.data, b.data))
 
 
-def test_segment_counts_equal_countvectorizer_on_fixtures():
-    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer(LIAOCHENG_SEG)).fit(TOKEN_DOCS[:3] + [["路灯", "不亮"]])
+@pytest.mark.parametrize("where", [False, True])
+def test_segment_counts_equal_countvectorizer_on_fixtures(where):
+    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer(LIAOCHENG_SEG, where=where)).fit(
+        TOKEN_DOCS[:3] + [["路灯", "不亮"]])
     assert "@东昌府区" in vectorizer.vocabulary_ and "@阳谷县" in vectorizer.vocabulary_
-    assert _same_matrix(segment_counts(TOKEN_DOCS, vectorizer.vocabulary_, LIAOCHENG), vectorizer.transform(TOKEN_DOCS))
-    assert segment_counts([], vectorizer.vocabulary_, LIAOCHENG).shape == (0, len(vectorizer.vocabulary_))
+    assert ("@东昌府区|路灯" in vectorizer.vocabulary_) is where
+    assert _same_matrix(segment_counts(TOKEN_DOCS, vectorizer.vocabulary_, LIAOCHENG, where),
+                        vectorizer.transform(TOKEN_DOCS))
+    assert segment_counts([], vectorizer.vocabulary_, LIAOCHENG, where).shape == (0, len(vectorizer.vocabulary_))
 
 
 @settings(max_examples=60, deadline=None)
 @given(train_docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=8), min_size=1, max_size=6),
-       docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=10), max_size=8))
-def test_segment_counts_equal_countvectorizer(train_docs, docs):
-    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer(LIAOCHENG_SEG))
+       docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=10), max_size=8), where=st.booleans())
+def test_segment_counts_equal_countvectorizer(train_docs, docs, where):
+    vectorizer = CountVectorizer(analyzer=SegmentAnalyzer(LIAOCHENG_SEG, where=where))
     try:
         vectorizer.fit(train_docs)
     except ValueError:  # nothing to learn from (every training text empty)
         return
-    assert _same_matrix(segment_counts(docs, vectorizer.vocabulary_, LIAOCHENG), vectorizer.transform(docs))
+    assert _same_matrix(segment_counts(docs, vectorizer.vocabulary_, LIAOCHENG, where), vectorizer.transform(docs))
+
+
+def test_a_place_implies_its_county_through_its_parent(tmp_path):
+    """The unit of a "kind × where" rule needs the county of an estate named alone."""
+    path = tmp_path / "g.csv"
+    path.write_text("name,kind,parent,aliases\n河西区,county,,\n柳岸街道,town,河西区,\n"
+                    "翠湖花园,place,柳岸街道,\n北关村,place,河西区,\n无名大厦,place,,\n", encoding="utf-8")
+    gazetteer = read_gazetteer(path)
+    assert gazetteer.places(["翠湖花园"])[1] == {"河西区"}
+    assert gazetteer.places(["北关村"])[1] == {"河西区"}
+    assert 1 not in gazetteer.places(["无名大厦"])
+    words = SegmentAnalyzer(Segmenter(gazetteer=gazetteer), where=True)(["翠湖花园", "路灯", "坏"])
+    assert "@河西区" in words and "@河西区|路灯" in words and "@河西区|翠湖花园" in words
+    path.write_text("name,kind,parent,aliases\n翠湖花园,place,别处街道,\n", encoding="utf-8")
+    with pytest.raises(GazetteerError, match="row 2"):
+        read_gazetteer(path)
 
 
 def test_fast_features_give_the_pipelines_probabilities(model, monkeypatch):

@@ -35,8 +35,8 @@ def test_levels_aliases_and_towns_of_an_invented_city(tmp_path):
     g = read_gazetteer(write(tmp_path, RIVERTON))
     assert g.counties == ("青湾区", "石桥县") and g.units == ("市水务集团",) and g.cities == ("江口市",)
     assert g.levels["北门街道"] == 2 and g.levels["翠柳"] == 3 and g.canonical["青湾"] == "青湾区"
-    # a town in two counties implies neither; a town in one implies it
-    assert g.county_of == {"北门街道": "青湾区", "南塘镇": "石桥县"}
+    # a town in two counties implies neither; a town in one implies it, and so does a place in that town
+    assert g.county_of == {"北门街道": "青湾区", "南塘镇": "石桥县", "梧桐里社区": "青湾区"}
     assert g.all_units() == ("市水务集团", "青湾区", "石桥县")
     seg = Segmenter(gazetteer=g)
     tokens = seg("青湾北门街道翠柳的自来水发黄")

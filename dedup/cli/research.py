@@ -111,8 +111,10 @@ def evaluate(gold, pred, topics, as_json):
 @main.command()
 @click.argument("history", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", default="models/department.joblib", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--features", default="word", show_default=True,
-              type=click.Choice(["word", "char", "word+char"]), help="TF-IDF features.")
+@click.option("--features", default="where", show_default=True,
+              type=click.Choice(["where", "word", "where+char", "word+char", "char"]),
+              help="TF-IDF features: jieba words and bigrams with the counties a place implies, each word also "
+                   "crossed with those counties (where) or not (word); char adds character 1-3-grams.")
 @click.option("--group-by", default="topic", show_default=True,
               help="Column that groups near-duplicates for the split; 'cluster' clusters the texts first.")
 @click.option("--seed", default=0, show_default=True)

@@ -6,7 +6,7 @@ Its columns are ``name,kind,parent,aliases``:
 
 - ``kind`` is ``county`` (a county or district: level 1), ``town`` (a street or
   town: level 2, ``parent`` its county), ``place`` (an estate, village, road or
-  building: level 3), ``unit`` (a unit that answers suggestions) or ``city``;
+  building: level 3; ``parent``, if given, its town or county), ``unit`` (a unit that answers suggestions) or ``city``;
 - ``aliases`` are other spellings, ``|``-separated (东昌府 for 东昌府区): a text
   naming the alias names the place, so a copy that shortens a name is not another place.
 
@@ -133,6 +133,7 @@ def read_gazetteer(path: str | Path) -> Gazetteer:
     units: list[str] = []
     cities: list[str] = []
     town_rows: list[tuple[int, str, str]] = []
+    place_rows: list[tuple[int, str, str]] = []
 
     def cell(row: list[str], column: str) -> str:
         k = at.get(column)
@@ -175,6 +176,8 @@ def read_gazetteer(path: str | Path) -> Gazetteer:
             town_rows.append((line, name, cell(row, "parent")))
         else:
             estates.append(name)
+            if cell(row, "parent"):
+                place_rows.append((line, name, cell(row, "parent")))
     for line, town, parent in town_rows:
         if parent and parent not in counties:
             raise GazetteerError(f"{path}, row {line}: town {town!r} names parent {parent!r}, which is not a county "
@@ -183,6 +186,16 @@ def read_gazetteer(path: str | Path) -> Gazetteer:
             owners.setdefault(town, []).append(parent)
             towns.setdefault(parent, []).append(town)
     county_of = {town: parents[0] for town, parents in owners.items() if len(set(parents)) == 1}
+    # a place names its county through its parent (a town of one county, or the county itself)
+    place_owners: dict[str, set[str]] = {}
+    for line, place, parent in place_rows:
+        if parent not in counties and parent not in owners:
+            raise GazetteerError(f"{path}, row {line}: place {place!r} names parent {parent!r}, which is not a county "
+                                 "or town of this file")
+        county = parent if parent in counties else county_of.get(parent)
+        place_owners.setdefault(place, set()).add(county)
+    county_of.update({place: next(iter(c)) for place, c in place_owners.items()
+                      if len(c) == 1 and None not in c and place not in county_of})
     return Gazetteer(str(path), hashlib.sha256(data).hexdigest(), levels, canonical, county_of, tuple(counties),
                      {c: tuple(dict.fromkeys(towns.get(c, ()))) for c in counties}, tuple(dict.fromkeys(estates)),
                      tuple(dict.fromkeys(units)), tuple(dict.fromkeys(cities)))

@@ -15,16 +15,27 @@ from dedup.storage.modelfile import ModelError, ModelUnavailable, file_sha256, s
 
 
 class SegmentAnalyzer:
-    """Text -> jieba words, word bigrams and implied counties; a named class so the fitted model pickles."""
+    """Text -> jieba words, word bigrams and implied counties; a named class so the fitted model pickles.
 
-    def __init__(self, segmenter: Segmenter | None = None) -> None:
+    With ``where`` set, every word is also crossed with each county the text names or implies
+    (``"@county|word"``): a linear model then learns a unit that depends on the kind of complaint
+    *and* on where it is (a county's government for one kind, a city department for another, or
+    either, by county), which additive word and county features cannot express.
+    """
+
+    def __init__(self, segmenter: Segmenter | None = None, where: bool = False) -> None:
         self.segmenter = segmenter or Segmenter()
+        self.where = where
 
     def __call__(self, doc: str | list[str]) -> list[str]:
         words = doc if isinstance(doc, list) else self.segmenter(doc)  # a run passes tokens it already has
         # a street or village implies its county: units answering for a county need that word
         counties = [f"@{c}" for c in sorted(self.segmenter.gazetteer.places(words).get(1, ()))]
-        return words + [f"{a} {b}" for a, b in zip(words, words[1:])] + counties
+        out = words + [f"{a} {b}" for a, b in zip(words, words[1:])] + counties
+        if counties and getattr(self, "where", False):  # models pickled before the option have none
+            distinct = list(dict.fromkeys(words))
+            out += [f"{c}|{w}" for c in counties for w in distinct]
+        return out
 
 
 _BIGRAM_ENDS: tuple[dict, set[str], set[str]] | None = None  # (vocabulary, heads, tails) of the last one asked
@@ -54,12 +65,14 @@ def _counties(word: str, gazetteer: Gazetteer) -> tuple[str, ...]:
     return found
 
 
-def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int], gazetteer: Gazetteer = EMPTY):
-    """``CountVectorizer(analyzer=SegmentAnalyzer()).transform(docs)`` for token lists, on arrays.
+def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int], gazetteer: Gazetteer = EMPTY,
+                   where: bool = False):
+    """``CountVectorizer(analyzer=SegmentAnalyzer(where=where)).transform(docs)`` for token lists, on arrays.
 
     The same matrix (tested), without building a string for every bigram of
     every text: each distinct word is looked up once, each distinct adjacent
-    pair that could be a feature once, and each word's counties once.
+    pair that could be a feature once, each word's counties once, and each
+    (county, word) cross once per county.
     """
     from scipy.sparse import csr_array
 
@@ -86,6 +99,8 @@ def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int], gazett
     cols.append(found[pair_code])
     # counties: places() unions what each word implies, and a text names each county once
     implied = [[vocabulary.get(f"@{county}", -1) for county in _counties(w, gazetteer)] for w in words]
+    named_by = {vocabulary[f"@{c}"]: f"@{c}" for w in words for c in _counties(w, gazetteer)
+                if f"@{c}" in vocabulary} if where else {}
     for k in range(max(map(len, implied), default=0)):  # almost always one county a word at most
         county = np.fromiter((v[k] if len(v) > k else -1 for v in implied), dtype=np.int64, count=len(words))[codes]
         named = np.flatnonzero(county >= 0)
@@ -94,6 +109,17 @@ def segment_counts(docs: Sequence[list[str]], vocabulary: dict[str, int], gazett
     if len(rows) > 2:  # the same county named twice in a text counts once
         key = unique(np.concatenate(rows[2:]) * n_features + np.concatenate(cols[2:]))
         rows[2:], cols[2:] = [key // n_features], [key % n_features]
+        if where:  # every distinct word of a text crossed with each county it names ("@county|word")
+            county_docs, county_cols = rows[2], cols[2]
+            doc_words = unique(doc * n_words + codes)
+            word_doc, word_code = doc_words // n_words, doc_words % n_words
+            for col in sorted(set(county_cols.tolist())):
+                among = np.isin(word_doc, county_docs[county_cols == col])
+                present, local = unique_inverse(word_code[among])
+                cross = np.fromiter((vocabulary.get(f"{named_by[col]}|{words[w]}", -1) for w in present.tolist()),
+                                    dtype=np.int64, count=len(present))
+                rows.append(word_doc[among])
+                cols.append(cross[local])
     # the canonical matrix (indices sorted, duplicates summed) straight from the sorted cell keys:
     # COO -> CSR and sum_duplicates took two fifths of the counting
     rows_all, cols_all = np.concatenate(rows), np.concatenate(cols)
@@ -127,8 +153,9 @@ def features(pipeline, docs: Sequence) -> object:
     vectorizer = _counted(pipeline)
     if vectorizer is None or not all(isinstance(d, list) for d in docs):
         return pipeline.named_steps["features"].transform(list(docs))
-    counts = segment_counts(docs, vectorizer.vocabulary_, vectorizer.analyzer.segmenter.gazetteer).astype(
-        vectorizer.dtype)
+    analyzer = vectorizer.analyzer
+    counts = segment_counts(docs, vectorizer.vocabulary_, analyzer.segmenter.gazetteer,
+                            getattr(analyzer, "where", False)).astype(vectorizer.dtype)
     return vectorizer._tfidf.transform(counts, copy=False)
 
 

@@ -19,9 +19,13 @@ from dedup.routing.features import SegmentAnalyzer
 from dedup.storage.modelfile import ModelError, ModelUnavailable, file_sha256, sidecar_path  # noqa: F401 (the module's API)
 
 
-def build_pipeline(features: str = "word", C: float = 0.5, random_state: int = 0, folds: int = 3,
-                   gazetteer: Gazetteer = EMPTY):
-    """TF-IDF features ("word", "char" or "word+char") and a sigmoid-calibrated linear SVM.
+def build_pipeline(features: str = "where", C: float = 1.0, random_state: int = 0, folds: int = 3,
+                   gazetteer: Gazetteer = EMPTY, class_weight: str | None = "balanced"):
+    """TF-IDF features and a sigmoid-calibrated linear SVM.
+
+    ``features`` names the parts joined by "+": "word" (jieba words, bigrams and implied counties),
+    "where" (the words as well, each crossed with the counties: see ``SegmentAnalyzer``) and "char"
+    (character 1-3-grams).
 
     Calibration needs ``folds`` examples of every unit; with rarer units the
     classifier is a multinomial logistic regression, probabilistic by itself.
@@ -33,17 +37,19 @@ def build_pipeline(features: str = "word", C: float = 0.5, random_state: int = 0
     from sklearn.svm import LinearSVC
 
     parts = []
-    if "word" in features:
-        parts.append(("word", TfidfVectorizer(analyzer=SegmentAnalyzer(Segmenter(gazetteer=gazetteer)),
-                                              sublinear_tf=True, min_df=1)))
-    if "char" in features:
+    names = set(features.split("+"))
+    if not names or names - {"word", "where", "char"} or {"word", "where"} <= names:
+        raise ValueError(f"features must join word or where, and/or char, with '+'; got {features!r}")
+    if names & {"word", "where"}:
+        analyzer = SegmentAnalyzer(Segmenter(gazetteer=gazetteer), where="where" in names)
+        parts.append(("word", TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=1)))
+    if "char" in names:
         parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2)))
-    if not parts:
-        raise ValueError(f"features must name word and/or char, got {features!r}")
     if folds >= 2:
-        clf = CalibratedClassifierCV(LinearSVC(C=C, random_state=random_state), method="sigmoid", cv=folds)
+        clf = CalibratedClassifierCV(LinearSVC(C=C, random_state=random_state, class_weight=class_weight),
+                                     method="sigmoid", cv=folds, ensemble=False)
     else:
-        clf = LogisticRegression(C=20 * C, max_iter=2000, random_state=random_state)
+        clf = LogisticRegression(C=20 * C, max_iter=2000, random_state=random_state, class_weight=class_weight)
     return Pipeline([("features", FeatureUnion(parts)), ("clf", clf)])
 
 
@@ -119,14 +125,36 @@ def evaluate(pipeline, texts: Sequence[str], labels: Sequence[str], groups: Sequ
         per_unit[unit] = {"topics": int(mask.sum()), "precision": tp / predicted.sum() if predicted.sum() else 0.0,
                           "recall": tp / mask.sum()}
     out["per_unit"] = per_unit
+    top_score = averaged.max(axis=1)
+    out["reliability"] = reliability(top_score, classes[averaged.argmax(axis=1)] == topic_label)
     # the held-out topics' top scores, sorted: a run compares its own with them (``routing.classify.fit_check``)
     out["topic_scores"] = np.round(np.sort(averaged.max(axis=1)), 4).tolist()
     out["_confusion"] = (topic_label.astype(str), pred_topic.astype(str))
     return out
 
 
+RELIABILITY_EDGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+
+
+def reliability(scores: np.ndarray, right: np.ndarray, edges: Sequence[float] = RELIABILITY_EDGES) -> list[dict]:
+    """Held-out topics binned by their top score: how many, their mean score and how often they were right.
+
+    A score means what it says when each bin's accuracy is about its mean score; the ones that matter
+    most are the high bins, whose topics a run does not send for review.
+    """
+    bins = np.clip(np.searchsorted(np.asarray(edges), scores, side="right") - 1, 0, len(edges) - 2)
+    out = []
+    for k in range(len(edges) - 1):
+        mask = bins == k
+        if mask.any():
+            out.append({"low": edges[k], "high": edges[k + 1], "topics": int(mask.sum()),
+                        "mean_score": round(float(scores[mask].mean()), 4),
+                        "accuracy": round(float(right[mask].mean()), 4)})
+    return out
+
+
 def train(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], out: Path,
-          features: str = "word", test_size: float = 0.25, seed: int = 0, gazetteer: Gazetteer = EMPTY) -> dict:
+          features: str = "where", test_size: float = 0.25, seed: int = 0, gazetteer: Gazetteer = EMPTY) -> dict:
     """Evaluate on a grouped split, then fit on everything and save the model with its sidecar."""
     if len(set(labels)) < 2:
         raise ValueError("training needs at least two departments")
@@ -156,7 +184,7 @@ def train(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], ou
     return sidecar
 
 
-def suspect_labels(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], features: str = "word",
+def suspect_labels(texts: Sequence[str], labels: Sequence[str], groups: Sequence[str], features: str = "where",
                    seed: int = 0, gazetteer: Gazetteer = EMPTY, folds: int = 3) -> list[tuple[int, str, float, float]]:
     """History items whose label the model confidently disagrees with (confident learning): each item is
     scored by a model that did not see its topic (grouped folds); an item is suspect when another unit's
@@ -211,57 +239,3 @@ def learning_curve(texts: Sequence[str], labels: Sequence[str], groups: Sequence
         curve.append({"share": share, "items": len(idx), "topic_top1": round(m["topic_top1"], 4),
                       "topic_macro_f1": round(m["topic_macro_f1"], 4)})
     return curve
-
-
-def learning_curve_plot(curve: list[dict], path: Path, title: str = "") -> Path:
-    """PNG of held-out topic top-1 and macro-F1 against the labelled history the model was fitted on."""
-    from dedup.io.plots import plt_module, save_figure
-
-    plt = plt_module()
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    items = [c["items"] for c in curve]
-    ax.plot(items, [c["topic_top1"] for c in curve], marker="o", label="话题 top-1 (topic top-1)")
-    ax.plot(items, [c["topic_macro_f1"] for c in curve], marker="s", label="宏平均 F1 (macro-F1)")
-    ax.set_xscale("log")
-    ax.set_xlabel("训练条数 (labelled history items)")
-    ax.set_ylabel("留出话题上的得分 (held-out topics)")
-    ax.set_title(title or "学习曲线 (learning curve)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return save_figure(plt, fig, path)
-
-
-def confusion_plot(truth: Sequence[str], pred: Sequence[str], path: Path, top: int = 15, title: str = "") -> Path:
-    """PNG of the confusion matrix restricted to the most confused units."""
-    from collections import Counter
-
-    from dedup.io.plots import plt_module, save_figure
-
-    plt = plt_module()
-    errors = Counter((t, p) for t, p in zip(truth, pred) if t != p)
-    units: list[str] = []
-    for (t, p), _ in errors.most_common():
-        for u in (t, p):
-            if u not in units:
-                units.append(u)
-        if len(units) >= top:
-            break
-    units = units[:top] or sorted(set(truth))[:top]
-    index = {u: k for k, u in enumerate(units)}
-    matrix = np.zeros((len(units), len(units)), dtype=int)
-    for t, p in zip(truth, pred):
-        if t in index and p in index:
-            matrix[index[t], index[p]] += 1
-    fig, ax = plt.subplots(figsize=(1 + 0.55 * len(units), 1 + 0.5 * len(units)))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(units)), units, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(len(units)), units, fontsize=8)
-    for (a, b), v in np.ndenumerate(matrix):
-        if v:
-            ax.text(b, a, str(v), ha="center", va="center", fontsize=7)
-    ax.set_xlabel("predicted unit")
-    ax.set_ylabel("true unit")
-    ax.set_title(title or "Most confused units (held-out topics)")
-    return save_figure(plt, fig, path)
-
-

@@ -9,7 +9,8 @@ from dedup.core.gazetteer import EMPTY, Gazetteer
 from dedup.core.normalize import normalize
 from dedup.io.export import write_csv
 from dedup.io.ingest import IngestError, iter_records
-from dedup.routing.model import confusion_plot, learning_curve_plot, suspect_labels, train
+from dedup.routing.model import suspect_labels, train
+from dedup.routing.plots import confusion_plot, learning_curve_plot, reliability_plot
 
 
 class TrainingError(Exception):
@@ -72,6 +73,8 @@ def train_from_files(paths: list[Path], out: Path, features: str, group_by: str,
                        [[ids[k], labels[k], unit, p, q, texts[k]] for k, unit, p, q in suspects])
     curve = learning_curve_plot(m["learning_curve"], out.with_name(out.stem + "_learning.png"),
                                 title=f"Learning curve, held-out topics of {', '.join(p.name for p in paths)}")
+    diagram = reliability_plot(m["reliability"], out.with_name(out.stem + "_reliability.png"),
+                               title=f"Reliability, held-out topics of {', '.join(p.name for p in paths)}")
     lines = [f"trained on {result['training_items']} items, {len(result['labels'])} units; "
              f"held-out {m['items']} items in {m['topics']} topics (grouped split)",
              f"item   top-1 {m['item_top1']:.4f}  top-3 {m['item_top3']:.4f}",
@@ -86,5 +89,7 @@ def train_from_files(paths: list[Path], out: Path, features: str, group_by: str,
              f"listed in {listed} for staff to check",
              "learning curve (items: topic top-1): " + ", ".join(
                  f"{c['items']}: {c['topic_top1']:.3f}" for c in m["learning_curve"]),
-             f"wrote {out}, {out.with_suffix('.json')}, {plot}, {curve}"]
+             "reliability (score bin: topics, accuracy): " + ", ".join(
+                 f"{b['low']:.2f}-{b['high']:.2f}: {b['topics']}, {b['accuracy']:.3f}" for b in m["reliability"]),
+             f"wrote {out}, {out.with_suffix('.json')}, {plot}, {curve}, {diagram}"]
     return "\n".join(lines)
