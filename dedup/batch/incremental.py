@@ -24,6 +24,7 @@ from dedup.core.records import Item, NodeRow
 from dedup.core.segment import NodePlaces
 from dedup.core.verify import Verifier
 from dedup.runtime.arrays import unique
+from dedup.storage import decisions
 from dedup.storage.index import Index
 from dedup.storage.scorers import load_scorer
 from dedup.storage.store import Store
@@ -117,6 +118,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
             return t
 
         centre_of_topic = {centre_topic[k - m]: k for k in range(m, m + c)}
+        kept_apart = decisions.apart(store.db) if len(a) else set()  # a person split these: never bridged
+        members: dict[str, set[str]] = {}
         if len(a):
             order = np.argsort(-verifier(a, b), kind="stable")
             for k in order.tolist():
@@ -124,9 +127,13 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                 if ta == tb:
                     continue
                 ca, cb = centre_of_topic[ta], centre_of_topic[tb]
+                group_a, group_b = members.get(ta, {ta}), members.get(tb, {tb})
+                if kept_apart and any(frozenset((x, y)) in kept_apart for x in group_a for y in group_b):
+                    continue
                 if verifier(np.array([ca]), np.array([cb]))[0] >= 0:
                     survivor, gone = _older(ta, tb)
                     parent[gone] = survivor
+                    members[survivor] = group_a | group_b
 
     with timer("summarise"):
         # topic of each tonight's node

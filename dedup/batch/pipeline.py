@@ -52,6 +52,7 @@ from dedup.io.export import write_csv, write_rejected, write_xlsx
 from dedup.io.ingest import check_file, ingest
 from dedup.routing.classify import ModelUnavailable, RouterLoader, fit_check
 from dedup.runtime.parallel import is_serial, serial
+from dedup.storage import decisions
 from dedup.storage.index import Index, index_root, remove_unlisted, write_segment
 from dedup.storage.store import NotFound, Store, StoreError, run_lock, topic_records
 from dedup.storage.transaction import Transaction
@@ -322,6 +323,8 @@ def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: 
         routed = sample[place < config.classify.members]  # a topic's first few: see ClassifyConfig.members
         routing = _route(topics, tokens, weight, node_topic, routed, config, loader, timer) if topics \
             else "routing: no topic changed"
+        if plan.writer is None and topics:  # a night keeps the units people gave (a full run has no such topics)
+            _keep_staff_units(topics, decisions.staff_units(store.db))
         loader.close()  # the model's process ends before the run's busiest memory: the commit and exports
         merged = dict(plan.moves)
         counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),
@@ -404,6 +407,14 @@ def export_run(db_path: str | Path, out: str | Path, run_id: int | None = None) 
                                                                                changed)})}
         store.mark_exported([run_id])
     return paths
+
+
+def _keep_staff_units(topics: list[TopicSummary], units: dict[str, str]) -> None:
+    """A topic a person re-routed keeps that unit, whatever the model says tonight."""
+    for t in topics:
+        unit = units.get(t.topic_id)
+        if unit:
+            t.department, t.department_score, t.needs_review = unit, 1.0, False
 
 
 def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,

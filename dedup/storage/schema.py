@@ -8,7 +8,8 @@ import sqlite3
 # 3: an item's topic is its node's (items.topic_id dropped); texts found by their CRC
 # 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
 # 5: keywords, channel counts and top-3 units stored as JSON values
-SCHEMA_VERSION = 5
+# 6: staff decisions (the decisions log; a topic's revision, confirmation and staff-given unit)
+SCHEMA_VERSION = 6
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS topics (
     topic_id TEXT PRIMARY KEY, size INTEGER NOT NULL, representative_id TEXT, representative_text TEXT,
     keywords TEXT, channels TEXT, first_received TEXT, last_received TEXT,
     department TEXT, department_score REAL, department_top3 TEXT, needs_review INTEGER NOT NULL DEFAULT 0,
-    created_run INTEGER NOT NULL, updated_run INTEGER NOT NULL, merged_into TEXT);
+    created_run INTEGER NOT NULL, updated_run INTEGER NOT NULL, merged_into TEXT,
+    revision INTEGER NOT NULL DEFAULT 0, confirmed INTEGER NOT NULL DEFAULT 0, staff_unit TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS rejected (
     run_id INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, item_id TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS flagged (
@@ -41,6 +43,16 @@ CREATE TABLE IF NOT EXISTS flagged (
 CREATE TABLE IF NOT EXISTS run_topics (
     run_id INTEGER NOT NULL, topic_id TEXT NOT NULL, status TEXT NOT NULL, merged_into TEXT);
 CREATE INDEX IF NOT EXISTS run_topics_run ON run_topics(run_id);
+CREATE TABLE IF NOT EXISTS decisions (
+    decision_id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, kind TEXT NOT NULL,
+    topic_id TEXT NOT NULL, target TEXT NOT NULL DEFAULT '', nodes TEXT NOT NULL DEFAULT '[]',
+    unit TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', before TEXT NOT NULL, after TEXT NOT NULL,
+    undoes INTEGER REFERENCES decisions(decision_id));
+CREATE INDEX IF NOT EXISTS decisions_topic ON decisions(topic_id);
+CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'the decisions log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'the decisions log is append-only'); END;
 """
 
 
@@ -74,6 +86,16 @@ def _to_5(con: sqlite3.Connection) -> None:
                      for topic_id, keywords, channels, top3 in rows])
 
 
+def _to_6(con: sqlite3.Connection) -> None:
+    """Staff decisions: each topic's revision (optimistic locking), whether a person confirmed it, and the
+    unit a person gave it (the decisions table itself is made by SCHEMA)."""
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'topics'").fetchone() is None:
+        return
+    for column in ("revision INTEGER NOT NULL DEFAULT 0", "confirmed INTEGER NOT NULL DEFAULT 0",
+                   "staff_unit TEXT NOT NULL DEFAULT ''"):
+        con.execute(f"ALTER TABLE topics ADD COLUMN {column}")
+
+
 def _parsed(keywords: str | None, channels: str | None, top3: str | None) -> tuple[list, dict, list]:
     """The values of schema 4's text forms ("a b c", "phone:3,wechat:1", "unit:0.910, unit:0.050")."""
     words = (keywords or "").split()
@@ -83,12 +105,24 @@ def _parsed(keywords: str | None, channels: str | None, top3: str | None) -> tup
     return words, counts, units
 
 
+def statements(script: str) -> list[str]:
+    """The statements of a script, each whole (a trigger's body holds semicolons of its own)."""
+    out, current = [], ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                out.append(current.strip())
+            current = ""
+    return out
+
+
 def json_fields(keywords: list, channels: dict, top3: list) -> tuple[str, str, str]:
     return (json.dumps(keywords, ensure_ascii=False), json.dumps(channels, ensure_ascii=False),
             json.dumps(top3, ensure_ascii=False))
 
 
 # schema version -> the step that brings a database of that version to the next
-MIGRATIONS = {2: _to_3, 3: _to_4, 4: _to_5}
+MIGRATIONS = {2: _to_3, 3: _to_4, 4: _to_5, 5: _to_6}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from dedup.core.records import Item, NodeRow, Rejection
 from dedup.core.topics import TOPIC_COLUMNS, TopicSummary
 from dedup.storage.guard import DatabaseError, NotFound, StoreError, _hot_journal, _refuse_unsafe, run_lock  # noqa: F401
-from dedup.storage.schema import _META, MIGRATIONS, SCHEMA, SCHEMA_VERSION, json_fields  # noqa: F401 (SCHEMA_VERSION: the store's interface)
+from dedup.storage.schema import _META, MIGRATIONS, SCHEMA, SCHEMA_VERSION, json_fields, statements  # noqa: F401 (SCHEMA_VERSION: the store's interface)
 from dedup.storage.snapshot import ASSIGNMENTS_SQL, TOPIC_SELECT
 
 # indexes that a full run or rebuild drops and builds again once their column is filled; items_node
@@ -105,7 +105,7 @@ class Store:
         with self.transaction() as con:
             for step in range(version, SCHEMA_VERSION):
                 MIGRATIONS[step](con)
-            for statement in SCHEMA.split(";"):  # the new tables and indexes (executescript would commit first)
+            for statement in statements(SCHEMA):  # the new tables and indexes (executescript would commit first)
                 con.execute(statement)
             self.set_meta(con, "schema_version", str(SCHEMA_VERSION))
 
