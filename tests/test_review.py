@@ -178,3 +178,20 @@ def test_decide_from_the_command_line(store):
     assert bad.exit_code == 2 and "no topic" in bad.output and "Traceback" not in bad.output
     listed = runner.invoke(main, ["decisions", "--db", str(store.path)])
     assert "王芳: confirm " + topic in listed.output
+
+
+def test_a_schema_5_database_is_upgraded_with_its_topics_kept(store):
+    """Schema 6 adds the decisions log and three topic columns; a schema-5 database gains them on opening."""
+    topics = store.db.execute("SELECT topic_id, size, department FROM topics ORDER BY topic_id").fetchall()
+    con = store.db
+    con.execute("DROP TABLE decisions")
+    for column in ("revision", "confirmed", "staff_unit"):
+        con.execute(f"ALTER TABLE topics DROP COLUMN {column}")
+    con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    store.close()
+    upgraded = Store(store.path)
+    assert upgraded.meta("schema_version") == "6"
+    assert upgraded.db.execute("SELECT topic_id, size, department FROM topics ORDER BY topic_id").fetchall() == topics
+    decide.confirm(upgraded, REVIEWER, topics[0][0])
+    assert db.state(upgraded.db, topics[0][0])["confirmed"] == 1
+    upgraded.close()

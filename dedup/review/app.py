@@ -43,9 +43,9 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
 
     def render(request, name: str, status: int = 200, **values) -> HTMLResponse:
         s = session(request)
-        html = env.get_template(name).render(user=s["user"] if s else None, csrf=s["csrf"] if s else "",
-                                             message=request.query_params.get("msg", ""),
-                                             error=request.query_params.get("err", ""), **values)
+        values.setdefault("message", request.query_params.get("msg", ""))
+        values.setdefault("error", request.query_params.get("err", ""))
+        html = env.get_template(name).render(user=s["user"] if s else None, csrf=s["csrf"] if s else "", **values)
         return HTMLResponse(html, status_code=status)
 
     def back(url: str, **query) -> RedirectResponse:

@@ -91,9 +91,11 @@ def _to_6(con: sqlite3.Connection) -> None:
     unit a person gave it (the decisions table itself is made by SCHEMA)."""
     if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'topics'").fetchone() is None:
         return
+    have = {row[1] for row in con.execute("PRAGMA table_info(topics)")}
     for column in ("revision INTEGER NOT NULL DEFAULT 0", "confirmed INTEGER NOT NULL DEFAULT 0",
                    "staff_unit TEXT NOT NULL DEFAULT ''"):
-        con.execute(f"ALTER TABLE topics ADD COLUMN {column}")
+        if column.split()[0] not in have:
+            con.execute(f"ALTER TABLE topics ADD COLUMN {column}")
 
 
 def _parsed(keywords: str | None, channels: str | None, top3: str | None) -> tuple[list, dict, list]:
