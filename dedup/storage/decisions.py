@@ -228,9 +228,12 @@ def units(db: sqlite3.Connection) -> list[str]:
 
 def members_page(db: sqlite3.Connection, topic_id: str, offset: int = 0, limit: int = 50) -> list[dict]:
     """A page of a topic's items: id, channel, time, its text (masked, as clustered) and tokens, its node."""
+    # each distinct text once first (the centre's, then by node), then the further copies: the first page
+    # shows how the members differ, not forty copies of one text
     rows = db.execute("SELECT i.id, i.channel, i.received_at, n.text, n.tokens, n.node_id, n.is_centre"
                       " FROM nodes n JOIN items i ON i.node_id = n.node_id WHERE n.topic_id = ?"
-                      " ORDER BY n.is_centre DESC, i.id LIMIT ? OFFSET ?", (topic_id, limit, offset)).fetchall()
+                      " ORDER BY ROW_NUMBER() OVER (PARTITION BY n.node_id ORDER BY i.id), n.is_centre DESC,"
+                      " n.node_id, i.id LIMIT ? OFFSET ?", (topic_id, limit, offset)).fetchall()
     return [dict(zip(("id", "channel", "received_at", "text", "tokens", "node_id", "is_centre"), r)) for r in rows]
 
 
