@@ -4,12 +4,13 @@ import ast
 from pathlib import Path
 
 DEDUP = Path(__file__).resolve().parents[1] / "dedup"
-ORDER = ["runtime", "core", "storage", "io", "routing", "batch", "review", "tools"]
+ORDER = ["runtime", "core", "storage", "io", "routing", "batch", "review", "dispatch", "tools"]
 # what each layer may import besides itself (config: the frozen settings every layer reads)
 ALLOWED = {"runtime": set(), "core": {"runtime"}, "storage": {"runtime", "core"}, "io": {"runtime", "core"},
            "routing": {"runtime", "core", "storage", "io"},
            "batch": {"runtime", "core", "storage", "io", "routing"},
            "review": {"runtime", "core", "storage"},
+           "dispatch": {"runtime", "core", "storage", "io"},
            "tools": {"runtime", "core", "storage", "io", "routing", "batch"}}
 
 

@@ -15,6 +15,7 @@ from dedup.config import Config, load_config
 from dedup.review import decide
 from dedup.review.decide import DecisionError, Reviewer, Stale
 from dedup.storage import decisions as db
+from dedup.storage.schema import SCHEMA_VERSION
 from dedup.storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +191,7 @@ def test_a_schema_5_database_is_upgraded_with_its_topics_kept(store):
     con.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     store.close()
     upgraded = Store(store.path)
-    assert upgraded.meta("schema_version") == "6"
+    assert upgraded.meta("schema_version") == str(SCHEMA_VERSION)
     assert upgraded.db.execute("SELECT topic_id, size, department FROM topics ORDER BY topic_id").fetchall() == topics
     decide.confirm(upgraded, REVIEWER, topics[0][0])
     assert db.state(upgraded.db, topics[0][0])["confirmed"] == 1

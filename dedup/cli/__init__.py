@@ -6,7 +6,7 @@ cannot be written; 5 the department model is unusable; 6 over the memory budget;
 7 the run is stored but its files could not be written.
 """
 
-from dedup.cli import look, operate, research, review  # noqa: F401 (each adds its commands to the group)
+from dedup.cli import dispatch, look, operate, research, review  # noqa: F401 (each adds its commands to the group)
 from dedup.cli.base import (  # noqa: F401 (the package's interface)
     EXIT_BUDGET,
     EXIT_DATABASE,

@@ -9,7 +9,8 @@ import sqlite3
 # 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
 # 5: keywords, channel counts and top-3 units stored as JSON values
 # 6: staff decisions (the decisions log; a topic's revision, confirmation and staff-given unit)
-SCHEMA_VERSION = 6
+# 7: work orders and their transitions
+SCHEMA_VERSION = 7
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
@@ -49,6 +50,16 @@ CREATE TABLE IF NOT EXISTS decisions (
     unit TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', before TEXT NOT NULL, after TEXT NOT NULL,
     undoes INTEGER REFERENCES decisions(decision_id));
 CREATE INDEX IF NOT EXISTS decisions_topic ON decisions(topic_id);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY, topic_id TEXT NOT NULL, unit TEXT NOT NULL, state TEXT NOT NULL,
+    dispatched_at TEXT NOT NULL, deadline TEXT NOT NULL, provisional INTEGER NOT NULL, items INTEGER NOT NULL,
+    items_at_dispatch INTEGER NOT NULL, score REAL, replaces TEXT, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS orders_topic ON orders(topic_id);
+CREATE INDEX IF NOT EXISTS orders_state ON orders(state, unit);
+CREATE TABLE IF NOT EXISTS order_events (
+    event_id INTEGER PRIMARY KEY, order_id TEXT NOT NULL, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS order_events_order ON order_events(order_id);
 CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
     BEGIN SELECT RAISE(ABORT, 'the decisions log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
@@ -98,6 +109,10 @@ def _to_6(con: sqlite3.Connection) -> None:
             con.execute(f"ALTER TABLE topics ADD COLUMN {column}")
 
 
+def _to_7(con: sqlite3.Connection) -> None:
+    """Work orders and their transitions (tables made by SCHEMA; nothing to convert)."""
+
+
 def _parsed(keywords: str | None, channels: str | None, top3: str | None) -> tuple[list, dict, list]:
     """The values of schema 4's text forms ("a b c", "phone:3,wechat:1", "unit:0.910, unit:0.050")."""
     words = (keywords or "").split()
@@ -125,6 +140,6 @@ def json_fields(keywords: list, channels: dict, top3: list) -> tuple[str, str, s
 
 
 # schema version -> the step that brings a database of that version to the next
-MIGRATIONS = {2: _to_3, 3: _to_4, 4: _to_5, 5: _to_6}
+MIGRATIONS = {2: _to_3, 3: _to_4, 4: _to_5, 5: _to_6, 6: _to_7}
 
 
