@@ -174,3 +174,68 @@ def test_dispatch_and_order_commands(store, tmp_path):
     assert ok.exit_code == 0 and states.RECEIVED in ok.output
     flagged = runner.invoke(main, ["dispatch", "--db", str(store.path), "--date", "2019-03-20", "--overdue"])
     assert flagged.exit_code == 0 and "red" in flagged.output
+
+
+def _replies(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["工单编号", "办理结果", "答复内容", "办结时间", "审核领导", "满意度"])
+        writer.writerows(rows)
+    return path
+
+
+def test_replies_complete_orders_and_bad_rows_are_listed(store, tmp_path):
+    from dedup.dispatch.feedback import import_replies
+
+    day = dt.date(2019, 3, 4)
+    store.db.execute("UPDATE runs SET started_at = '2019-03-04T20:00:00'")
+    made = [o["order_id"] for o in orders.dispatch(store, day, Calendar(), RULES, review_below=0.0).new]
+    path = _replies(tmp_path / "replies.csv", [
+        [made[0], "已解决", "已修复。", "2019-03-06 10:00", "李局长", "满意"],
+        [made[1], "explained", "已解释。", "2019-03-07", "王主任", ""],
+        [made[2], "maybe", "x", "2019-03-07", "王主任", ""],
+        [made[3], "solved", "x", "2019-03-01", "王主任", ""],
+        ["GD0", "solved", "x", "2019-03-07", "王主任", ""],
+        [made[1], "solved", "again", "2019-03-07", "王主任", ""],
+        [made[4], "solved", "x", "2019-03-07", "王主任", "还行"]])
+    result = import_replies(store, path)
+    assert (result.replies, result.visits) == (2, 1)
+    assert [(line, reason.split(" ")[0]) for _, line, _, reason in result.rejected] == [
+        (4, "result"), (5, "completed"), (6, "no"), (7, "the"), (8, "satisfaction")]
+    assert db.order(store.db, made[0])["state"] == states.VISITED
+    assert db.order(store.db, made[1])["state"] == states.COMPLETED
+    assert db.order(store.db, made[2])["state"] == states.PENDING
+    again = import_replies(store, path)  # everything already answered: nothing more
+    assert again.replies == 0 and "a reply completes an order still open" in again.rejected[0][3]
+
+
+def test_a_replies_file_without_its_columns_imports_nothing(store, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("工单编号,答复内容\nGD1,x\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["feedback", str(path), "--db", str(store.path)])
+    assert result.exit_code == 3 and "row 1: missing column(s) result" in result.output
+
+
+def test_bulletin_rates_and_a_publication_without_personal_data(store, tmp_path):
+    from dedup.dispatch.feedback import import_replies
+    from dedup.dispatch.report import Period, bulletin
+
+    day = dt.date(2019, 3, 4)
+    store.db.execute("UPDATE runs SET started_at = '2019-03-04T20:00:00'")
+    made = [o["order_id"] for o in orders.dispatch(store, day, Calendar(), RULES, review_below=0.0).new]
+    personal = ["13812345678", "zhang.wei@example.com", "370102199003071234", "张伟"]
+    _replies(tmp_path / "r.csv", [
+        [made[0], "solved", f"已派人维修，联系人张伟，电话{personal[0]}，邮箱{personal[1]}。", "2019-03-08", "李局长", "满意"],
+        [made[1], "solved", f"身份证号{personal[2]}的申请已办结。", "2019-03-14", "李局长", "不满意"],
+        [made[2], "explained", "已解释。", "2019-03-11", "王主任", ""]])
+    import_replies(store, tmp_path / "r.csv")
+    number, files, overall = bulletin(store, Period(day, dt.date(2019, 3, 31)), tmp_path / "report")
+    assert number == 1 and overall["orders"] == len(made)
+    assert overall["completed"] == 3 and overall["completion_rate"] == round(3 / len(made), 4)
+    assert overall["fell_due"] == len(made) and overall["on_time"] == 2  # due 03-11; 03-14 was late
+    assert overall["satisfaction_rate"] == 0.5
+    published = next(f for f in files if f.name.endswith("publication.csv")).read_text(encoding="utf-8-sig")
+    assert not any(p in published for p in personal) and "〔电话〕" in published
+    html = next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8")
+    assert "第1期" in html and "按时办结率" in html and "charset='utf-8'" in html
+    assert bulletin(store, Period(day, dt.date(2019, 3, 31)), tmp_path / "report")[0] == 2  # numbered in turn

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dedup.cli.base import EXIT_USAGE, DedupError, _config, database_errors, main, with_config
+from dedup.cli.base import EXIT_INPUT, EXIT_USAGE, DedupError, _config, database_errors, main, with_config
 
 
 @contextmanager
@@ -116,3 +116,67 @@ def order_command(order_id, action, who, reason, unit, day, db, config_file, set
             store.close()
     extra = f"; new order {result['new_order']} to {unit}" if "new_order" in result else ""
     click.echo(f"{order_id}: {result['state']} (deadline {result['deadline']}){extra}")
+
+
+@main.command("feedback")
+@click.argument("replies", type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--rejects", default="feedback_rejected.csv", show_default=True, type=click.Path(dir_okay=False),
+              help="Where the rows that could not be imported are listed, with their reasons.")
+def feedback_command(replies, db, rejects):
+    """Import the units' replies (CSV or XLSX: order id, 办理结果, 答复内容, 办结时间, 审核领导, optional 满意度).
+
+    Good rows complete their orders in one transaction; bad rows are listed in --rejects.
+
+    \b
+    Example:
+      dedup feedback replies-2019-03-12.xlsx --db dedup.sqlite
+    """
+    from dedup.dispatch.feedback import FeedbackError, import_replies
+    from dedup.io.export import write_csv
+    from dedup.io.readers import IngestError
+    from dedup.storage.store import Store
+
+    with order_errors():
+        store = Store(Path(db))
+        try:
+            result = import_replies(store, Path(replies))
+        except (FeedbackError, IngestError) as exc:
+            raise DedupError(f"{exc} (nothing was imported)", EXIT_INPUT) from exc
+        finally:
+            store.close()
+    write_csv(Path(rejects), ["file", "line", "order_id", "reason"], result.rejected)
+    click.echo(f"{result.replies} replies imported ({result.visits} with a follow-up call); "
+               f"{len(result.rejected)} rows refused, listed in {rejects}")
+
+
+@main.command("report")
+@click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--period", required=True, help="FIRST:LAST, two dates (YYYY-MM-DD), both included.")
+@click.option("--out", default="report", show_default=True, type=click.Path(file_okay=False))
+def report_command(db, period, out):
+    """Rates per unit over a period and the next numbered bulletin (HTML, XLSX, PNG), with a publication
+    export of topics and replies with personal data removed.
+
+    \b
+    Example:
+      dedup report --db dedup.sqlite --period 2019-03-01:2019-04-30 --out report/
+    """
+    from dedup.dispatch.report import Period, bulletin
+    from dedup.storage.store import Store
+
+    try:
+        span = Period.parse(period)
+    except ValueError as exc:
+        raise DedupError(str(exc), EXIT_USAGE) from exc
+    with order_errors():
+        store = Store(Path(db))
+        try:
+            number, files, overall = bulletin(store, span, Path(out))
+        finally:
+            store.close()
+    pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731
+    click.echo(f"bulletin {number} ({span.start} to {span.end}): {overall.get('orders', 0)} orders, 办结率 "
+               f"{pct(overall.get('completion_rate'))}, 按时办结率 {pct(overall.get('on_time_rate'))}, satisfaction "
+               f"{pct(overall.get('satisfaction_rate'))}")
+    click.echo("wrote " + ", ".join(str(f) for f in files))

@@ -130,3 +130,19 @@ def check_file(path: Path, config: IngestConfig) -> None:
             raise IngestError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
         if expanded > limit:
             raise IngestError(f"{path}: expands to {expanded:,} bytes, above ingest.max_file_bytes ({limit:,})")
+
+
+def table_rows(path: Path, config: IngestConfig) -> Iterator[tuple[int, list[object]]]:
+    """(line or row number, cells) of a CSV, TSV or XLSX table, its header first (the first sheet of a
+    workbook): for the small tables staff hand in (units' replies), read whole."""
+    check_file(path, config)
+    if path.suffix.lower() == ".xlsx":
+        first = None
+        for sheet, number, row in _xlsx_rows(path, config):
+            if first is None:
+                first = sheet
+            if sheet == first:
+                yield number, row
+        return
+    text, _ = read_text(path)
+    yield from _csv_rows(path, text, "\t" if path.suffix.lower() in (".tsv", ".tab") else ",")

@@ -22,15 +22,17 @@ def topics_routed_on(db: sqlite3.Connection, day: str) -> list[dict]:
 
 
 def open_orders_of(db: sqlite3.Connection, topic_ids: Sequence[str], open_states: Sequence[str]) -> dict[str, dict]:
-    """Topic -> its open order (one at most), among ``topic_ids``."""
+    """Topic -> its open order (one at most), among ``topic_ids`` (looked up by topic: the state index
+    would scan every open order for each chunk)."""
     out: dict[str, dict] = {}
-    marks = ", ".join("?" * len(open_states))
-    for start in range(0, len(topic_ids), 800):
-        chunk = list(topic_ids[start:start + 800])
-        for row in db.execute(f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE state IN ({marks}) AND topic_id"
-                              f" IN ({', '.join('?' * len(chunk))})", (*open_states, *chunk)):
+    wanted = set(open_states)
+    for start in range(0, len(topic_ids), 900):
+        chunk = list(topic_ids[start:start + 900])
+        for row in db.execute(f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders INDEXED BY orders_topic WHERE topic_id"
+                              f" IN ({', '.join('?' * len(chunk))})", chunk):
             record = dict(zip(ORDER_COLUMNS, row))
-            out[record["topic_id"]] = record
+            if record["state"] in wanted:
+                out[record["topic_id"]] = record
     return out
 
 
@@ -82,3 +84,57 @@ def orders_in(db: sqlite3.Connection, states: Sequence[str]) -> list[dict]:
 def topic_view(db: sqlite3.Connection, topic_id: str) -> dict:
     row = db.execute(f"SELECT {', '.join(TOPIC_COLUMNS)} FROM topics WHERE topic_id = ?", (topic_id,)).fetchone()
     return dict(zip(TOPIC_COLUMNS, row))
+
+
+REPLY_COLUMNS = ("order_id", "result", "content", "completed_at", "leader", "satisfaction", "imported_at", "source",
+                 "line")
+
+
+def orders_by_id(db: sqlite3.Connection, ids: Sequence[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for start in range(0, len(ids), 900):
+        chunk = list(ids[start:start + 900])
+        for row in db.execute(f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE order_id IN"
+                              f" ({', '.join('?' * len(chunk))})", chunk):
+            out[row[0]] = dict(zip(ORDER_COLUMNS, row))
+    return out
+
+
+def save_replies(con: sqlite3.Connection, replies: Sequence[dict], moves: Sequence[tuple], events: Sequence[tuple]
+                 ) -> None:
+    """Store replies (a later reply to a re-handled order replaces the earlier), the orders' new states
+    ((state, at, order_id) rows) and their events, in the caller's transaction."""
+    con.executemany(f"INSERT OR REPLACE INTO replies ({', '.join(REPLY_COLUMNS)}) VALUES"
+                    f" ({', '.join('?' * len(REPLY_COLUMNS))})", [tuple(r[c] for c in REPLY_COLUMNS) for r in replies])
+    con.executemany("UPDATE orders SET state = ?, updated_at = ? WHERE order_id = ?", moves)
+    con.executemany("INSERT INTO order_events (order_id, at, who, action, from_state, to_state, reason, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
+
+
+def report_rows(db: sqlite3.Connection, start: str, end: str) -> list[dict]:
+    """Every order dispatched from ``start`` to ``end`` (dates, inclusive), with its reply and whether it
+    was returned or had an extension approved."""
+    names = (*ORDER_COLUMNS, "result", "completed_at", "satisfaction", "returned", "extended")
+    rows = db.execute(
+        f"SELECT {', '.join('o.' + c for c in ORDER_COLUMNS)}, r.result, r.completed_at, r.satisfaction,"
+        " EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.order_id AND e.action = 'return'),"
+        " EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.order_id AND e.action = 'approve')"
+        " FROM orders o LEFT JOIN replies r ON r.order_id = o.order_id"
+        " WHERE substr(o.dispatched_at, 1, 10) BETWEEN ? AND ? ORDER BY o.order_id", (start, end)).fetchall()
+    return [dict(zip(names, r)) for r in rows]
+
+
+def publication_rows(db: sqlite3.Connection, start: str, end: str) -> list[tuple]:
+    """(topic, unit, the topic's representative text, result, reply, completed at) of the orders answered
+    in the period."""
+    return db.execute(
+        "SELECT o.topic_id, o.unit, t.representative_text, r.result, r.content, r.completed_at FROM replies r"
+        " JOIN orders o ON o.order_id = r.order_id JOIN topics t ON t.topic_id = o.topic_id"
+        " WHERE substr(r.completed_at, 1, 10) BETWEEN ? AND ? ORDER BY r.completed_at, o.order_id",
+        (start, end)).fetchall()
+
+
+def next_bulletin(con: sqlite3.Connection, start: str, end: str, at: str) -> int:
+    number = (con.execute("SELECT MAX(number) FROM bulletins").fetchone()[0] or 0) + 1
+    con.execute("INSERT INTO bulletins VALUES (?, ?, ?, ?)", (number, start, end, at))
+    return number

@@ -9,7 +9,7 @@ import sqlite3
 # 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
 # 5: keywords, channel counts and top-3 units stored as JSON values
 # 6: staff decisions (the decisions log; a topic's revision, confirmation and staff-given unit)
-# 7: work orders and their transitions
+# 7: work orders, their transitions and the units' replies
 SCHEMA_VERSION = 7
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS order_events (
     event_id INTEGER PRIMARY KEY, order_id TEXT NOT NULL, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
     from_state TEXT NOT NULL, to_state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS order_events_order ON order_events(order_id);
+CREATE TABLE IF NOT EXISTS replies (
+    order_id TEXT PRIMARY KEY, result TEXT NOT NULL, content TEXT NOT NULL, completed_at TEXT NOT NULL,
+    leader TEXT NOT NULL, satisfaction TEXT NOT NULL DEFAULT '', imported_at TEXT NOT NULL, source TEXT NOT NULL,
+    line INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS bulletins (
+    number INTEGER PRIMARY KEY, period_start TEXT NOT NULL, period_end TEXT NOT NULL, made_at TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
     BEGIN SELECT RAISE(ABORT, 'the decisions log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
