@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import sample_parts, write_csv
@@ -196,3 +197,51 @@ def test_a_schema_5_database_is_upgraded_with_its_topics_kept(store):
     decide.confirm(upgraded, REVIEWER, topics[0][0])
     assert db.state(upgraded.db, topics[0][0])["confirmed"] == 1
     upgraded.close()
+
+
+def _membership(store: Store, topic_id: str) -> set[str]:
+    return {r[0] for r in store.db.execute("SELECT i.id FROM items i JOIN nodes n ON n.node_id = i.node_id"
+                                           " WHERE n.topic_id = ?", (topic_id,))}
+
+
+def test_a_rebuild_keeps_the_topics_people_decided_on(store, tmp_path):
+    from dedup.batch.pipeline import rebuild
+
+    a, b, c, d = _largest(store, 4)
+    _, split_out = decide.split(store, REVIEWER, a, [_texts_of(store, a)[1][0]])
+    decide.confirm(store, REVIEWER, b)
+    unit = next(u for u in db.units(store.db) if u != db.state(store.db, c)["department"])
+    decide.reroute(store, REVIEWER, c, unit, "辖区")
+    decide.merge(store, REVIEWER, d, b)
+    kept = {t: _membership(store, t) for t in (a, split_out, b, c)}
+    store.close()
+    # a much lower threshold would regroup everything; the held topics must not move
+    rebuild(store.path, tmp_path / "out", _config().with_overrides({"cluster.threshold": 0.2}))
+    after = Store(store.path)
+    try:
+        assert {t: _membership(after, t) for t in kept} == kept
+        assert db.state(after.db, c)["department"] == unit and db.state(after.db, b)["confirmed"] == 1
+        assert after.resolve(d)[0] == b
+    finally:
+        after.close()
+
+
+def test_hold_matches_its_plain_definition():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from dedup.batch.held import hold, hold_reference
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 4), st.integers(-1, 2)), min_size=1, max_size=14),
+           st.randoms(use_true_random=False))
+    def check(rows, rnd):
+        clusters = sorted({t for t, _, _ in rows})
+        node_topic = np.array([clusters.index(t) for t, _, _ in rows])
+        centre = np.array([rnd.choice([k for k, t in enumerate(node_topic) if t == c]) for c in range(len(clusters))])
+        weight, held = np.array([w for _, w, _ in rows]), np.array([h for _, _, h in rows])
+        got = hold(node_topic, centre, weight, held)
+        assert (got[0].tolist(), got[1].tolist(), got[2]) == hold_reference(
+            node_topic.tolist(), centre.tolist(), weight.tolist(), held.tolist())
+
+    check()

@@ -29,6 +29,7 @@ import numpy as np
 from dedup import __version__
 from dedup.batch import budget
 from dedup.batch.engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, sign
+from dedup.batch.held import hold
 from dedup.batch.incremental import attach
 from dedup.batch.plan import BeginItems, BeginNodes, Decided, Finish, Plan, Topics, index_params
 from dedup.batch.prepare import check_prepared, file_digest, prepare
@@ -196,16 +197,21 @@ def _rebuild(db_path: str | Path, out_dir: str | Path | None, config: Config, mo
         record = {"kind": "rebuild", "started": started, "inputs": [], "config": config.to_dict()}
         check_prepared(nodes, config)
         index_meta = json.loads(store.meta("index") or "null")  # read before the writer holds the database
-        plan = _plan_full(store, items, nodes, previous, config, timer, stack, record, out_dir)
+        # topics a person decided on are kept whole, with their units (read before the writer holds it)
+        kept = decisions.held_topics(store.db)
+        held = {item: topic for item, topic in previous.items() if topic in kept}
+        units = decisions.staff_units(store.db)
+        plan = _plan_full(store, items, nodes, previous, config, timer, stack, record, out_dir, held)
         counts = {"rows_read": 0, "new_items": 0, "repeats": 0, "rejected": 0}
-        report = _commit(store, db_path, plan, RunRecord("rebuild", started, [], counts), config, loader, timer,
-                         out_dir, index_meta)
+        report = _commit(store, db_path, plan, RunRecord("rebuild", started, [], counts, staff_units=units), config,
+                         loader, timer, out_dir, index_meta)
     report.held = (stored, tokens_of, items, previous, nodes, plan)
     return report
 
 
 def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str, str], config: Config,
-               timer: StageTimer, stack: ExitStack, record: dict, out_dir: str | Path | None = None) -> Plan:
+               timer: StageTimer, stack: ExitStack, record: dict, out_dir: str | Path | None = None,
+               held: dict[str, str] | None = None) -> Plan:
     """Cluster these items (copies share one node, signed once) from scratch; ``previous`` (item -> topic)
     keeps old ids where they overlap.
 
@@ -217,6 +223,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     ``record`` is the run's (kind, started, inputs, config) for the writer;
     with ``out_dir``, the writer also writes assignments.csv (early, under its
     temporary name) once it has the topics, while the run writes the workbook.
+    ``held`` (item -> topic) are the items of topics a person decided on: those topics stay whole.
     """
     with timer("store"):
         # node ids in the order of the nodes' keys (smallest item ids): whatever order the items came in
@@ -234,6 +241,8 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     writer.send(BeginNodes())
     clustering = cluster_signed(nodes, signed, config, timer, buckets)
     del buckets
+    if held:
+        _hold(clustering, nodes, items, held)
     writer.send(BeginItems())
     with timer("summarise"):
         n_topics = len(clustering.centre_node)
@@ -251,6 +260,19 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
     return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full, writer=writer,
                 known=stored_topics & set(ids), boilerplate=signed.boilerplate.tolist())
+
+
+def _hold(clustering, nodes: Nodes, items: list[Item], held: dict[str, str]) -> None:
+    """Take the held topics' texts out of the rebuild's clusters and make each held topic whole again."""
+    number = {topic: k for k, topic in enumerate(sorted(set(held.values())))}
+    held_of_node = np.full(len(nodes.texts), -1, dtype=np.int64)
+    for it, node in zip(items, nodes.item_node.tolist()):
+        topic = held.get(it.id)
+        if topic is not None:
+            held_of_node[node] = number[topic]
+    clustering.node_topic, clustering.centre_node, n = hold(clustering.node_topic, clustering.centre_node,
+                                                            np.asarray(nodes.weight), held_of_node)
+    clustering.stats["held_topics"] = n
 
 
 def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray,
@@ -293,6 +315,7 @@ class RunRecord:
     rejected: list[Rejection] = field(default_factory=list)
     flagged: Sequence[Rejection] = ()
     relist: int | None = None
+    staff_units: dict[str, str] | None = None  # topic -> the unit a person gave it (None: read them now)
 
 
 def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: Config, loader: RouterLoader,
@@ -323,8 +346,9 @@ def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: 
         routed = sample[place < config.classify.members]  # a topic's first few: see ClassifyConfig.members
         routing = _route(topics, tokens, weight, node_topic, routed, config, loader, timer) if topics \
             else "routing: no topic changed"
-        if plan.writer is None and topics:  # a night keeps the units people gave (a full run has no such topics)
-            _keep_staff_units(topics, decisions.staff_units(store.db))
+        if topics and (record.staff_units is not None or plan.writer is None):  # the units people gave stay
+            _keep_staff_units(topics, record.staff_units if record.staff_units is not None
+                              else decisions.staff_units(store.db))
         loader.close()  # the model's process ends before the run's busiest memory: the commit and exports
         merged = dict(plan.moves)
         counts.update({"topics_changed": len(topics), "new_topics": len(plan.affected - known),

@@ -240,3 +240,16 @@ def members_page(db: sqlite3.Connection, topic_id: str, offset: int = 0, limit: 
 def centre_tokens(db: sqlite3.Connection, topic_id: str) -> str:
     row = db.execute("SELECT tokens FROM nodes WHERE topic_id = ? AND is_centre = 1", (topic_id,)).fetchone()
     return row[0] if row else ""
+
+
+def held_topics(db: sqlite3.Connection) -> set[str]:
+    """Live topics a person decided on (confirmed, re-routed, split, or merged into), which a rebuild keeps
+    whole."""
+    rows = db.execute(
+        "SELECT topic_id FROM topics WHERE merged_into IS NULL AND (confirmed = 1 OR staff_unit != '')"
+        " UNION SELECT d.topic_id FROM decisions d WHERE d.kind = 'split' AND NOT EXISTS"
+        " (SELECT 1 FROM decisions u WHERE u.undoes = d.decision_id)"
+        " UNION SELECT d.target FROM decisions d WHERE d.kind IN ('split', 'merge') AND NOT EXISTS"
+        " (SELECT 1 FROM decisions u WHERE u.undoes = d.decision_id)").fetchall()
+    live = {r[0] for r in db.execute("SELECT topic_id FROM topics WHERE merged_into IS NULL AND size > 0")}
+    return {r[0] for r in rows} & live
