@@ -465,7 +465,8 @@ def generate(case: str, n: int, seed: int, routing: str = "kind") -> tuple[list[
             when = first + dt.timedelta(seconds=int(rng.expovariate(1 / (4 * 86400))))
             rows.append({"received_at": when.strftime("%Y-%m-%d %H:%M:%S"), "channel": CHANNEL_LABELS[channel],
                          "content": render(rng, t, channel, form, 0.6 if case == "d" else 0.0)})
-            gold.append({"topic": t.key, "department": unit_where(t, city) if routing == "where" else t.unit})
+            gold.append({"topic": t.key, "department": unit_where(t, city) if routing == "where" else t.unit,
+                         "issue": f"{t.kind}|{t.spot}|{t.obj}"})  # one complaint about one object at one place
     order = nrng.permutation(len(rows))
     rows = [rows[k] for k in order]
     gold = [gold[k] for k in order]
