@@ -19,7 +19,7 @@ Comparing with the issue's centroid rather than its first topic lets an issue ho
 without chaining through pairs of them; at most ``block_issues`` issues are compared per block (the
 largest), so the work per topic is bounded whatever the data.
 
-Runs do not use this yet: on the measures in benchmarks/RESULTS.md ("Issues above topics") an issue joins
+Runs do not use this yet: on the measures in docs/design.md ("Issues above topics") an issue joins
 too much (one area's different problems; a rare complaint word taken for a name) to be shown to staff.
 """
 
