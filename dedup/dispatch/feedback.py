@@ -18,8 +18,7 @@ from dedup.core.privacy import mask_cell
 from dedup.dispatch import states
 from dedup.io.readers import table_rows
 from dedup.storage import orders as db
-from dedup.storage.guard import run_lock
-from dedup.storage.store import Store
+from dedup.storage.store import Store, writing
 
 RESULTS = {"solved": "solved", "已解决": "solved", "解决": "solved", "explained": "explained", "已解释": "explained",
            "解释说明": "explained", "cannot_solve": "cannot_solve", "cannot solve": "cannot_solve",
@@ -98,7 +97,7 @@ def import_replies(store: Store, path: Path, who: str = "feedback") -> Imported:
         raise FeedbackError(f"{path}, row 1: missing column(s) {', '.join(missing)}")
     result = Imported()
     at = dt.datetime.now().isoformat(timespec="seconds")
-    with run_lock(store.path), store.transaction() as con:
+    with writing(store) as con:
         cells = [(line, {k: (row[i] if i < len(row) else None) for k, i in where.items()}) for line, row in rows[1:]
                  if any(str(c or "").strip() for c in row)]
         known = db.orders_by_id(con, [str(c["order_id"] or "").strip() for _, c in cells])

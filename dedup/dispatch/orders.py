@@ -19,8 +19,7 @@ from dedup.config import DispatchConfig as DispatchRules
 from dedup.dispatch import states
 from dedup.dispatch.workdays import Calendar
 from dedup.storage import orders as db
-from dedup.storage.guard import run_lock
-from dedup.storage.store import Store, StoreError
+from dedup.storage.store import Store, writing
 
 SHEET_COLUMNS = ["order_id", "topic_id", "status", "items", "channels", "representative_text", "keywords", "unit",
                  "routing_score", "dispatched_at", "deadline", "provisional", "contact"]
@@ -39,26 +38,6 @@ def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
-class _Writing:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def __enter__(self):
-        self._lock = run_lock(self.store.path)
-        try:
-            self._lock.__enter__()
-        except StoreError as exc:
-            raise states.TransitionError(f"a dedup run is using {self.store.path}; try again when it ends") from exc
-        self._tx = self.store.transaction()
-        return self._tx.__enter__()
-
-    def __exit__(self, *exc):
-        try:
-            return self._tx.__exit__(*exc)
-        finally:
-            self._lock.__exit__(None, None, None)
-
-
 def dispatch(store: Store, day: dt.date, calendar: Calendar, rules: DispatchRules, review_below: float,
              include_unconfirmed: bool = False, who: str = "dispatch") -> Dispatched:
     """Make the day's orders (one transaction)."""
@@ -66,7 +45,7 @@ def dispatch(store: Store, day: dt.date, calendar: Calendar, rules: DispatchRule
     deadline, provisional = calendar.add(day, rules.days)
     prefix = f"GD{day:%Y%m%d}"
     at = f"{day.isoformat()}T{dt.datetime.now():%H:%M:%S}"
-    with _Writing(store) as con:
+    with writing(store) as con:
         topics = db.topics_routed_on(con, day.isoformat())
         open_orders = db.open_orders_of(con, [t["topic_id"] for t in topics], states.OPEN)
         number = db.next_number(con, prefix)
@@ -103,7 +82,7 @@ def act(store: Store, order_id: str, action: str, who: str, calendar: Calendar, 
         raise states.TransitionError("a transition needs the name of who made it")
     today = today or dt.date.today()
     at = f"{today.isoformat()}T{dt.datetime.now():%H:%M:%S}"
-    with _Writing(store) as con:
+    with writing(store) as con:
         order = db.order(con, order_id)
         if order is None:
             raise states.TransitionError(f"no order {order_id!r}")

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dedup.storage import decisions as db
-from dedup.storage.guard import run_lock
-from dedup.storage.store import Store, StoreError
+from dedup.storage.store import Store, writing
 
 ROLES = ("viewer", "reviewer")
 
@@ -65,31 +64,9 @@ def _who(reviewer: Reviewer) -> str:
     return reviewer.name.strip()
 
 
-class _Writing:
-    """The run lock and one transaction: no decision lands in the middle of a run."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def __enter__(self):
-        self._lock = run_lock(self.store.path)
-        try:
-            self._lock.__enter__()
-        except StoreError as exc:
-            raise DecisionError(f"a dedup run is using {self.store.path}; decide again when it ends") from exc
-        self._tx = self.store.transaction()
-        return self._tx.__enter__()
-
-    def __exit__(self, *exc):
-        try:
-            return self._tx.__exit__(*exc)
-        finally:
-            self._lock.__exit__(None, None, None)
-
-
 def confirm(store: Store, reviewer: Reviewer, topic_id: str, token: str | None = None) -> int:
     who = _who(reviewer)
-    with _Writing(store) as con:
+    with writing(store) as con:
         topic = _live(con, topic_id)
         _check(con, topic, token)
         before = {"confirmed": topic["confirmed"], "needs_review": topic["needs_review"]}
@@ -105,7 +82,7 @@ def reroute(store: Store, reviewer: Reviewer, topic_id: str, unit: str, reason: 
         raise DecisionError("a re-route needs the unit to send the topic to")
     if not reason.strip():
         raise DecisionError("a re-route needs a reason")
-    with _Writing(store) as con:
+    with writing(store) as con:
         topic = _live(con, topic_id)
         _check(con, topic, token)
         before = {k: topic[k] for k in ("department", "department_score", "staff_unit", "needs_review")}
@@ -122,7 +99,7 @@ def split(store: Store, reviewer: Reviewer, topic_id: str, item_ids: Sequence[st
     who = _who(reviewer)
     if not item_ids:
         raise DecisionError("select the members to split out")
-    with _Writing(store) as con:
+    with writing(store) as con:
         topic = _live(con, topic_id)
         _check(con, topic, token)
         nodes, missing = db.nodes_of_items(con, topic_id, list(item_ids))
@@ -154,7 +131,7 @@ def merge(store: Store, reviewer: Reviewer, topic_id: str, into: str, token: str
     who = _who(reviewer)
     if topic_id == into:
         raise DecisionError("merge a topic into another one")
-    with _Writing(store) as con:
+    with writing(store) as con:
         topic = _live(con, topic_id)
         _check(con, topic, token)
         target = _live(con, into)
@@ -171,7 +148,7 @@ def merge(store: Store, reviewer: Reviewer, topic_id: str, into: str, token: str
 def undo(store: Store, reviewer: Reviewer, decision_id: int) -> int:
     """A decision that restores what ``decision_id`` changed (the log keeps both)."""
     who = _who(reviewer)
-    with _Writing(store) as con:
+    with writing(store) as con:
         found = db.log(con, decision_id=decision_id)
         if not found:
             raise DecisionError(f"no decision {decision_id}")

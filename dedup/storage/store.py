@@ -426,3 +426,11 @@ def topic_records(topics: Sequence[TopicSummary]) -> list[tuple]:
                     t.first_received, t.last_received, t.department, t.department_score, top3,
                     int(t.needs_review)))
     return out
+
+
+@contextmanager
+def writing(store: Store) -> Iterator[sqlite3.Connection]:
+    """One transaction under the run lock: a person's decision or an order's move never lands in the middle
+    of a run (while one runs, StoreError says so at once)."""
+    with run_lock(store.path), store.transaction() as con:
+        yield con
