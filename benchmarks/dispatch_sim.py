@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from dedup.config import DispatchConfig  # noqa: E402
 from dedup.dispatch import orders  # noqa: E402
-from dedup.dispatch.feedback import SATISFACTION, SATISFIED, import_replies  # noqa: E402
+from dedup.dispatch.feedback import SATISFACTION, import_replies  # noqa: E402
 from dedup.dispatch.report import Period, bulletin  # noqa: E402
 from dedup.dispatch.workdays import Calendar  # noqa: E402
 from dedup.storage.store import Store  # noqa: E402
@@ -118,7 +118,7 @@ def main() -> None:
                 t["completed"] += 1
                 t["on_time"] += done <= deadline and deadline <= end
                 t["visited"] += bool(satisfaction)
-                t["satisfied"] += satisfaction in SATISFIED
+                t["satisfied"] += satisfaction in rules.satisfied
         timings["returns and extensions"] = time.perf_counter() - began
         replies_path = Path(tmp) / "replies.csv"
         with replies_path.open("w", encoding="utf-8", newline="") as fh:

@@ -239,8 +239,13 @@ class DispatchConfig:
     # local closure); a relative path in a config file is read from the config's folder
     calendar: str = ""
     contact: str = "请在办结后按工单编号回复办理结果、答复内容、办结时间和审核领导。"
+    # the follow-up answers a bulletin counts as satisfied (of 非常满意, 满意, 基本满意, 不满意, 非常不满意)
+    satisfied: tuple[str, ...] = ("非常满意", "满意", "基本满意")
 
     def __post_init__(self) -> None:
+        levels = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+        if not self.satisfied or set(self.satisfied) - set(levels):
+            raise ConfigError(f"dispatch.satisfied must name some of {', '.join(levels)}, got {self.satisfied!r}")
         for name in ("days", "return_within", "extension_days"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"dispatch.{name} cannot be negative, got {getattr(self, name)}")

@@ -239,3 +239,16 @@ def test_bulletin_rates_and_a_publication_without_personal_data(store, tmp_path)
     html = next(f for f in files if f.suffix == ".html").read_text(encoding="utf-8")
     assert "第1期" in html and "按时办结率" in html and "charset='utf-8'" in html
     assert bulletin(store, Period(day, dt.date(2019, 3, 31)), tmp_path / "report")[0] == 2  # numbered in turn
+
+
+def test_what_counts_as_satisfied_is_configured():
+    from dedup.config import ConfigError
+    from dedup.dispatch.report import rates
+
+    rows = [{"unit": "u", "state": states.VISITED, "returned": 0, "extended": 0, "deadline": "2019-03-11",
+             "completed_at": "2019-03-08 10:00:00", "satisfaction": s} for s in ("满意", "基本满意", "不满意")]
+    assert rates(rows, dt.date(2019, 3, 31))["u"]["satisfaction_rate"] == round(2 / 3, 4)
+    strict = load_config(None, {"dispatch.satisfied": "非常满意,满意"}).dispatch.satisfied
+    assert rates(rows, dt.date(2019, 3, 31), strict)["u"]["satisfaction_rate"] == round(1 / 3, 4)
+    with pytest.raises(ConfigError, match="dispatch.satisfied"):
+        load_config(None, {"dispatch.satisfied": "还行"})

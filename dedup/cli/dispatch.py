@@ -154,7 +154,8 @@ def feedback_command(replies, db, rejects):
 @click.option("--db", default="dedup.sqlite", show_default=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--period", required=True, help="FIRST:LAST, two dates (YYYY-MM-DD), both included.")
 @click.option("--out", default="report", show_default=True, type=click.Path(file_okay=False))
-def report_command(db, period, out):
+@with_config
+def report_command(db, period, out, config_file, sets):
     """Rates per unit over a period and the next numbered bulletin (HTML, XLSX, PNG), with a publication
     export of topics and replies with personal data removed.
 
@@ -169,10 +170,11 @@ def report_command(db, period, out):
         span = Period.parse(period)
     except ValueError as exc:
         raise DedupError(str(exc), EXIT_USAGE) from exc
+    config = _config(config_file, sets)
     with order_errors():
         store = Store(Path(db))
         try:
-            number, files, overall = bulletin(store, span, Path(out))
+            number, files, overall = bulletin(store, span, Path(out), config.dispatch.satisfied)
         finally:
             store.close()
     pct = lambda v: "—" if v is None else f"{v:.1%}"  # noqa: E731

@@ -24,7 +24,6 @@ RESULTS = {"solved": "solved", "已解决": "solved", "解决": "solved", "expla
            "解释说明": "explained", "cannot_solve": "cannot_solve", "cannot solve": "cannot_solve",
            "无法解决": "cannot_solve", "暂无法解决": "cannot_solve"}
 SATISFACTION = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
-SATISFIED = ("非常满意", "满意", "基本满意")  # what the bulletins count as satisfied
 COLUMNS = {"order_id": ("order_id", "工单编号", "工单号"), "result": ("result", "办理结果"),
            "content": ("content", "答复内容", "reply"), "completed_at": ("completed_at", "办结时间"),
            "leader": ("leader", "审核领导", "审批领导"), "satisfaction": ("satisfaction", "满意度", "回访满意度")}

@@ -8,19 +8,20 @@ The definitions are printed in every bulletin:
 - **按时办结率** (on-time rate): orders completed by their deadline (approved extensions included) ÷ orders
   whose deadline fell within the period;
 - **overdue**: orders past their deadline by the period's end, open or completed late;
-- **satisfaction**: replies whose follow-up call was 非常满意, 满意 or 基本满意 ÷ replies with a follow-up call.
+- **satisfaction**: replies whose follow-up call was one of ``dispatch.satisfied`` (by default 非常满意, 满意
+  or 基本满意) ÷ replies with a follow-up call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from dedup.core.privacy import mask
 from dedup.dispatch import states
-from dedup.dispatch.feedback import SATISFIED
 from dedup.storage import orders as db
 from dedup.storage.store import Store
 
@@ -49,7 +50,8 @@ def _rate(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def rates(rows: list[dict], end: dt.date) -> dict[str, dict]:
+def rates(rows: list[dict], end: dt.date, satisfied: Sequence[str] = ("非常满意", "满意", "基本满意")
+          ) -> dict[str, dict]:
     """Counts and rates by unit, and ``"全部 all"`` for all units, from ``report_rows``."""
     last = end.isoformat()
     units: dict[str, dict] = {}
@@ -71,7 +73,7 @@ def rates(rows: list[dict], end: dt.date) -> dict[str, dict]:
             u["extended"] += bool(r["extended"])
             if completed and r["satisfaction"]:
                 u["visited"] += 1
-                u["satisfied"] += r["satisfaction"] in SATISFIED
+                u["satisfied"] += r["satisfaction"] in satisfied
     for u in units.values():
         u["completion_rate"] = _rate(u["completed"], u["orders"])
         u["on_time_rate"] = _rate(u["on_time"], u["fell_due"])
@@ -109,12 +111,23 @@ def _chart(table: list[list], path: Path, title: str) -> Path:
     return save_figure(plt, fig, path)
 
 
+def _definitions() -> list[str]:
+    """The definitions as items, each on one line."""
+    items: list[str] = []
+    for line in DEFINITIONS.splitlines():
+        if line.startswith("- "):
+            items.append(line[2:].strip())
+        elif items and line.strip():
+            items[-1] += " " + line.strip()
+    return items
+
+
 def _html(number: int, period: Period, table: list[list], chart: Path) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{'' if v is None else escape(f'{v:.1%}' if isinstance(v, float) else str(v))}"
                                     "</td>" for v in row) + "</tr>" for row in table)
-    definitions = "".join(f"<li>{escape(line.lstrip('- ').replace('**', ''))}</li>"
-                          for line in DEFINITIONS.splitlines() if line.startswith("- "))
+    definitions = "".join(f"<li>{escape(item.replace('**', '').replace('``', ''))}</li>"
+                          for item in _definitions())
     return (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'><title>第{number}期 通报</title>"
             "<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;margin:2rem}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccd;padding:.2rem .5rem}</style></head><body>"
@@ -123,13 +136,14 @@ def _html(number: int, period: Period, table: list[list], chart: Path) -> str:
             f"<h2>口径 Definitions</h2><ul>{definitions}</ul></body></html>")
 
 
-def bulletin(store: Store, period: Period, out: Path) -> tuple[int, list[Path], dict]:
+def bulletin(store: Store, period: Period, out: Path, satisfied: Sequence[str] = ("非常满意", "满意", "基本满意")
+             ) -> tuple[int, list[Path], dict]:
     """Number the next bulletin, write it (HTML, XLSX, PNG) and the publication export; returns the
     number, the files and the rates of all units."""
     from dedup.io.export import write_csv, write_xlsx
 
     rows = db.report_rows(store.db, period.start.isoformat(), period.end.isoformat())
-    units = rates(rows, period.end)
+    units = rates(rows, period.end, satisfied)
     table = ranked(units)
     with store.transaction() as con:
         number = db.next_bulletin(con, period.start.isoformat(), period.end.isoformat(),
@@ -139,7 +153,7 @@ def bulletin(store: Store, period: Period, out: Path) -> tuple[int, list[Path], 
     chart = _chart(table, out / f"{name}.png", f"第{number}期 按时办结率 ({period.start} – {period.end})")
     html = out / f"{name}.html"
     html.write_text(_html(number, period, table, chart), encoding="utf-8")
-    definitions = (["definition"], [[line] for line in DEFINITIONS.splitlines()])
+    definitions = (["definition"], [[item.replace("**", "").replace("``", "")] for item in _definitions()])
     xlsx = write_xlsx(out / f"{name}.xlsx", {"排名 ranking": (COLUMNS, table), "口径 definitions": definitions})
     published = write_csv(out / f"{name}-publication.csv", ["topic_id", "unit", "suggestion", "result", "reply",
                                                             "completed_at"],
