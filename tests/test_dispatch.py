@@ -252,3 +252,25 @@ def test_what_counts_as_satisfied_is_configured():
     assert rates(rows, dt.date(2019, 3, 31), strict)["u"]["satisfaction_rate"] == round(1 / 3, 4)
     with pytest.raises(ConfigError, match="dispatch.satisfied"):
         load_config(None, {"dispatch.satisfied": "还行"})
+
+
+def test_replies_from_a_workbook_and_a_run_in_progress(store, tmp_path):
+    from openpyxl import Workbook
+
+    from dedup.dispatch.feedback import import_replies
+    from dedup.storage.guard import StoreError, run_lock
+
+    day = dt.date(2019, 3, 4)
+    store.db.execute("UPDATE runs SET started_at = '2019-03-04T20:00:00'")
+    made = [o["order_id"] for o in orders.dispatch(store, day, Calendar(), RULES, review_below=0.0).new]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["工单编号", "办理结果", "答复内容", "办结时间", "审核领导"])
+    sheet.append([made[0], "已解释", "已电话解释。", dt.datetime(2019, 3, 6, 9, 30), "王主任"])
+    book.save(tmp_path / "replies.xlsx")
+    with run_lock(store.path):  # a night is running: nothing is imported, and it says why
+        with pytest.raises(StoreError, match="another dedup run"):
+            import_replies(store, tmp_path / "replies.xlsx")
+    assert db.order(store.db, made[0])["state"] == states.PENDING
+    result = import_replies(store, tmp_path / "replies.xlsx")
+    assert result.replies == 1 and db.order(store.db, made[0])["state"] == states.COMPLETED

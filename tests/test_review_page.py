@@ -275,3 +275,15 @@ def test_browser_keyboard_opens_a_topic_from_the_queue(browser, server, database
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()
     _only_local(requests_seen)
+
+
+def test_a_decision_while_a_run_holds_the_database_is_refused_with_the_reason(client, database):
+    from dedup.storage.guard import run_lock
+
+    topic = _largest(database)[0]
+    client.post("/login", data={"name": "王芳"})
+    html = client.get(f"/topic/{topic}").text
+    with run_lock(database):
+        response = client.post(f"/topic/{topic}/confirm", data={"csrf": _csrf(html), "token": ""})
+    assert response.status_code == 503 and "another dedup run" in response.text
+    assert _decisions(database) == 0
