@@ -245,3 +245,25 @@ def test_hold_matches_its_plain_definition():
             node_topic.tolist(), centre.tolist(), weight.tolist(), held.tolist())
 
     check()
+
+
+def test_a_topic_whose_members_stray_from_the_centre_comes_first(store):
+    from dedup.review import cohesion
+
+    store.db.execute("UPDATE topics SET department_score = 0.95, needs_review = 0")
+    assert cohesion.refresh(store) == store.db.execute(
+        "SELECT COUNT(*) FROM topics WHERE merged_into IS NULL AND size > 0").fetchone()[0]
+    assert cohesion.refresh(store) == 0  # nothing changed since
+    rows, _ = db.queue(store.db, db.QueueFilter(status="all"), 0, 50)
+    least = [r["least"] for r in rows]
+    assert least == sorted(least) and least[0] < 1.0
+    topic = _largest(store)[0]
+    decide.split(store, REVIEWER, topic, [_texts_of(store, topic)[1][0]])
+    assert cohesion.refresh(store) == 2  # the split topic and the new one
+
+
+def test_least_similarity_of_members_to_the_centre():
+    from dedup.review.cohesion import least_similarity
+
+    rows = [("T1", "路灯 不亮 北门", 1), ("T1", "路灯 不亮 南门", 0), ("T1", "路灯 不亮 北门", 0), ("T2", "暖气 不热", 1)]
+    assert least_similarity(rows) == {"T1": 0.5, "T2": 1.0}

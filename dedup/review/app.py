@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
-from dedup.review import decide
+from dedup.review import cohesion, decide
 from dedup.review.decide import DecisionError, Reviewer
 from dedup.review.show import highlighted, similarity
 from dedup.storage import decisions as db
@@ -76,6 +76,20 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
         response.set_cookie(COOKIE, sid, httponly=True, samesite="strict")
         return response
 
+    def _refresh_cohesion() -> None:
+        """Members' least similarity to their centre for topics changed since it was last computed; skipped
+        while a run holds the database (the queue then ranks by what is known)."""
+        try:
+            store = opened(write=True)
+        except StoreError:
+            return
+        try:
+            cohesion.refresh(store)
+        except StoreError:
+            pass
+        finally:
+            store.close()
+
     def queue_filter(params) -> db.QueueFilter:
         def number(key: str) -> int:
             value = str(params.get(key, "") or "0")
@@ -92,6 +106,7 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
         f = queue_filter(request.query_params)
         page = max(int(request.query_params.get("page", "1") or 1), 1) if \
             str(request.query_params.get("page", "1")).isdigit() else 1
+        _refresh_cohesion()
         store = opened()
         try:
             rows, total = db.queue(store.db, f, (page - 1) * PAGE, PAGE)
@@ -245,4 +260,9 @@ def serve(db_path: Path, users: dict[str, Reviewer], host: str = "127.0.0.1", po
     import uvicorn
 
     Store(db_path, readonly=True).close()  # a missing or foreign database is refused before serving
+    store = Store(db_path)
+    try:  # every topic's least similarity before the first page, so the queue ranks all of them
+        cohesion.refresh(store, limit=-1)
+    finally:
+        store.close()
     uvicorn.run(create_app(db_path, users), host=host, port=port, log_level="warning")

@@ -190,13 +190,17 @@ def _where(f: QueueFilter) -> tuple[str, list]:
     return " AND ".join(clauses), args
 
 
-# most doubtful first: not confirmed, flagged, a low routing score, merged into by the last run, large
+# most doubtful first: not confirmed, flagged, unrouted, then a low routing score and a member far from the
+# centre (the two doubts added), merged into by the last run, large
 QUEUE_ORDER = ("confirmed, needs_review DESC, (department_score IS NULL OR department = '') DESC,"
-               " department_score, (updated_run = (SELECT MAX(run_id) FROM runs) AND EXISTS (SELECT 1 FROM"
-               " topics m WHERE m.merged_into = topics.topic_id)) DESC, size DESC, topic_id")
+               " (1 - COALESCE(department_score, 0)) + (1 - COALESCE((SELECT least FROM cohesion c WHERE"
+               " c.topic_id = topics.topic_id), 1)) DESC,"
+               " (updated_run = (SELECT MAX(run_id) FROM runs) AND EXISTS (SELECT 1 FROM topics m"
+               " WHERE m.merged_into = topics.topic_id)) DESC, size DESC, topic_id")
 
 QUEUE_COLUMNS = ("topic_id", "size", "representative_text", "department", "department_score", "needs_review",
-                 "confirmed", "staff_unit", "first_received", "last_received", "channels", "keywords")
+                 "confirmed", "staff_unit", "first_received", "last_received", "channels", "keywords",
+                 "(SELECT least FROM cohesion c WHERE c.topic_id = topics.topic_id) AS least")
 
 
 def queue(db: sqlite3.Connection, f: QueueFilter, offset: int = 0, limit: int = 50) -> tuple[list[dict], int]:
@@ -207,7 +211,7 @@ def queue(db: sqlite3.Connection, f: QueueFilter, offset: int = 0, limit: int = 
                       " LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
     out = []
     for row in rows:
-        record = dict(zip(QUEUE_COLUMNS, row))
+        record = dict(zip((*QUEUE_COLUMNS[:-1], "least"), row))
         record["channels"] = json.loads(record["channels"] or "{}")
         record["keywords"] = json.loads(record["keywords"] or "[]")
         out.append(record)
@@ -253,3 +257,25 @@ def held_topics(db: sqlite3.Connection) -> set[str]:
         " (SELECT 1 FROM decisions u WHERE u.undoes = d.decision_id)").fetchall()
     live = {r[0] for r in db.execute("SELECT topic_id FROM topics WHERE merged_into IS NULL AND size > 0")}
     return {r[0] for r in rows} & live
+
+
+def stale_cohesion(db: sqlite3.Connection, limit: int) -> list[tuple[str, str]]:
+    """(topic, version) of up to ``limit`` live topics whose least similarity is not known at their version."""
+    return db.execute(
+        "SELECT t.topic_id, t.updated_run || '.' || t.revision FROM topics t LEFT JOIN cohesion c ON c.topic_id ="
+        " t.topic_id WHERE t.merged_into IS NULL AND t.size > 0 AND (c.version IS NULL OR c.version !="
+        " t.updated_run || '.' || t.revision) ORDER BY t.topic_id LIMIT ?", (limit,)).fetchall()
+
+
+def topic_tokens(db: sqlite3.Connection, topic_ids: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(topic, tokens, is_centre) of every text of ``topic_ids``."""
+    out: list[tuple[str, str, int]] = []
+    for start in range(0, len(topic_ids), 900):
+        chunk = list(topic_ids[start:start + 900])
+        out += db.execute(f"SELECT topic_id, tokens, is_centre FROM nodes WHERE topic_id IN"
+                          f" ({', '.join('?' * len(chunk))})", chunk).fetchall()
+    return out
+
+
+def save_cohesion(con: sqlite3.Connection, rows: Iterable[tuple[str, str, float]]) -> None:
+    con.executemany("INSERT OR REPLACE INTO cohesion VALUES (?, ?, ?)", rows)

@@ -9,7 +9,7 @@ import sqlite3
 # 4: each run's lists (run_topics) and flagged rows kept, and whether its exports were written (runs.exported_at)
 # 5: keywords, channel counts and top-3 units stored as JSON values
 # 6: staff decisions (the decisions log; a topic's revision, confirmation and staff-given unit)
-# 7: work orders, their transitions and the units' replies
+# 7: work orders, their transitions and the units' replies; each topic's least similarity to its centre
 SCHEMA_VERSION = 7
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -64,6 +64,8 @@ CREATE TABLE IF NOT EXISTS replies (
     order_id TEXT PRIMARY KEY, result TEXT NOT NULL, content TEXT NOT NULL, completed_at TEXT NOT NULL,
     leader TEXT NOT NULL, satisfaction TEXT NOT NULL DEFAULT '', imported_at TEXT NOT NULL, source TEXT NOT NULL,
     line INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cohesion (
+    topic_id TEXT PRIMARY KEY, version TEXT NOT NULL, least REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS bulletins (
     number INTEGER PRIMARY KEY, period_start TEXT NOT NULL, period_end TEXT NOT NULL, made_at TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
