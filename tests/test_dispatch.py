@@ -274,3 +274,22 @@ def test_replies_from_a_workbook_and_a_run_in_progress(store, tmp_path):
     assert db.order(store.db, made[0])["state"] == states.PENDING
     result = import_replies(store, tmp_path / "replies.xlsx")
     assert result.replies == 1 and db.order(store.db, made[0])["state"] == states.COMPLETED
+
+
+def test_a_second_dispatch_the_same_day_lists_the_days_orders_and_moves_count(store, tmp_path):
+    from dedup.dispatch.report import Period, bulletin
+
+    day = dt.date(2019, 3, 4)
+    store.db.execute("UPDATE runs SET started_at = '2019-03-04T20:00:00'")
+    first = orders.dispatch(store, day, Calendar(), RULES, review_below=0.0)
+    again = orders.dispatch(store, day, Calendar(), RULES, review_below=0.0)
+    assert again.new == [] and len(again.day_orders) == len(first.new)
+    orders.write_sheets(again, tmp_path / "sheets", RULES)
+    summary = list(csv.DictReader((tmp_path / "sheets" / "2019-03-04_summary.csv").open(encoding="utf-8-sig")))
+    assert sum(int(r["earlier_orders"]) for r in summary) == len(first.new)
+    # an order completed by its unit's move (no reply imported) counts as completed when it was moved
+    order_id = first.new[0]["order_id"]
+    for action in ("receive", "complete"):
+        orders.act(store, order_id, action, "市城管局", Calendar(), RULES, today=dt.date(2019, 3, 5))
+    _, _, overall = bulletin(store, Period(day, dt.date(2019, 3, 31)), tmp_path / "report")
+    assert overall["completed"] == 1 and overall["on_time"] == 1

@@ -267,3 +267,19 @@ def test_least_similarity_of_members_to_the_centre():
 
     rows = [("T1", "路灯 不亮 北门", 1), ("T1", "路灯 不亮 南门", 0), ("T1", "路灯 不亮 北门", 0), ("T2", "暖气 不热", 1)]
     assert least_similarity(rows) == {"T1": 0.5, "T2": 1.0}
+
+
+def test_an_undo_that_later_decisions_depend_on_is_refused(store):
+    a, b, c = _largest(store, 3)
+    first = decide.reroute(store, REVIEWER, a, "市城管局", "辖区")
+    decide.reroute(store, REVIEWER, a, "市水利局", "再改")
+    with pytest.raises(DecisionError, match="undo that one first"):
+        decide.undo(store, REVIEWER, first)
+    assert db.state(store.db, a)["staff_unit"] == "市水利局"
+    split, target = decide.split(store, REVIEWER, b, [_texts_of(store, b)[1][0]])
+    decide.merge(store, REVIEWER, b, c)
+    with pytest.raises(DecisionError, match="undo that one first"):
+        decide.undo(store, REVIEWER, split)
+    live = store.db.execute("SELECT COUNT(*) FROM items i JOIN nodes n ON n.node_id = i.node_id JOIN topics t"
+                            " ON t.topic_id = n.topic_id WHERE t.merged_into IS NULL").fetchone()[0]
+    assert live == store.db.execute("SELECT COUNT(*) FROM items").fetchone()[0]  # no item left in a dead topic

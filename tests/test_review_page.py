@@ -287,3 +287,10 @@ def test_a_decision_while_a_run_holds_the_database_is_refused_with_the_reason(cl
         response = client.post(f"/topic/{topic}/confirm", data={"csrf": _csrf(html), "token": ""})
     assert response.status_code == 503 and "another dedup run" in response.text
     assert _decisions(database) == 0
+
+
+def test_odd_query_values_and_another_host_name(client, database):
+    client.post("/login", data={"name": "王芳"})
+    for url in ("/?page=²", "/?page=99999999999999999999999", "/?channel=[", f"/topic/{_largest(database)[0]}?page=0"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/", headers={"host": "rebound.example"}).status_code == 400

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dedup.cli.base import EXIT_INPUT, EXIT_USAGE, DedupError, _config, database_errors, main, with_config
+from dedup.cli.base import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, DedupError, _config, database_errors, main, with_config
 
 
 @contextmanager
@@ -71,11 +71,21 @@ def dispatch_command(db, day, out, include_all, overdue, config_file, sets):
                 click.echo(f"{sum(o['flag'] == 'red' for o in flagged)} red, "
                            f"{sum(o['flag'] == 'yellow' for o in flagged)} yellow on {when}")
                 return
+            try:  # the sheets' folder first: orders are not made when their sheets cannot be written
+                Path(out).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DedupError(f"{out}: cannot make the folder for the sheets ({exc.strerror or exc}); no order "
+                                 "was made", EXIT_USAGE) from exc
             result = orders.dispatch(store, when, calendar, config.dispatch, config.classify.review_below,
                                      include_all)
         finally:
             store.close()
-        written = orders.write_sheets(result, Path(out), config.dispatch)
+        try:
+            written = orders.write_sheets(result, Path(out), config.dispatch)
+        except OSError as exc:
+            raise DedupError(f"{out}: the day's orders are stored but their sheets could not be written "
+                             f"({exc.strerror or exc}); free the space and run `dedup dispatch --date {when}` "
+                             "again to list them", EXIT_OUTPUT) from exc
     units = len({o["unit"] for o in result.new + result.grown})
     click.echo(f"{when}: {len(result.new)} new orders, {len(result.grown)} grown, to {units} units; "
                f"{len(result.waiting)} topics wait for a reviewer")

@@ -31,6 +31,7 @@ class Dispatched:
     new: list[dict] = field(default_factory=list)       # orders made today
     grown: list[dict] = field(default_factory=list)     # open orders whose topic grew
     waiting: list[dict] = field(default_factory=list)   # topics waiting for a reviewer
+    day_orders: list[dict] = field(default_factory=list)  # every order dispatched that day, made now or earlier
     warning: str = ""
 
 
@@ -70,6 +71,7 @@ def dispatch(store: Store, day: dt.date, calendar: Calendar, rules: DispatchRule
             db.insert_order(con, order)
             db.add_event(con, order["order_id"], at, who, "dispatch", "", states.PENDING)
             result.new.append({**order, "topic": t})
+    result.day_orders = db.dispatched_on(store.db, day.isoformat())
     result.warning = calendar.warning()
     return result
 
@@ -144,13 +146,16 @@ def _safe(name: str) -> str:
 
 
 def write_sheets(result: Dispatched, out: Path, rules: DispatchRules) -> list[Path]:
-    """One sheet per unit (XLSX and CSV) and a summary of all units, under ``out``."""
+    """One sheet per unit (XLSX and CSV) and a summary of all units, under ``out``: the day's orders (those
+    made by an earlier call the same day marked ``earlier``) and the open orders whose topic grew."""
     from dedup.io.export import write_csv, write_xlsx
 
     out.mkdir(parents=True, exist_ok=True)
     by_unit: dict[str, list[list]] = {}
-    for order in result.new:
-        by_unit.setdefault(order["unit"], []).append(_row(order, "new", rules))
+    made_now = {o["order_id"] for o in result.new}
+    for order in result.day_orders or result.new:  # a day's sheets list all its orders, however many runs made them
+        status = "new" if order["order_id"] in made_now else "earlier"
+        by_unit.setdefault(order["unit"], []).append(_row(order, status, rules))
     for order in result.grown:
         by_unit.setdefault(order["unit"], []).append(_row(order, "grown", rules))
     written = []
@@ -158,9 +163,9 @@ def write_sheets(result: Dispatched, out: Path, rules: DispatchRules) -> list[Pa
         name = f"{result.day}_{_safe(unit)}"
         written.append(write_csv(out / f"{name}.csv", SHEET_COLUMNS, rows))
         written.append(write_xlsx(out / f"{name}.xlsx", {"工单 orders": (SHEET_COLUMNS, rows)}))
-    summary = [[unit, sum(r[2] == "new" for r in rows), sum(r[2] == "grown" for r in rows), sum(r[3] for r in rows)]
-               for unit, rows in sorted(by_unit.items())]
-    header = ["unit", "new_orders", "grown_orders", "items"]
+    summary = [[unit, sum(r[2] == "new" for r in rows), sum(r[2] == "earlier" for r in rows),
+                sum(r[2] == "grown" for r in rows), sum(r[3] for r in rows)] for unit, rows in sorted(by_unit.items())]
+    header = ["unit", "new_orders", "earlier_orders", "grown_orders", "items"]
     written.append(write_csv(out / f"{result.day}_summary.csv", header, summary))
     written.append(write_xlsx(out / f"{result.day}_summary.xlsx", {"汇总 summary": (header, summary)}))
     if result.waiting:

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
+from dedup.core.records import CHANNELS
 from dedup.review import cohesion, decide
 from dedup.review.decide import DecisionError, Reviewer
 from dedup.review.show import highlighted, similarity
@@ -26,8 +27,15 @@ PAGE = 50
 COOKIE = "dedup_review"
 
 
-def create_app(db_path: str | Path, users: dict[str, Reviewer]):
-    """The ASGI application for ``db_path``; ``users`` are those who may sign in (name -> Reviewer)."""
+def _number(value: object, default: int = 1, low: int = 1, high: int = 10**9) -> int:
+    """A page number or count from a form or query: digits only, within bounds, else ``default``."""
+    text = str(value or "")
+    return min(max(int(text), low), high) if text.isascii() and text.isdigit() else default
+
+
+def create_app(db_path: str | Path, users: dict[str, Reviewer], hosts: tuple[str, ...] = ("127.0.0.1", "localhost")):
+    """The ASGI application for ``db_path``; ``users`` are those who may sign in (name -> Reviewer); requests
+    naming another host are refused (a page elsewhere cannot reach this one by re-pointing a name)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -92,10 +100,10 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
 
     def queue_filter(params) -> db.QueueFilter:
         def number(key: str) -> int:
-            value = str(params.get(key, "") or "0")
-            return int(value) if value.isdigit() else 0
+            return _number(params.get(key), default=0, low=0)
         status = str(params.get("status", "open") or "open")
-        return db.QueueFilter(unit=str(params.get("unit", "")), channel=str(params.get("channel", "")),
+        channel = str(params.get("channel", ""))
+        return db.QueueFilter(unit=str(params.get("unit", "")), channel=channel if channel in CHANNELS else "",
                               since=str(params.get("since", "")), until=str(params.get("until", "")),
                               min_size=number("min_size"), max_size=number("max_size"),
                               status=status if status in ("open", "review", "confirmed", "rerouted", "all") else "open")
@@ -104,8 +112,7 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
         if session(request) is None:
             return RedirectResponse("/login", status_code=303)
         f = queue_filter(request.query_params)
-        page = max(int(request.query_params.get("page", "1") or 1), 1) if \
-            str(request.query_params.get("page", "1")).isdigit() else 1
+        page = _number(request.query_params.get("page"), high=10**6)
         _refresh_cohesion()
         store = opened()
         try:
@@ -121,7 +128,7 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
         if session(request) is None:
             return RedirectResponse("/login", status_code=303)
         topic_id = request.path_params["topic_id"]
-        page = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
+        page = _number(request.query_params.get("page"), high=10**6)
         store = opened()
         try:
             try:
@@ -212,7 +219,7 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
         f = queue_filter(form)
         store = opened(write=True)
         try:
-            expected = int(str(form.get("count", "-1")))
+            expected = _number(form.get("count"), default=-1, low=0)
             if expected != len(db.matching(store.db, f)):
                 return back("/", err="the topics the filter matches changed since the count was shown; try again")
             n = decide.bulk(store, user, str(form.get("kind", "")), f, str(form.get("unit", "")),
@@ -253,7 +260,11 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer]):
               Route("/decision/{decision_id:int}/undo", undo, methods=["POST"]),
               Route("/bulk", bulk, methods=["GET", "POST"]), Route("/log", audit), Route("/log.csv", audit),
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
-    return Starlette(routes=routes, exception_handlers={StoreError: store_error})
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    return Starlette(routes=routes, exception_handlers={StoreError: store_error},
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
 
 
 def serve(db_path: Path, users: dict[str, Reviewer], host: str = "127.0.0.1", port: int = 8765) -> None:
@@ -265,4 +276,5 @@ def serve(db_path: Path, users: dict[str, Reviewer], host: str = "127.0.0.1", po
         cohesion.refresh(store, limit=-1)
     finally:
         store.close()
-    uvicorn.run(create_app(db_path, users), host=host, port=port, log_level="warning")
+    hosts = tuple(dict.fromkeys(("127.0.0.1", "localhost", host)))
+    uvicorn.run(create_app(db_path, users, hosts), host=host, port=port, log_level="warning")

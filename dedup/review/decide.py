@@ -158,6 +158,14 @@ def undo(store: Store, reviewer: Reviewer, decision_id: int) -> int:
         if d["kind"] == "undo":
             raise DecisionError("an undo is not undone: make the decision again")
         topic_id, target = d["topic_id"], d["target"]
+        later = [e for e in db.log(con) if e["decision_id"] > decision_id and e["kind"] != "undo"
+                 and not e["undone_by"] and ({e["topic_id"], e["target"]} & {topic_id, target} - {""})]
+        if later:
+            raise DecisionError(f"decision {decision_id} was followed by decision {later[0]['decision_id']} on "
+                                f"the same topic ({later[0]['kind']}); undo that one first")
+        for live in ([topic_id] if d["kind"] in ("confirm", "reroute", "split") else []) + (
+                [target] if d["kind"] in ("split", "merge") else []):
+            _live(con, live)
         if d["kind"] in ("confirm", "reroute"):
             _live(con, topic_id)
             db.update(con, topic_id, **d["before"])

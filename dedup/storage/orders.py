@@ -112,11 +112,14 @@ def save_replies(con: sqlite3.Connection, replies: Sequence[dict], moves: Sequen
 
 
 def report_rows(db: sqlite3.Connection, start: str, end: str) -> list[dict]:
-    """Every order dispatched from ``start`` to ``end`` (dates, inclusive), with its reply and whether it
-    was returned or had an extension approved."""
+    """Every order dispatched from ``start`` to ``end`` (dates, inclusive), with its reply, when it was
+    completed (the reply's time, else the ``complete`` move's), and whether it was returned or had an
+    extension approved."""
     names = (*ORDER_COLUMNS, "result", "completed_at", "satisfaction", "returned", "extended")
     rows = db.execute(
-        f"SELECT {', '.join('o.' + c for c in ORDER_COLUMNS)}, r.result, r.completed_at, r.satisfaction,"
+        f"SELECT {', '.join('o.' + c for c in ORDER_COLUMNS)}, r.result,"
+        " COALESCE(r.completed_at, (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.order_id"
+        " AND e.action = 'complete')), r.satisfaction,"
         " EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.order_id AND e.action = 'return'),"
         " EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.order_id AND e.action = 'approve')"
         " FROM orders o LEFT JOIN replies r ON r.order_id = o.order_id"
@@ -138,3 +141,18 @@ def next_bulletin(con: sqlite3.Connection, start: str, end: str, at: str) -> int
     number = (con.execute("SELECT MAX(number) FROM bulletins").fetchone()[0] or 0) + 1
     con.execute("INSERT INTO bulletins VALUES (?, ?, ?, ?)", (number, start, end, at))
     return number
+
+
+def dispatched_on(db: sqlite3.Connection, day: str) -> list[dict]:
+    """Every order dispatched on ``day``, with its topic's view (the day's sheets list them all)."""
+    names = (*ORDER_COLUMNS, *("t_" + c for c in TOPIC_COLUMNS))
+    columns = ", ".join([*("o." + c for c in ORDER_COLUMNS), *("t." + c for c in TOPIC_COLUMNS)])
+    rows = db.execute(f"SELECT {columns}"
+                      " FROM orders o JOIN topics t ON t.topic_id = o.topic_id WHERE substr(o.dispatched_at, 1, 10) = ?"
+                      " ORDER BY o.order_id", (day,)).fetchall()
+    out = []
+    for row in rows:
+        record = dict(zip(names, row))
+        record["topic"] = {c: record.pop("t_" + c) for c in TOPIC_COLUMNS}
+        out.append(record)
+    return out

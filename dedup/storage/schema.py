@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     unit TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', before TEXT NOT NULL, after TEXT NOT NULL,
     undoes INTEGER REFERENCES decisions(decision_id));
 CREATE INDEX IF NOT EXISTS decisions_topic ON decisions(topic_id);
+CREATE INDEX IF NOT EXISTS decisions_target ON decisions(target);
+CREATE INDEX IF NOT EXISTS decisions_undoes ON decisions(undoes);
 CREATE TABLE IF NOT EXISTS orders (
     order_id TEXT PRIMARY KEY, topic_id TEXT NOT NULL, unit TEXT NOT NULL, state TEXT NOT NULL,
     dispatched_at TEXT NOT NULL, deadline TEXT NOT NULL, provisional INTEGER NOT NULL, items INTEGER NOT NULL,
