@@ -288,7 +288,7 @@ def test_csv_cells_that_begin_like_a_formula_are_written_as_text(tmp_path, cell)
     assert read[1] == ["T1", "'" + cell, "路灯"] and read[2] == ["T2", "平常的文字", "ok"]
 
 
-def test_plain_blocks_and_formula_cells_give_what_the_csv_module_writes_for_the_inert_rows(tmp_path):
+def test_plain_blocks_and_formula_cells_give_what_the_csv_module_writes_for_theinert_rows(tmp_path):
     import csv
     import io
 

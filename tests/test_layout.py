@@ -9,7 +9,7 @@ ORDER = ["runtime", "core", "storage", "io", "routing", "batch", "review", "disp
 ALLOWED = {"runtime": set(), "core": {"runtime"}, "storage": {"runtime", "core"}, "io": {"runtime", "core"},
            "routing": {"runtime", "core", "storage", "io"},
            "batch": {"runtime", "core", "storage", "io", "routing"},
-           "review": {"runtime", "core", "storage"},
+           "review": {"runtime", "core", "storage", "io"},
            "dispatch": {"runtime", "core", "storage", "io"},
            "tools": {"runtime", "core", "storage", "io", "routing", "batch"}}
 

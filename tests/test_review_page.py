@@ -294,3 +294,13 @@ def test_odd_query_values_and_another_host_name(client, database):
     for url in ("/?page=²", "/?page=99999999999999999999999", "/?channel=[", f"/topic/{_largest(database)[0]}?page=0"):
         assert client.get(url).status_code == 200, url
     assert client.get("/", headers={"host": "rebound.example"}).status_code == 400
+
+
+def test_the_log_csv_never_runs_a_reason_as_a_formula(client, database):
+    topic = _largest(database)[0]
+    client.post("/login", data={"name": "王芳"})
+    html = client.get(f"/topic/{topic}").text
+    client.post(f"/topic/{topic}/reroute", data={"csrf": _csrf(html), "token": "", "unit": "市城管局",
+                                                 "reason": '=HYPERLINK("http://x","y")'})
+    text = client.get("/log.csv").text
+    assert "'=HYPERLINK" in text and '"before"' not in text.split("\n")[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,6 +157,7 @@ def decide_undo(decision_id, db, who):
               help="Write the items of re-routed topics as training history (id, content, department, topic).")
 def decisions(db, csv_out, history_out):
     """The decisions log (who, when, what, before and after), and re-routes as training history."""
+    from dedup.io.export import write_csv
     from dedup.storage import decisions as log
     from dedup.storage.store import Store
 
@@ -171,18 +171,11 @@ def decisions(db, csv_out, history_out):
     columns = ["decision_id", "at", "who", "kind", "topic_id", "target", "unit", "reason", "before", "after",
                "undoes", "undone_by"]
     if csv_out:
-        with open(csv_out, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for e in entries:
-                writer.writerow([json.dumps(e[c], ensure_ascii=False) if c in ("before", "after") else
-                                 ("" if e[c] is None else e[c]) for c in columns])
+        write_csv(Path(csv_out), columns, [[json.dumps(e[c], ensure_ascii=False) if c in ("before", "after") else
+                                            ("" if e[c] is None else e[c]) for c in columns] for e in entries])
         click.echo(f"wrote {csv_out}: {len(entries)} decisions")
     if history_out:
-        with open(history_out, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["id", "content", "department", "topic"])
-            writer.writerows(history)
+        write_csv(Path(history_out), ["id", "content", "department", "topic"], history)
         click.echo(f"wrote {history_out}: {len(history)} items of re-routed topics, for `dedup train`")
     if not csv_out and not history_out:
         for e in entries:

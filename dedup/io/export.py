@@ -74,7 +74,7 @@ def _write_csv(tmp: Path, header: Sequence[str], rows: Iterable[Sequence]) -> No
         while block := list(islice(rows, _CSV_BLOCK)):
             text = _plain_lines(block)
             if text is None:
-                writer.writerows(map(_inert, block))
+                writer.writerows(map(inert, block))
             else:
                 fh.write(text)
 
@@ -103,7 +103,7 @@ _FORMULA_START = re.compile(r"(?:^|[,\n])[=+\-@\t\r]")
 _FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _inert(row: Sequence) -> Sequence:
+def inert(row: Sequence) -> Sequence:
     """The row with every cell that begins like a formula made text (see ``_FORMULA_START``)."""
     if not any(type(cell) is str and cell.startswith(_FORMULA_CHARS) for cell in row):
         return row

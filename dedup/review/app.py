@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
 from dedup.core.records import CHANNELS
+from dedup.io.export import inert
 from dedup.review import cohesion, decide
 from dedup.review.decide import DecisionError, Reviewer
 from dedup.review.show import highlighted, similarity
@@ -243,10 +245,11 @@ def create_app(db_path: str | Path, users: dict[str, Reviewer], hosts: tuple[str
             writer = csv.writer(out)
             writer.writerow(["decision_id", "at", "who", "kind", "topic_id", "target", "unit", "reason", "before",
                              "after", "undoes", "undone_by"])
-            for e in entries:
-                writer.writerow([e["decision_id"], e["at"], e["who"], e["kind"], e["topic_id"], e["target"],
-                                 e["unit"], e["reason"], e["before"], e["after"], e["undoes"] or "",
-                                 e["undone_by"] or ""])
+            for e in entries:  # free text (a reason) never runs as a formula in the office's spreadsheet
+                writer.writerow(inert([e["decision_id"], e["at"], e["who"], e["kind"], e["topic_id"], e["target"],
+                                       e["unit"], e["reason"], json.dumps(e["before"], ensure_ascii=False),
+                                       json.dumps(e["after"], ensure_ascii=False), e["undoes"] or "",
+                                       e["undone_by"] or ""]))
             return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": "attachment; filename=decisions.csv"})
         return render(request, "log.html", entries=list(reversed(entries)))
