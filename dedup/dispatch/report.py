@@ -23,7 +23,7 @@ from pathlib import Path
 from dedup.core.privacy import mask
 from dedup.dispatch import states
 from dedup.storage import orders as db
-from dedup.storage.store import Store
+from dedup.storage.store import Store, writing
 
 DEFINITIONS = __doc__.split("The definitions are printed in every bulletin:", 1)[1].strip()
 COLUMNS = ["rank", "unit", "orders", "completed", "fell_due", "on_time", "overdue", "returned", "extended",
@@ -145,7 +145,7 @@ def bulletin(store: Store, period: Period, out: Path, satisfied: Sequence[str] =
     rows = db.report_rows(store.db, period.start.isoformat(), period.end.isoformat())
     units = rates(rows, period.end, satisfied)
     table = ranked(units)
-    with store.transaction() as con:
+    with writing(store) as con:  # never inside a run: the lock says so at once, instead of a long wait
         number = db.next_bulletin(con, period.start.isoformat(), period.end.isoformat(),
                                   dt.datetime.now().isoformat(timespec="seconds"))
     out.mkdir(parents=True, exist_ok=True)
