@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from dedup.batch.engine import Clustering, Nodes
+from dedup.core.records import Item
+from dedup.core.topics import TopicSummary
+
 
 def hold(node_topic: np.ndarray, centre_node: np.ndarray, node_weight: np.ndarray, held_of_node: np.ndarray
          ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -68,3 +72,24 @@ def hold_reference(node_topic: list[int], centre_node: list[int], node_weight: l
         else:
             centre.append(min(members, key=lambda k: (-node_weight[k], k)))
     return out, centre, len(held_groups)
+
+
+def hold_topics(clustering: Clustering, nodes: Nodes, items: list[Item], held: dict[str, str]) -> None:
+    """Take the held topics' texts out of the rebuild's clusters and make each held topic whole again."""
+    number = {topic: k for k, topic in enumerate(sorted(set(held.values())))}
+    held_of_node = np.full(len(nodes.texts), -1, dtype=np.int64)
+    for it, node in zip(items, nodes.item_node.tolist()):
+        topic = held.get(it.id)
+        if topic is not None:
+            held_of_node[node] = number[topic]
+    clustering.node_topic, clustering.centre_node, n = hold(clustering.node_topic, clustering.centre_node,
+                                                            np.asarray(nodes.weight), held_of_node)
+    clustering.stats["held_topics"] = n
+
+
+def keep_staff_units(topics: list[TopicSummary], units: dict[str, str]) -> None:
+    """A topic a person re-routed keeps that unit, whatever the model says tonight."""
+    for t in topics:
+        unit = units.get(t.topic_id)
+        if unit:
+            t.department, t.department_score, t.needs_review = unit, 1.0, False

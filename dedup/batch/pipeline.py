@@ -29,7 +29,7 @@ import numpy as np
 from dedup import __version__
 from dedup.batch import budget
 from dedup.batch.engine import Nodes, StageTimer, candidates, cluster_signed, group_texts, sign
-from dedup.batch.held import hold
+from dedup.batch.held import hold_topics, keep_staff_units
 from dedup.batch.incremental import attach
 from dedup.batch.plan import BeginItems, BeginNodes, Decided, Finish, Plan, Topics, index_params
 from dedup.batch.prepare import check_prepared, file_digest, prepare
@@ -242,7 +242,7 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     clustering = cluster_signed(nodes, signed, config, timer, buckets)
     del buckets
     if held:
-        _hold(clustering, nodes, items, held)
+        hold_topics(clustering, nodes, items, held)
     writer.send(BeginItems())
     with timer("summarise"):
         n_topics = len(clustering.centre_node)
@@ -260,19 +260,6 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
     indexed = (node_id[centres], signed.sig[centres], clustering.place_codes[:, centres])
     return Plan([], [], merged, set(ids), indexed, True, clustering.stats, full=full, writer=writer,
                 known=stored_topics & set(ids), boilerplate=signed.boilerplate.tolist())
-
-
-def _hold(clustering, nodes: Nodes, items: list[Item], held: dict[str, str]) -> None:
-    """Take the held topics' texts out of the rebuild's clusters and make each held topic whole again."""
-    number = {topic: k for k, topic in enumerate(sorted(set(held.values())))}
-    held_of_node = np.full(len(nodes.texts), -1, dtype=np.int64)
-    for it, node in zip(items, nodes.item_node.tolist()):
-        topic = held.get(it.id)
-        if topic is not None:
-            held_of_node[node] = number[topic]
-    clustering.node_topic, clustering.centre_node, n = hold(clustering.node_topic, clustering.centre_node,
-                                                            np.asarray(nodes.weight), held_of_node)
-    clustering.stats["held_topics"] = n
 
 
 def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray,
@@ -347,7 +334,7 @@ def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: 
         routing = _route(topics, tokens, weight, node_topic, routed, config, loader, timer) if topics \
             else "routing: no topic changed"
         if topics and (record.staff_units is not None or plan.writer is None):  # the units people gave stay
-            _keep_staff_units(topics, record.staff_units if record.staff_units is not None
+            keep_staff_units(topics, record.staff_units if record.staff_units is not None
                               else decisions.staff_units(store.db))
         loader.close()  # the model's process ends before the run's busiest memory: the commit and exports
         merged = dict(plan.moves)
@@ -431,14 +418,6 @@ def export_run(db_path: str | Path, out: str | Path, run_id: int | None = None) 
                                                                                changed)})}
         store.mark_exported([run_id])
     return paths
-
-
-def _keep_staff_units(topics: list[TopicSummary], units: dict[str, str]) -> None:
-    """A topic a person re-routed keeps that unit, whatever the model says tonight."""
-    for t in topics:
-        unit = units.get(t.topic_id)
-        if unit:
-            t.department, t.department_score, t.needs_review = unit, 1.0, False
 
 
 def _route(topics: list[TopicSummary], node_tokens: list[list[str]], node_weight: np.ndarray,
