@@ -136,26 +136,27 @@ def _pairs_turns(buckets: np.ndarray, left: np.ndarray, right: np.ndarray,
 
 class _RightIndex:
     """One band's right nodes sorted by bucket, then priority (``rank``): a left node finds its bucket's
-    first ``cap`` right nodes (all without a cap) by binary search."""
+    first ``cap`` right nodes (all without a cap) by one binary search among the occupied buckets."""
 
     def __init__(self, band: np.ndarray, right: np.ndarray, cap: int, rank: np.ndarray | None) -> None:
         self.band, self.cap = band, cap
         keys = band[right].astype(np.int64)
         order = np.argsort(keys * len(band) + rank[right] if cap and rank is not None else keys, kind="stable")
-        self.nodes, self.keys = right[order], keys[order]
-        runs = np.diff(np.flatnonzero(np.concatenate(([True], self.keys[1:] != self.keys[:-1], [True]))))
-        self.capped = int((runs > cap).sum()) if cap and len(self.keys) else 0
+        self.nodes, keys = right[order], keys[order]
+        new = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.empty(0, np.int64)
+        runs = np.diff(np.append(new, len(keys)))
+        self.keys, self.starts = keys[new], new
+        self.capped = int((runs > cap).sum()) if cap else 0
+        self.counts = np.minimum(runs, cap) if cap else runs
 
     def join(self, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not len(left) or not len(self.keys):
             return np.empty(0, np.int64), np.empty(0, np.int64)
         wanted = self.band[left]
-        lo = np.searchsorted(self.keys, wanted, side="left")
-        counts = np.searchsorted(self.keys, wanted, side="right") - lo
-        if self.cap:
-            np.minimum(counts, self.cap, out=counts)
-        hit = counts > 0
-        left, lo, counts = left[hit], lo[hit], counts[hit]
+        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        hit = self.keys[at] == wanted
+        left, at = left[hit], at[hit]
+        lo, counts = self.starts[at], self.counts[at]
         l_out = np.repeat(left, counts)
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         r_out = self.nodes[np.repeat(lo, counts) + offsets]
