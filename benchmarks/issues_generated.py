@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from stress_data import generate  # noqa: E402
 
 from dedup.core import entities  # noqa: E402
-from dedup.core.issues import group_issues, road_keys  # noqa: E402
+from dedup.core.issues import group_issues, issue_params, road_keys  # noqa: E402
 from dedup.core.normalize import normalize  # noqa: E402
 from dedup.core.segment import Segmenter  # noqa: E402
 from dedup.tools.metrics import cluster_metrics  # noqa: E402
@@ -34,6 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an IssueParams field, e.g. --set threshold=0.3 (repeatable)")
     args = parser.parse_args()
     rows, gold, _city = generate("a", args.n, args.seed)
     first: dict[str, tuple[str, str]] = {}
@@ -47,7 +49,7 @@ def main() -> None:
     seg = Segmenter()
     start = time.perf_counter()
     label = group_issues([seg(s) for s in subjects], [seg(t) for t in texts], texts, [sizes[t] for t in topics],
-                         [entities.keys(t) | road_keys(t) for t in texts])
+                         [entities.keys(t) | road_keys(t) for t in texts], issue_params(args.set))
     seconds = time.perf_counter() - start
     truth = [first[t][1] for t in topics]
     m = cluster_metrics(label.tolist(), truth)

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dedup.core import entities  # noqa: E402
-from dedup.core.issues import IssueParams, group_issues, road_keys  # noqa: E402
+from dedup.core.issues import group_issues, issue_params, road_keys  # noqa: E402
 from dedup.core.normalize import normalize  # noqa: E402
 from dedup.core.segment import Segmenter  # noqa: E402
 
@@ -31,8 +31,8 @@ from dedup.core.segment import Segmenter  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "real")
-    parser.add_argument("--threshold", type=float, default=IssueParams.threshold)
-    parser.add_argument("--anchor-threshold", type=float, default=IssueParams.anchor_threshold)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an IssueParams field, e.g. --set threshold=0.3 (repeatable)")
     parser.add_argument("--sample", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("issues_sample.csv"))
     args = parser.parse_args()
@@ -45,7 +45,7 @@ def main() -> None:
     start = time.perf_counter()
     label = group_issues([seg(s) for s in subjects], [seg(t) for t in texts], texts, [1] * len(rows),
                          [entities.keys(t) | road_keys(t) for t in texts],
-                         IssueParams(threshold=args.threshold, anchor_threshold=args.anchor_threshold))
+                         issue_params(args.set))
     seconds = time.perf_counter() - start
     issues = defaultdict(list)
     for k, lab in enumerate(label.tolist()):

@@ -46,6 +46,20 @@ class IssueParams:
     block_issues: int = 64
 
 
+def issue_params(settings: Sequence[str]) -> IssueParams:
+    """``IssueParams`` with ``field=value`` settings applied (numbers), for sweeps from the command line."""
+    import dataclasses
+
+    fields = {f.name: f.type for f in dataclasses.fields(IssueParams)}
+    values = {}
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        if key not in fields:
+            raise ValueError(f"unknown issue setting {key!r}; known: {', '.join(fields)}")
+        values[key] = int(value) if fields[key] == "int" else float(value)
+    return IssueParams(**values)
+
+
 def _words(tokens: Sequence[str]) -> list[str]:
     return [w for w in tokens if len(w) > 1 and not w.isdigit()]
 
