@@ -12,6 +12,14 @@ those merges joined topics whose items mostly share one true topic (a merge that
 against those that do not (churn staff must undo). With `--export` and `--gold` it splits that export
 (e.g. a stress case) instead of generating one. `night` generates a fresh night (new seed, ids that do not
 collide) and times `dedup run` of it on an existing database.
+
+    python benchmarks/nights.py tail --export benchmarks/data/stress-a-n1280000-s1/export.csv \
+        --gold benchmarks/data/stress-a-n1280000-s1/gold.csv --n 20000 --db /tmp/tail.sqlite
+
+`tail` holds back an export's last N items by received time, builds a database from the rest (once: an
+existing --db is reused), then runs the N as one night through the CLI in a fresh process on a copy of
+it: wall seconds, peak PSS of the night's processes together, and the stored topics it merged, judged
+against the truth (healing an earlier split, or churn).
 """
 
 from __future__ import annotations
@@ -152,6 +160,82 @@ def night(db: Path, n: int, seed: int, config: Path | None = None) -> None:
         print(f"night of {n} items on {db}: {wall:.1f} s wall")
 
 
+def _pss_peak(proc: subprocess.Popen, every: float = 0.5) -> int:
+    """Peak PSS (bytes) of ``proc`` and its children together while it runs."""
+    def tree(pid: int) -> list[int]:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return [pid]
+        return [pid] + [p for c in children for p in tree(int(c))]
+
+    def pss(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, sum(pss(p) for p in tree(proc.pid)))
+        time.sleep(every)
+    return peak
+
+
+def tail(export: Path, gold_path: Path, n: int, db: Path, memory_budget: str) -> None:
+    from dedup.storage.store import Store
+
+    with export.open(encoding="utf-8-sig", newline="") as fh:
+        rows = sorted(csv.DictReader(fh), key=lambda r: (r["received_at"], r["id"]))
+    with gold_path.open(encoding="utf-8-sig", newline="") as fh:
+        gold = {g["id"]: g["topic"] for g in csv.DictReader(fh)}
+    columns = ["id", "received_at", "channel", "content"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for name, part in (("base.csv", rows[:-n]), ("night.csv", rows[-n:])):
+            with (tmp / name).open("w", encoding="utf-8", newline="") as fh:
+                w = csv.DictWriter(fh, columns, extrasaction="ignore")
+                w.writeheader()
+                w.writerows(part)
+        cli = [sys.executable, "-m", "dedup.cli", "run", "--model", "none", "--no-progress",
+               "--set", f"run.memory_budget={memory_budget}"]
+        if not db.exists():
+            start = time.perf_counter()
+            subprocess.run(cli + [str(tmp / "base.csv"), "--db", str(db), "--out", str(tmp / "base-out")],
+                           check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+            print(f"built {db} from {len(rows) - n:,} items in {time.perf_counter() - start:.1f} s")
+        night_db = tmp / "night.sqlite"
+        shutil.copy(db, night_db)
+        shutil.copytree(str(db) + ".index", str(night_db) + ".index")
+        store = Store(night_db)
+        before = _majority(dict(store.assignments()), gold)
+        store.close()
+        start = time.perf_counter()
+        proc = subprocess.Popen(cli + [str(tmp / "night.csv"), "--db", str(night_db), "--out", str(tmp / "out")],
+                                cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        peak = _pss_peak(proc)
+        wall = time.perf_counter() - start
+        out = proc.stdout.read()
+        if proc.returncode:
+            raise SystemExit(f"the night failed (exit {proc.returncode}):\n{out}")
+        run_json = json.loads((tmp / "out" / "run.json").read_text(encoding="utf-8"))
+        merged = run_json.get("merged", {})
+        healing = sum(1 for old, into in merged.items() if before.get(old) == before.get(into))
+        store = Store(night_db)
+        after = dict(store.assignments())
+        store.close()
+        night_ids = [r["id"] for r in rows[-n:]]
+        m = cluster_metrics([after[i] for i in night_ids], [gold[i] for i in night_ids])
+        print(json.dumps({"database_items": len(rows) - n, "night_items": n, "wall_seconds": round(wall, 1),
+                          "peak_pss_mib": round(peak / 2**20), "stages": run_json.get("timings"),
+                          "merges": len(merged), "merges_healing": healing, "merges_churn": len(merged) - healing,
+                          "night_items_bcubed_f1": round(m["bcubed_f1"], 4),
+                          "night_items_pairwise_precision": round(m["pairwise_precision"], 4)}, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -169,9 +253,17 @@ def main() -> None:
     g.add_argument("--n", type=int, default=20000)
     g.add_argument("--seed", type=int, default=99)
     g.add_argument("--config", type=Path, help="the config the database was built with (e.g. a sample's dedup.toml)")
+    t = sub.add_parser("tail")
+    t.add_argument("--export", type=Path, required=True)
+    t.add_argument("--gold", type=Path, required=True)
+    t.add_argument("--n", type=int, default=20000)
+    t.add_argument("--db", type=Path, required=True, help="the database of all but the tail (built when absent)")
+    t.add_argument("--memory-budget", default="12GiB", help="the base build's run.memory_budget")
     args = parser.parse_args()
     if args.what == "equivalence":
         equivalence(args.n, args.nights, args.seed, args.export, args.gold, args.real, args.set)
+    elif args.what == "tail":
+        tail(args.export, args.gold, args.n, args.db, args.memory_budget)
     else:
         night(args.db, args.n, args.seed, args.config)
 

@@ -34,6 +34,7 @@ from dedup.batch.incremental import attach
 from dedup.batch.plan import BeginItems, BeginNodes, Decided, Finish, Plan, Topics, index_params
 from dedup.batch.prepare import check_prepared, file_digest, prepare
 from dedup.batch.publish import Done, EarlyExports, write_assignments, write_exports
+from dedup.batch.summaries import night_summaries
 from dedup.batch.writes import FullRows, write_full, write_plan
 from dedup.config import Config
 from dedup.core.gazetteer import load_gazetteer
@@ -45,8 +46,6 @@ from dedup.core.topics import (
     assign_ids,
     numbering_order,
     received_times,
-    sample_members,
-    summarise,
     topic_row,
 )
 from dedup.io.export import write_csv, write_rejected, write_xlsx
@@ -262,34 +261,6 @@ def _plan_full(store: Store, items: list[Item], nodes: Nodes, previous: dict[str
                 known=stored_topics & set(ids), boilerplate=signed.boilerplate.tolist())
 
 
-def _summaries(store: Store, plan: Plan) -> tuple[list[TopicSummary], list, np.ndarray, np.ndarray, np.ndarray,
-                                                                 np.ndarray]:
-    """Summaries of the topics a night affects, from their stored members and tonight's."""
-    affected = sorted(plan.affected)
-    planned = {row.node_id: row for row in plan.node_rows}
-    touched = affected + list(plan.moves)
-    stored_items = [(it, node, plan.moves.get(topic, topic)) for it, node, topic in store.items_of_topics(touched)]
-    rows = {row.node_id: row for row in store.nodes_of_topics(touched)}
-    rows.update(planned)
-    node_rows = [r._replace(topic=plan.moves.get(r.topic, r.topic)) for r in rows.values()]
-    all_items = stored_items + plan.new_items
-    local = {row.node_id: k for k, row in enumerate(node_rows)}
-    topic_index = {t: k for k, t in enumerate(affected)}
-    node_topic = np.array([topic_index[r.topic] for r in node_rows], dtype=np.int64)
-    item_node = np.array([local[node] for _, node, _ in all_items], dtype=np.int64)
-    weight = np.bincount(item_node, minlength=len(node_rows)).astype(np.float64)
-    centre = np.full(len(affected), -1, dtype=np.int64)
-    for k, r in enumerate(node_rows):
-        if r.is_centre:
-            centre[node_topic[k]] = k
-    keys = [r.key for r in node_rows]
-    tokens = [r.tokens.split(" ") for r in node_rows]
-    sample, place = sample_members(node_topic, centre, weight, keys)
-    topics = summarise([it for it, _, _ in all_items], item_node, node_topic, centre, tokens, weight, affected,
-                       sample)
-    return topics, tokens, weight, node_topic, sample, place
-
-
 @dataclass
 class RunRecord:
     """What a run is, apart from what it decided: its kind, when it began, its inputs and counts, the rows
@@ -326,7 +297,7 @@ def _commit(store: Store, db_path: Path, plan: Plan, record: RunRecord, config: 
             if plan.full is not None:
                 topics, tokens, weight, node_topic, sample, place = plan.full.summaries()
             elif plan.affected:
-                topics, tokens, weight, node_topic, sample, place = _summaries(store, plan)
+                topics, tokens, weight, node_topic, sample, place = night_summaries(store, plan)
             else:
                 none = np.zeros(0, dtype=np.int64)
                 topics, tokens, weight, node_topic, sample, place = [], [], np.zeros(0), none, none, none

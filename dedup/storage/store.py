@@ -171,6 +171,22 @@ class Store:
         return list(map(NodeRow._make, self.select_in("SELECT node_id, text, tokens, key, weight, topic_id, is_centre"
                                                       " FROM nodes WHERE topic_id IN (?)", topic_ids)))
 
+    def sample_nodes_of_topics(self, topic_ids: list[str], k: int) -> list[NodeRow]:
+        """Up to ``k`` nodes per topic: its centre, then the most copied, ties by key (``sample_members``'
+        order), chosen inside SQLite: a night reads a campaign's few texts that summarise it, not all of
+        them. (An index in this order spared the sort but slowed every night's node writes as much.)"""
+        return list(map(NodeRow._make, self.select_in(
+            "SELECT node_id, text, tokens, key, weight, topic_id, is_centre FROM (SELECT *, ROW_NUMBER() OVER"
+            " (PARTITION BY topic_id ORDER BY is_centre DESC, weight DESC, key) AS place FROM nodes"
+            f" WHERE topic_id IN (?)) WHERE place <= {int(k)}", topic_ids)))
+
+    def topic_totals(self, topic_ids: list[str]) -> dict[str, tuple[int, str, dict[str, int], str, str]]:
+        """(size, representative_id, channel counts, first_received, last_received) of these stored topics."""
+        rows = self.select_in("SELECT topic_id, size, representative_id, channels, first_received, last_received"
+                              " FROM topics WHERE topic_id IN (?)", topic_ids)
+        return {t: (size, rep, json.loads(channels or "{}"), first, last)
+                for t, size, rep, channels, first, last in rows}
+
     def items_of_topics(self, topic_ids: list[str]) -> list[tuple[Item, int, str]]:
         """(item, node_id, topic_id) of every item in these topics."""
         rows = self.select_in("SELECT i.id, i.received_at, i.channel, i.content, i.title, i.source, i.line, n.text,"
