@@ -185,7 +185,7 @@ def _pss_peak(proc: subprocess.Popen, every: float = 0.5) -> int:
     return peak
 
 
-def tail(export: Path, gold_path: Path, n: int, db: Path, memory_budget: str) -> None:
+def tail(export: Path, gold_path: Path, n: int, db: Path, memory_budget: str, overrides: list[str]) -> None:
     from dedup.storage.store import Store
 
     with export.open(encoding="utf-8-sig", newline="") as fh:
@@ -214,7 +214,8 @@ def tail(export: Path, gold_path: Path, n: int, db: Path, memory_budget: str) ->
         before = _majority(dict(store.assignments()), gold)
         store.close()
         start = time.perf_counter()
-        proc = subprocess.Popen(cli + [str(tmp / "night.csv"), "--db", str(night_db), "--out", str(tmp / "out")],
+        night_cli = cli + [arg for kv in overrides for arg in ("--set", kv)]
+        proc = subprocess.Popen(night_cli + [str(tmp / "night.csv"), "--db", str(night_db), "--out", str(tmp / "out")],
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True)
         peak = _pss_peak(proc)
         wall = time.perf_counter() - start
@@ -259,11 +260,12 @@ def main() -> None:
     t.add_argument("--n", type=int, default=20000)
     t.add_argument("--db", type=Path, required=True, help="the database of all but the tail (built when absent)")
     t.add_argument("--memory-budget", default="12GiB", help="the base build's run.memory_budget")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the night")
     args = parser.parse_args()
     if args.what == "equivalence":
         equivalence(args.n, args.nights, args.seed, args.export, args.gold, args.real, args.set)
     elif args.what == "tail":
-        tail(args.export, args.gold, args.n, args.db, args.memory_budget)
+        tail(args.export, args.gold, args.n, args.db, args.memory_budget, args.set)
     else:
         night(args.db, args.n, args.seed, args.config)
 

@@ -134,7 +134,8 @@ def attach(store: Store, index: Index, items: list[Item], nodes: Nodes, config: 
                 group_a, group_b = members.get(ta, {ta}), members.get(tb, {tb})
                 if kept_apart and any(frozenset((x, y)) in kept_apart for x in group_a for y in group_b):
                     continue
-                if (centre_sims[k] if (ca, cb) == (a[k], b[k]) else verifier(np.array([ca]), np.array([cb]))[0]) >= 0:
+                sim = centre_sims[k] if (ca, cb) == (a[k], b[k]) else verifier(np.array([ca]), np.array([cb]))[0]
+                if sim >= 0:
                     survivor, gone = _older(ta, tb)
                     parent[gone] = survivor
                     members[survivor] = group_a | group_b
